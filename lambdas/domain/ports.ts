@@ -1,0 +1,191 @@
+/**
+ * What the engine needs from the outside world. The domain imports no AWS SDK: adapters in
+ * lambdas/adapters implement these ports, tests hand in in-memory fakes.
+ */
+import type { UserAttributes, ExternalId } from './identity-change';
+
+/** What every Identity Store call reports back, for the audit trail. */
+export interface CallReceipt {
+  /** The service's RequestId (x-amzn-RequestId), when the service sent one. */
+  requestId?: string;
+  /** HTTP attempts the SDK made, including retries. */
+  attempts: number;
+  /** Milliseconds spent waiting between attempts (RetryAfterSeconds and backoff). */
+  waitedMs: number;
+}
+
+export interface StoredUser {
+  userId: string;
+  /** Attributes as the store holds them, in the event contract's (CreateUser's) shape. */
+  attributes: UserAttributes;
+  /** ExternalIds the store knows for the user (set by SCIM provisioning, read-only through the API). */
+  externalIds: ExternalId[];
+}
+
+export interface StoredGroup {
+  groupId: string;
+  displayName: string;
+  description?: string;
+}
+
+export interface Membership {
+  membershipId: string;
+  groupId: string;
+  userId: string;
+}
+
+/** One UpdateUser/UpdateGroup operation: a missing value removes the attribute. */
+export interface AttributeOperation {
+  attributePath: string;
+  attributeValue?: unknown;
+}
+
+/**
+ * The Identity Store, one identity store per port instance. Reads that find nothing return
+ * undefined; writes that collide or miss throw the typed errors below; throttling and server
+ * errors are retried inside the adapter and surface as RetryableError when the budget runs out.
+ */
+export interface IdentityStorePort {
+  findUserIdByUserName(userName: string): Promise<string | undefined>;
+  findUserIdByExternalId(externalId: ExternalId): Promise<string | undefined>;
+  describeUser(userId: string): Promise<StoredUser | undefined>;
+  createUser(attributes: UserAttributes): Promise<{ userId: string; receipt: CallReceipt }>;
+  updateUser(userId: string, operations: AttributeOperation[]): Promise<CallReceipt>;
+  deleteUser(userId: string): Promise<CallReceipt>;
+
+  findGroupIdByDisplayName(displayName: string): Promise<string | undefined>;
+  describeGroup(groupId: string): Promise<StoredGroup | undefined>;
+  createGroup(group: { displayName: string; description?: string }): Promise<{ groupId: string; receipt: CallReceipt }>;
+  updateGroup(groupId: string, operations: AttributeOperation[]): Promise<CallReceipt>;
+  deleteGroup(groupId: string): Promise<CallReceipt>;
+
+  listMembershipsForUser(userId: string): Promise<Membership[]>;
+  listMembershipsInGroup(groupId: string): Promise<Membership[]>;
+  findMembershipId(groupId: string, userId: string): Promise<string | undefined>;
+  createMembership(groupId: string, userId: string): Promise<{ membershipId: string; receipt: CallReceipt }>;
+  deleteMembership(membershipId: string): Promise<CallReceipt>;
+}
+
+/** The write raced another writer for the same unique value (UNIQUENESS_CONSTRAINT_VIOLATION). */
+export class AlreadyExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** The target of a write is gone (ResourceNotFoundException). */
+export class NotFoundError extends Error {
+  readonly resourceType: string | undefined;
+  constructor(message: string, resourceType?: string) {
+    super(message);
+    this.name = 'NotFoundError';
+    this.resourceType = resourceType;
+  }
+}
+
+/** The store refused the request as invalid (ValidationException): the event is wrong. */
+export class InvalidRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+/** The final outcome of one event, or RETRYING for an attempt that will be tried again. */
+export type Outcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED' | 'FAILED' | 'RETRYING';
+
+/** One Identity Store write, as the audit trail keeps it. */
+export interface WriteRecord {
+  eventId: string;
+  /** Position of this write within the event's attempt (0, 1, ...). */
+  sequence: number;
+  attempt: number;
+  at: string;
+  action:
+    | 'CreateUser' | 'UpdateUser' | 'DeleteUser'
+    | 'CreateGroup' | 'UpdateGroup' | 'DeleteGroup'
+    | 'CreateGroupMembership' | 'DeleteGroupMembership';
+  actor: string;
+  identityStoreId: string;
+  userId?: string;
+  userName?: string;
+  groupId?: string;
+  groupDisplayName?: string;
+  membershipId?: string;
+  /** Attribute paths changed, with the value before and after (absent = not set). */
+  changes?: { path: string; before?: unknown; after?: unknown }[];
+  requestId?: string;
+  attempts: number;
+  waitedMs: number;
+}
+
+/** What happened to one event (one record per attempt; the last is the final outcome). */
+export interface OutcomeRecord {
+  eventId: string;
+  attempt: number;
+  at: string;
+  receivedAt: string;
+  occurredAt?: string;
+  source: string;
+  actor?: string;
+  type?: string;
+  identityStoreId?: string;
+  /** Readable subject: userName / group display name as the event named them. */
+  userName?: string;
+  groupDisplayName?: string;
+  userId?: string;
+  groupId?: string;
+  outcome: Outcome;
+  errorCode?: string;
+  errorMessage?: string;
+  /** Total milliseconds this attempt waited on RetryAfterSeconds/backoff. */
+  waitedMs: number;
+  /** Writes this attempt made (their details are in WriteRecords). */
+  writes: number;
+  /** The wait handed back to the queue for a RETRYING outcome. */
+  owedWaitMs?: number;
+}
+
+/** The append-only audit trail. Every put is conditional on the record not existing. */
+export interface AuditLogPort {
+  recordWrite(record: WriteRecord): Promise<void>;
+  recordOutcome(record: OutcomeRecord): Promise<void>;
+}
+
+/** What the engine remembers between events (DynamoDB state table in AWS). */
+export interface Watermark {
+  occurredAt: string;
+  eventId: string;
+  /** The change that set it, e.g. 'upserted' or 'deleted'. */
+  kind: string;
+}
+
+export interface ProcessingStatePort {
+  /** Watermarks for the given subject keys (missing keys are absent from the map). */
+  getWatermarks(keys: string[]): Promise<Map<string, Watermark>>;
+  /**
+   * Move each key's watermark forward to `mark`, never backward (conditional on the stored
+   * occurredAt being older, or absent). Keys already at or past `mark` are left alone.
+   */
+  advanceWatermarks(keys: string[], mark: Watermark): Promise<void>;
+
+  /** Groups this service created or updated itself: the default managed scope. */
+  isManagedGroup(groupId: string): Promise<boolean>;
+  markManagedGroup(groupId: string, displayName: string): Promise<void>;
+
+  /** Our own ExternalId -> UserId mapping (CreateUser cannot set ExternalIds). */
+  getUserIdForExternalId(externalId: ExternalId): Promise<string | undefined>;
+  putUserIdForExternalId(externalId: ExternalId, userId: string): Promise<void>;
+
+  /**
+   * Take one slot of the deletion allowance for the window that contains `now`.
+   * Returns false, taking nothing, when the window's cap is already used up.
+   * `token` makes the call idempotent: a retry of the same deletion does not take a second slot.
+   */
+  tryReserveDeletion(now: Date, windowSeconds: number, cap: number, token: string): Promise<boolean>;
+}
+
+export interface Clock {
+  now(): Date;
+}

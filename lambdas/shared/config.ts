@@ -1,0 +1,75 @@
+/**
+ * Runtime configuration: read from the environment once, at cold start, validated, with no
+ * silent defaults. lib/ sets every one of these variables on the function; local/ sets the
+ * same ones for the local pipeline. A missing or invalid variable fails the cold start with
+ * a message naming it.
+ */
+import { z } from 'zod';
+import { IDENTITY_STORE_ID_PATTERN } from '../domain/identity-change';
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/** `created` (groups this service created/updated), `prefix:<p>`, or `list:<a>,<b>,...` */
+export const managedGroupScopeSchema = z.string().transform((raw, ctx) => {
+  if (raw === 'created') return { kind: 'created' as const };
+  if (raw.startsWith('prefix:') && raw.length > 'prefix:'.length) {
+    return { kind: 'prefix' as const, prefix: raw.slice('prefix:'.length) };
+  }
+  if (raw.startsWith('list:')) {
+    const names = raw.slice('list:'.length).split(',').map((n) => n.trim()).filter(Boolean);
+    if (names.length > 0) return { kind: 'list' as const, names };
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be "created", "prefix:<prefix>" or "list:<name>,<name>,..."' });
+  return z.NEVER;
+});
+export type ManagedGroupScope = z.output<typeof managedGroupScopeSchema>;
+
+export const runtimeConfigSchema = z.object({
+  IDENTITY_STORE_ID: z.string().regex(IDENTITY_STORE_ID_PATTERN, 'must be d-<10 hex> or a UUID'),
+  IDENTITY_STORE_REGION: z.string().min(1),
+  AUDIT_TABLE_NAME: z.string().min(1),
+  STATE_TABLE_NAME: z.string().min(1),
+  IDEMPOTENCY_TABLE_NAME: z.string().min(1),
+  /** Where outcome events (identity.change.*) are published. */
+  EVENT_BUS_NAME: z.string().min(1),
+  /** Where rejected events are moved, with their reason. */
+  DEAD_LETTER_QUEUE_URL: z.string().url(),
+  /** Identity Store calls per second this one function instance may make (budget / max concurrency). */
+  REQUESTS_PER_SECOND: z.coerce.number().positive(),
+  MANAGED_GROUP_SCOPE: managedGroupScopeSchema,
+  /** A user.upserted whose groups would remove more memberships than this is rejected. */
+  MAX_MEMBERSHIP_REMOVALS_PER_EVENT: nonNegativeInt,
+  /** At most DELETION_CAP user/group deletions per DELETION_WINDOW_SECONDS. */
+  DELETION_CAP: nonNegativeInt,
+  DELETION_WINDOW_SECONDS: positiveInt,
+  /** Audit records expire after this many days; 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS: nonNegativeInt,
+  /** How long a looked-up UserId/GroupId may be reused within a warm process; 0 disables. */
+  ID_CACHE_TTL_SECONDS: nonNegativeInt,
+  /** Stop retrying this long before the invocation's deadline. */
+  RETRY_SAFETY_MARGIN_MS: nonNegativeInt,
+  /** standard or fifo: picks the batch processor. */
+  QUEUE_KIND: z.enum(['standard', 'fifo']),
+});
+
+export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const parsed = runtimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid function configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The env var names, for lib/ and local/ to set. */
+export const RUNTIME_ENV_KEYS = Object.keys(runtimeConfigSchema.shape) as (keyof typeof runtimeConfigSchema.shape)[];

@@ -1,0 +1,48 @@
+/**
+ * The DynamoDB table layouts, shared by the CDK constructs (lib/) that create the tables,
+ * the adapters that read and write them, and local/ which creates them in dynalite.
+ * Constants only: no SDK, no CDK.
+ *
+ * AUDIT TABLE (append-only; every put is `attribute_not_exists(pk)`):
+ *   pk = EVENT#<eventId>                     sk = <at ISO>#OUTCOME#<attempt 4 digits>   (outcome records)
+ *   pk = EVENT#<eventId>                     sk = <at ISO>#WRITE#<attempt 4>#<seq 4>    (write records)
+ *   -> Query pk = EVENT#<id>: one event, all attempts and writes, in time order.
+ *   GSIs (all project ALL; sort key `sk` keeps time order and uniqueness):
+ *   byUser    userKey  = USER#<userName>            (outcomes and writes that concern the user)
+ *   byGroup   groupKey = GROUP#<displayName>        (outcomes and writes that concern the group)
+ *   byDay     day      = <YYYY-MM-DD>               (every record: time-window queries, one Query per day)
+ *   byActor   actorDay = <actor>#<YYYY-MM-DD>       (every record of an actor, per day)
+ *   byProblem problemDay = <FAILED|REJECTED>#<YYYY-MM-DD>  (sparse: only final failures)
+ *   Optional TTL attribute `expiresAt` (epoch seconds), off unless retention is configured.
+ *
+ * STATE TABLE (processing state; small, overwritten in place):
+ *   pk = WM#<subject key>           watermark: occurredAt, eventId, kind
+ *   pk = MANAGED#<groupId>          groups this service created/updated (default managed scope)
+ *   pk = EXT#<issuer>#<id>          our ExternalId -> UserId mapping
+ *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens)
+ *
+ * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).
+ */
+export const AUDIT_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: {
+    byUser: { partitionKey: 'userKey', sortKey: 'sk' },
+    byGroup: { partitionKey: 'groupKey', sortKey: 'sk' },
+    byDay: { partitionKey: 'day', sortKey: 'sk' },
+    byActor: { partitionKey: 'actorDay', sortKey: 'sk' },
+    byProblem: { partitionKey: 'problemDay', sortKey: 'sk' },
+  },
+} as const;
+
+export const STATE_TABLE = {
+  partitionKey: 'pk',
+} as const;
+
+export const IDEMPOTENCY_TABLE = {
+  partitionKey: 'id',
+  timeToLiveAttribute: 'expiration',
+} as const;
+
+export type AuditIndexName = keyof typeof AUDIT_TABLE.indexes;
