@@ -1,0 +1,27 @@
+/**
+ * Names shared by the runtime (Powertools Metrics/Logger) and the infrastructure (alarms in lib/),
+ * so an alarm can never watch a metric the function does not emit.
+ */
+export const SERVICE_NAME = 'identity-provisioner';
+export const METRICS_NAMESPACE = 'IdentityProvisioner';
+
+/** The source of the outcome events this service publishes (never accepted as input). */
+export const OUTCOME_EVENT_SOURCE = 'identity-provisioner';
+export const OUTCOME_DETAIL_TYPES = {
+  applied: 'identity.change.applied',
+  rejected: 'identity.change.rejected',
+  failed: 'identity.change.failed',
+} as const;
+
+/** EMF metrics, all with the `service` dimension. */
+export const METRIC = {
+  applied: 'EventsApplied',
+  noop: 'EventsNoop',
+  superseded: 'EventsSuperseded',
+  rejected: 'EventsRejected',
+  failed: 'EventsFailed',
+  retrying: 'EventsRetrying',
+  identityStoreCalls: 'IdentityStoreCalls',
+  throttledCalls: 'ThrottledCalls',
+  retryAfterWaitSeconds: 'RetryAfterWaitSeconds',
+} as const;
