@@ -1,0 +1,111 @@
+/** group.upserted and group.deleted. */
+import type { GroupDeleted, GroupUpserted } from './identity-change';
+import { EventRejectedError, RetryableError } from './errors';
+import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
+import { describeScope, mayCreateGroup } from './managed-scope';
+import { subjectKey } from './ordering';
+import { AlreadyExistsError, NotFoundError, type StoredGroup } from './ports';
+import { advance, findGroup, requireManaged, reserveDeletion, supersededBy } from './steps';
+
+export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun): Promise<ApplyResult> {
+  const { DisplayName: displayName, Description: description } = change.data.group;
+  const keys = [subjectKey.group(displayName)];
+  const superseded = await supersededBy(run, keys);
+  if (superseded) return { ...superseded, groupDisplayName: displayName };
+
+  const { identityStore, state } = run.ports;
+  let group = await findGroup(run, displayName);
+  if (!group) {
+    if (!mayCreateGroup(run.settings.managedGroupScope, displayName)) {
+      throw new EventRejectedError(
+        'GROUP_NOT_MANAGED',
+        `data.group.DisplayName "${displayName}" is outside the managed scope (${describeScope(run.settings.managedGroupScope)}); refusing to create it`,
+      );
+    }
+    try {
+      const { groupId, receipt } = await identityStore.createGroup({ displayName, description });
+      // Mark before recording: a crash between the two must not leave a group we made but cannot prove we manage.
+      await state.markManagedGroup(groupId, displayName);
+      await run.writes.record(
+        {
+          action: 'CreateGroup',
+          groupId,
+          groupDisplayName: displayName,
+          changes: [
+            { path: 'displayName', after: displayName },
+            ...(description === undefined ? [] : [{ path: 'description', after: description }]),
+          ],
+        },
+        receipt,
+      );
+      group = { groupId, displayName, description };
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+      throw new RetryableError('GROUP_CREATE_RACE', `group "${displayName}" was created concurrently; will look it up again`);
+    }
+  } else {
+    await requireManaged(run, group, 'update it');
+    await updateDescription(run, group, description);
+  }
+
+  await advance(run, keys, 'upserted');
+  return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: displayName, writes: run.writes.count };
+}
+
+async function updateDescription(run: EngineRun, group: StoredGroup, description: string | undefined): Promise<void> {
+  if (description === undefined || description === group.description) return;
+  const changes = [{ path: 'description', before: group.description, after: description }];
+  try {
+    const receipt = await run.ports.identityStore.updateGroup(group.groupId, [{ attributePath: 'description', attributeValue: description }]);
+    await run.writes.record({ action: 'UpdateGroup', groupId: group.groupId, groupDisplayName: group.displayName, changes }, receipt);
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      throw new RetryableError('STALE_REFERENCE', `group "${group.displayName}" disappeared during the update; will look it up again`);
+    }
+    throw error;
+  }
+}
+
+export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): Promise<ApplyResult> {
+  const { displayName } = change.data;
+  const keys = [subjectKey.group(displayName)];
+  const superseded = await supersededBy(run, keys);
+  if (superseded) return { ...superseded, groupDisplayName: displayName };
+
+  const group = await findGroup(run, displayName);
+  if (!group) {
+    await advance(run, keys, 'deleted');
+    return { outcome: 'NOOP', reason: 'the group does not exist (already deleted)', groupDisplayName: displayName, writes: 0 };
+  }
+  await requireManaged(run, group, 'delete it');
+  await reserveDeletion(run, 'group');
+
+  const { identityStore } = run.ports;
+  for (const membership of await identityStore.listMembershipsInGroup(group.groupId)) {
+    const member = await identityStore.describeUser(membership.userId);
+    try {
+      const receipt = await identityStore.deleteMembership(membership.membershipId);
+      await run.writes.record(
+        {
+          action: 'DeleteGroupMembership',
+          groupId: group.groupId,
+          groupDisplayName: group.displayName,
+          userId: membership.userId,
+          userName: member?.attributes.UserName,
+          membershipId: membership.membershipId,
+        },
+        receipt,
+      );
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+  try {
+    const receipt = await identityStore.deleteGroup(group.groupId);
+    await run.writes.record({ action: 'DeleteGroup', groupId: group.groupId, groupDisplayName: group.displayName }, receipt);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  await advance(run, keys, 'deleted');
+  return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: group.displayName, writes: run.writes.count };
+}

@@ -1,0 +1,68 @@
+/** membership.added and membership.removed. */
+import type { MembershipChange } from './identity-change';
+import { RetryableError } from './errors';
+import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
+import { subjectKey } from './ordering';
+import { AlreadyExistsError, NotFoundError } from './ports';
+import { advance, findGroup, groupNotFound, requireManaged, supersededBy } from './steps';
+import { translateMembershipWriteError } from './user-changes';
+
+const DELETED = new Set(['deleted']);
+
+export async function applyMembershipChange(change: MembershipChange, run: EngineRun): Promise<ApplyResult> {
+  const { userName, groupDisplayName } = change.data;
+  const adding = change.type === 'membership.added';
+  const pairKey = subjectKey.membership(userName, groupDisplayName);
+  // A later change to this pair, a later full reconcile of the user's groups, or a later deletion
+  // of the user or the group all make this change too late.
+  const userKey = subjectKey.userName(userName);
+  const groupKey = subjectKey.group(groupDisplayName);
+  const superseded = await supersededBy(
+    run,
+    [pairKey, subjectKey.membershipsOf(userName), userKey, groupKey],
+    new Map([
+      [userKey, DELETED],
+      [groupKey, DELETED],
+    ]),
+  );
+  const names = { userName, groupDisplayName };
+  if (superseded) return { ...superseded, ...names };
+
+  const { identityStore } = run.ports;
+  const userId = await identityStore.findUserIdByUserName(userName);
+  if (!userId) {
+    if (!adding) return finish(run, pairKey, { outcome: 'NOOP', reason: 'the user does not exist', ...names, writes: 0 });
+    throw new RetryableError('USER_NOT_FOUND', 'the user does not exist yet (the event creating it may still be in flight)');
+  }
+  const group = await findGroup(run, groupDisplayName);
+  if (!group) {
+    if (!adding) return finish(run, pairKey, { outcome: 'NOOP', reason: 'the group does not exist', userId, ...names, writes: 0 });
+    throw groupNotFound(groupDisplayName);
+  }
+  await requireManaged(run, group, adding ? 'add a member to it' : 'remove a member from it');
+
+  const record = { userId, userName, groupId: group.groupId, groupDisplayName: group.displayName };
+  const membershipId = await identityStore.findMembershipId(group.groupId, userId);
+  if (adding && !membershipId) {
+    try {
+      const created = await identityStore.createMembership(group.groupId, userId);
+      await run.writes.record({ action: 'CreateGroupMembership', ...record, membershipId: created.membershipId }, created.receipt);
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw translateMembershipWriteError(error, group.displayName);
+    }
+  }
+  if (!adding && membershipId) {
+    try {
+      const receipt = await identityStore.deleteMembership(membershipId);
+      await run.writes.record({ action: 'DeleteGroupMembership', ...record, membershipId }, receipt);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+  return finish(run, pairKey, { outcome: outcomeOf(run), ...record, writes: run.writes.count });
+}
+
+async function finish(run: EngineRun, pairKey: string, result: ApplyResult): Promise<ApplyResult> {
+  await advance(run, [pairKey], 'membership');
+  return result;
+}

@@ -1,0 +1,43 @@
+/**
+ * Per-subject ordering. Each applied change leaves a watermark (the source's occurredAt) on
+ * the subjects it touched; a change older than a watermark on its subject arrives too late
+ * and is SUPERSEDED instead of undoing newer state.
+ *
+ * Subject keys are built from names as events carry them (lower-cased where the Identity Store
+ * treats names case-insensitively), so a late event is caught even when the subject no longer
+ * exists (a tombstone left by a deletion).
+ */
+import type { ExternalId } from './identity-change';
+import type { Watermark } from './ports';
+
+export const subjectKey = {
+  userName: (userName: string) => `user:name:${userName.toLowerCase()}`,
+  userExternalId: (externalId: ExternalId) =>
+    `user:ext:${encodeURIComponent(externalId.Issuer)}:${encodeURIComponent(externalId.Id)}`,
+  /** The user's complete membership set, as last reconciled (user.upserted with groups, user.deleted). */
+  membershipsOf: (userName: string) => `memberships-of:${userName.toLowerCase()}`,
+  group: (displayName: string) => `group:${displayName.toLowerCase()}`,
+  membership: (userName: string, groupDisplayName: string) =>
+    `membership:${userName.toLowerCase()}|${groupDisplayName.toLowerCase()}`,
+};
+
+/** The watermark that makes an event at `occurredAt` too late, if any. */
+export function newerWatermark(
+  watermarks: Map<string, Watermark>,
+  keys: string[],
+  occurredAt: string,
+  onlyKinds?: Set<string>,
+): { key: string; mark: Watermark } | undefined {
+  for (const key of keys) {
+    const mark = watermarks.get(key);
+    if (!mark || mark.occurredAt <= occurredAt) continue;
+    if (onlyKinds && !onlyKinds.has(mark.kind)) continue;
+    return { key, mark };
+  }
+  return undefined;
+}
+
+/** occurredAt as UTC ISO, so watermarks compare as strings whatever offset the source used. */
+export function normalizeOccurredAt(occurredAt: string): string {
+  return new Date(occurredAt).toISOString();
+}

@@ -1,0 +1,201 @@
+/**
+ * One delivery of one queue message, from body to recorded outcome. The handler calls this per
+ * record; it decides nothing about queues itself, it only returns what the transport should do.
+ *
+ * Rule: the outcome is written to the audit trail before this returns, so nothing the caller
+ * acknowledges can lack its record. When the record cannot be written the event is retried.
+ */
+import { EventRejectedError, RetryableError } from './errors';
+import { applyChange, errorMessage, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
+import type { IdentityChange } from './identity-change';
+import { normalizeOccurredAt } from './ordering';
+import { InvalidEventError, parseEvent, type RejectedEventFacts } from './parse-event';
+import type { OutcomeRecord } from './ports';
+
+export interface ProcessSettings extends EngineSettings {
+  /** The identity store this deployment manages (and the only one its IAM role may touch). */
+  identityStoreId: string;
+}
+
+export interface Delivery {
+  /** The transport's id for this message (SQS messageId): names events that have no valid id. */
+  messageId: string;
+  /** 1 on first delivery (SQS ApproximateReceiveCount). */
+  receiveCount: number;
+  /** The delivery after which the queue moves the message to its DLQ. */
+  maxReceiveCount: number;
+  receivedAt: Date;
+}
+
+/** Publishes what happened, for downstream automation (account assignments, notifications). */
+export interface OutcomePublisher {
+  publish(outcome: OutcomeRecord): Promise<void>;
+}
+
+export type ProcessResult =
+  | { kind: 'done'; eventId: string; record: OutcomeRecord; change: IdentityChange; result: ApplyResult }
+  | { kind: 'rejected'; eventId: string; record: OutcomeRecord; code: string; reason: string }
+  | { kind: 'retry'; eventId: string; record: OutcomeRecord; code: string; reason: string; owedWaitMs: number };
+
+/** Observes the Identity Store calls of one attempt (the adapter reports them). */
+export interface CallTally {
+  waitedMs: number;
+}
+
+export interface ProcessDependencies extends EnginePorts {
+  publisher: OutcomePublisher;
+}
+
+export async function processDelivery(
+  body: string,
+  delivery: Delivery,
+  deps: ProcessDependencies,
+  settings: ProcessSettings,
+  tally: CallTally = { waitedMs: 0 },
+): Promise<ProcessResult> {
+  const base = {
+    attempt: delivery.receiveCount,
+    receivedAt: delivery.receivedAt.toISOString(),
+  };
+
+  let change: IdentityChange;
+  let source: string;
+  try {
+    ({ change, source } = parseEvent(body));
+    const targetStore = change.identityStoreId ?? settings.identityStoreId;
+    if (targetStore !== settings.identityStoreId) {
+      throw new InvalidEventError(
+        'WRONG_IDENTITY_STORE',
+        `identityStoreId: must be this deployment's identity store (${settings.identityStoreId}), got ${targetStore}`,
+        { id: change.id, type: change.type, actor: change.actor, occurredAt: change.occurredAt, source },
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    const eventId = error.facts.id ?? `message:${delivery.messageId}`;
+    const record = rejectedRecord(eventId, error.facts, error, base, deps, settings);
+    await recordOutcome(deps, record);
+    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message };
+  }
+
+  const subject = subjectOf(change);
+  const common = {
+    ...base,
+    eventId: change.id,
+    occurredAt: change.occurredAt,
+    source,
+    actor: change.actor,
+    type: change.type,
+    identityStoreId: settings.identityStoreId,
+    ...subject,
+  };
+  const context = {
+    eventId: change.id,
+    attempt: delivery.receiveCount,
+    actor: change.actor,
+    identityStoreId: settings.identityStoreId,
+    occurredAt: normalizeOccurredAt(change.occurredAt),
+  };
+
+  try {
+    const result = await applyChange(change, context, deps, settings);
+    const record: OutcomeRecord = {
+      ...common,
+      at: deps.clock.now().toISOString(),
+      outcome: result.outcome,
+      userId: result.userId,
+      groupId: result.groupId,
+      userName: result.userName ?? common.userName,
+      groupDisplayName: result.groupDisplayName ?? common.groupDisplayName,
+      errorMessage: result.reason,
+      waitedMs: tally.waitedMs,
+      writes: result.writes,
+    };
+    await deps.publisher.publish(record);
+    await recordOutcome(deps, record);
+    return { kind: 'done', eventId: change.id, record, change, result };
+  } catch (error) {
+    if (error instanceof EventRejectedError) {
+      const record: OutcomeRecord = {
+        ...common,
+        at: deps.clock.now().toISOString(),
+        outcome: 'REJECTED',
+        errorCode: error.code,
+        errorMessage: error.message,
+        waitedMs: tally.waitedMs,
+        writes: 0,
+      };
+      await deps.publisher.publish(record);
+      await recordOutcome(deps, record);
+      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message };
+    }
+    // Everything else is worth another try: our own RetryableErrors, and anything unexpected
+    // (a state-store outage, a bug fixed by a redeploy) rather than losing the event.
+    const retryable =
+      error instanceof RetryableError ? error : new RetryableError('UNEXPECTED', errorMessage(error), 0, { cause: error });
+    const lastDelivery = delivery.receiveCount >= delivery.maxReceiveCount;
+    const record: OutcomeRecord = {
+      ...common,
+      at: deps.clock.now().toISOString(),
+      outcome: lastDelivery ? 'FAILED' : 'RETRYING',
+      errorCode: retryable.code,
+      errorMessage: retryable.message,
+      waitedMs: tally.waitedMs,
+      writes: 0,
+      owedWaitMs: retryable.owedWaitMs || undefined,
+    };
+    if (lastDelivery) await deps.publisher.publish(record).catch(() => undefined);
+    // Best effort: the event goes back to the queue whether or not this record lands.
+    await deps.audit.recordOutcome(record).catch(() => undefined);
+    return { kind: 'retry', eventId: change.id, record, code: retryable.code, reason: retryable.message, owedWaitMs: retryable.owedWaitMs };
+  }
+}
+
+async function recordOutcome(deps: ProcessDependencies, record: OutcomeRecord): Promise<void> {
+  try {
+    await deps.audit.recordOutcome(record);
+  } catch (error) {
+    throw new RetryableError('AUDIT_UNAVAILABLE', `the outcome could not be recorded: ${errorMessage(error)}`, 0, { cause: error });
+  }
+}
+
+function rejectedRecord(
+  eventId: string,
+  facts: RejectedEventFacts,
+  error: InvalidEventError,
+  base: { attempt: number; receivedAt: string },
+  deps: ProcessDependencies,
+  settings: ProcessSettings,
+): OutcomeRecord {
+  return {
+    ...base,
+    eventId,
+    at: deps.clock.now().toISOString(),
+    occurredAt: facts.occurredAt,
+    source: facts.source,
+    actor: facts.actor,
+    type: facts.type,
+    identityStoreId: settings.identityStoreId,
+    outcome: 'REJECTED',
+    errorCode: error.code,
+    errorMessage: error.message,
+    waitedMs: 0,
+    writes: 0,
+  };
+}
+
+function subjectOf(change: IdentityChange): { userName?: string; groupDisplayName?: string } {
+  switch (change.type) {
+    case 'user.upserted':
+      return { userName: change.data.user.UserName };
+    case 'user.deleted':
+      return { userName: change.data.userName };
+    case 'group.upserted':
+      return { groupDisplayName: change.data.group.DisplayName };
+    case 'group.deleted':
+      return { groupDisplayName: change.data.displayName };
+    case 'membership.added':
+    case 'membership.removed':
+      return { userName: change.data.userName, groupDisplayName: change.data.groupDisplayName };
+  }
+}

@@ -1,0 +1,71 @@
+/** Steps several appliers share: the ordering check, the deletion allowance, group resolution. */
+import { EventRejectedError, RetryableError } from './errors';
+import type { ApplyResult, EngineRun } from './engine';
+import { isInManagedScope, describeScope } from './managed-scope';
+import { newerWatermark } from './ordering';
+import type { StoredGroup, Watermark } from './ports';
+
+/** A SUPERSEDED result when a newer change already touched one of `keys`, else undefined. */
+export async function supersededBy(
+  run: EngineRun,
+  keys: string[],
+  onlyKinds?: Map<string, Set<string>>,
+): Promise<ApplyResult | undefined> {
+  const watermarks = await run.ports.state.getWatermarks(keys);
+  for (const key of keys) {
+    const newer = newerWatermark(watermarks, [key], run.context.occurredAt, onlyKinds?.get(key));
+    if (newer) {
+      return {
+        outcome: 'SUPERSEDED',
+        reason: `a newer change (${newer.mark.eventId}, ${newer.mark.kind} at ${newer.mark.occurredAt}) already applied to ${newer.key.split(':')[0]}`,
+        writes: 0,
+      };
+    }
+  }
+  return undefined;
+}
+
+export async function advance(run: EngineRun, keys: string[], kind: string): Promise<void> {
+  const mark: Watermark = { occurredAt: run.context.occurredAt, eventId: run.context.eventId, kind };
+  await run.ports.state.advanceWatermarks([...new Set(keys)], mark);
+}
+
+/** Take one slot of the deletion allowance, or hold the event back until the window ends. */
+export async function reserveDeletion(run: EngineRun, what: string): Promise<void> {
+  const { deletionCap, deletionWindowSeconds } = run.settings;
+  const now = run.ports.clock.now();
+  const reserved = await run.ports.state.tryReserveDeletion(now, deletionWindowSeconds, deletionCap, run.context.eventId);
+  if (reserved) return;
+  const windowMs = deletionWindowSeconds * 1000;
+  const owedWaitMs = windowMs - (now.getTime() % windowMs);
+  throw new RetryableError(
+    'DELETION_CAP_REACHED',
+    `deletion cap reached: at most ${deletionCap} deletions per ${deletionWindowSeconds} s; the ${what} deletion is held back until the window ends`,
+    owedWaitMs,
+  );
+}
+
+/** The group by display name, or undefined when it does not exist. */
+export async function findGroup(run: EngineRun, displayName: string): Promise<StoredGroup | undefined> {
+  const groupId = await run.ports.identityStore.findGroupIdByDisplayName(displayName);
+  if (!groupId) return undefined;
+  return (await run.ports.identityStore.describeGroup(groupId)) ?? undefined;
+}
+
+/** Refuse, as the event's fault, a change to a group this service does not manage. */
+export async function requireManaged(run: EngineRun, group: StoredGroup, action: string): Promise<void> {
+  const managed = await isInManagedScope(run.settings.managedGroupScope, { groupId: group.groupId, displayName: group.displayName }, run.ports.state);
+  if (!managed) {
+    throw new EventRejectedError(
+      'GROUP_NOT_MANAGED',
+      `group "${group.displayName}" is outside the managed scope (${describeScope(run.settings.managedGroupScope)}); refusing to ${action}`,
+    );
+  }
+}
+
+export function groupNotFound(displayName: string): RetryableError {
+  return new RetryableError(
+    'GROUP_NOT_FOUND',
+    `group "${displayName}" does not exist yet (the event creating it may still be in flight)`,
+  );
+}

@@ -1,0 +1,323 @@
+import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
+import type { OutcomeRecord } from '../../lambdas/domain/ports';
+import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
+import { ada, at, events } from '../support/events';
+
+const settings: ProcessSettings = {
+  identityStoreId: 'd-1234567890',
+  managedGroupScope: { kind: 'created' },
+  maxMembershipRemovalsPerEvent: 3,
+  deletionCap: 2,
+  deletionWindowSeconds: 3600,
+};
+
+function harness(overrides: Partial<ProcessSettings> = {}) {
+  const identityStore = new InMemoryIdentityStore();
+  const state = new InMemoryProcessingState();
+  const audit = new InMemoryAuditLog();
+  const clock = new FixedClock();
+  const published: OutcomeRecord[] = [];
+  const deps = { identityStore, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
+  let messages = 0;
+  const deliver = (event: unknown, receiveCount = 1) =>
+    processDelivery(
+      typeof event === 'string' ? event : JSON.stringify(event),
+      { messageId: `m-${++messages}`, receiveCount, maxReceiveCount: 5, receivedAt: clock.now() },
+      deps,
+      { ...settings, ...overrides },
+    );
+  return { identityStore, state, audit, clock, published, deliver };
+}
+
+async function withGroups(h: ReturnType<typeof harness>, ...names: string[]) {
+  for (const name of names) expect((await h.deliver(events.groupUpserted(name))).kind).toBe('done');
+}
+
+describe('user.upserted', () => {
+  it('creates a missing user and puts it in its groups', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Everyone');
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering', 'Everyone'] }));
+    expect(result.kind).toBe('done');
+    expect(result.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Engineering', 'Everyone'] });
+    const writes = h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action);
+    expect(writes).toEqual(['CreateUser', 'CreateGroupMembership', 'CreateGroupMembership']);
+  });
+
+  it('makes no write when the same event is applied again', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    const event = events.userUpserted(ada(), { groups: ['Engineering'] });
+    await h.deliver(event);
+    const writesBefore = h.identityStore.writeCalls.length;
+    const again = await h.deliver(event, 2);
+    expect(again.record.outcome).toBe('NOOP');
+    expect(h.identityStore.writeCalls.length).toBe(writesBefore);
+  });
+
+  it('sends one UpdateUser with only the attributes that differ', async () => {
+    const h = harness();
+    await h.deliver(events.userUpserted(ada(), { at: at(1) }));
+    const result = await h.deliver(events.userUpserted(ada({ Title: 'Engineer', DisplayName: 'Ada L.' }), { at: at(2) }));
+    expect(result.record.outcome).toBe('APPLIED');
+    const update = h.audit.writes.find((w) => w.eventId === result.eventId)!;
+    expect(update.action).toBe('UpdateUser');
+    expect(update.changes).toEqual([
+      { path: 'displayName', before: 'Ada Lovelace', after: 'Ada L.' },
+      { path: 'title', after: 'Engineer' },
+    ]);
+    expect(h.identityStore.writeCalls.filter((c) => c === 'UpdateUser')).toHaveLength(1);
+  });
+
+  it('treats a new UserName with the same ExternalId as a rename, not a new person', async () => {
+    const h = harness();
+    const ext = { Issuer: 'workday', Id: 'E-100' };
+    await h.deliver(events.userUpserted(ada({ ExternalIds: [ext] }), { at: at(1) }));
+    const renamed = await h.deliver(events.userUpserted(ada({ UserName: 'ada.king', ExternalIds: [ext] }), { at: at(2) }));
+    expect(renamed.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.users.size).toBe(1);
+    expect([...h.identityStore.users.values()][0].attributes.UserName).toBe('ada.king');
+    // A late event for the old name is too old now.
+    const late = await h.deliver(events.userUpserted(ada({ Title: 'stale' }), { at: at(1) }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+  });
+
+  it('finds a SCIM-provisioned user by the ExternalId the store holds', async () => {
+    const h = harness();
+    const ext = { Issuer: 'okta', Id: '00u1' };
+    const userId = h.identityStore.seedUser({ UserName: 'grace' }, [ext]);
+    const result = await h.deliver(events.userUpserted({ UserName: 'grace.hopper', ExternalIds: [ext] }));
+    expect(result.record.userId).toBe(userId);
+    expect(h.identityStore.users.get(userId)!.attributes.UserName).toBe('grace.hopper');
+  });
+
+  it('reconciles groups but never removes a membership in an unmanaged group', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Platform');
+    const controlTower = h.identityStore.seedGroup('AWSControlTowerAdmins');
+    await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(1) }));
+    const userId = [...h.identityStore.users.keys()][0];
+    await h.identityStore.createMembership(controlTower, userId);
+    const moved = await h.deliver(events.userUpserted(ada(), { groups: ['Platform'], at: at(2) }));
+    expect(moved.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['AWSControlTowerAdmins', 'Platform'] });
+  });
+
+  it('rejects adding a member to a group outside the managed scope', async () => {
+    const h = harness();
+    h.identityStore.seedGroup('AWSControlTowerAdmins');
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['AWSControlTowerAdmins'] }));
+    expect(result.kind).toBe('rejected');
+    expect(result.record.errorCode).toBe('GROUP_NOT_MANAGED');
+    expect(h.identityStore.writeCalls).toEqual(['CreateUser']);
+  });
+
+  it('rejects a change that would remove more memberships than allowed', async () => {
+    const h = harness();
+    const names = ['G1', 'G2', 'G3', 'G4'];
+    await withGroups(h, ...names);
+    await h.deliver(events.userUpserted(ada(), { groups: names, at: at(1) }));
+    const result = await h.deliver(events.userUpserted(ada(), { groups: [], at: at(2) }));
+    expect(result.kind).toBe('rejected');
+    expect(result.record.errorMessage).toMatch(/remove 4 memberships .* maximum of 3/);
+    expect(h.identityStore.snapshot()).toEqual({ ada: names });
+  });
+
+  it('holds back an event naming a group that does not exist yet', async () => {
+    const h = harness();
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Later'] }));
+    expect(result.kind).toBe('retry');
+    expect(result.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'GROUP_NOT_FOUND', attempt: 1 });
+  });
+
+  it('records FAILED on the last delivery the queue allows', async () => {
+    const h = harness();
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Later'] }), 5);
+    expect(result.record.outcome).toBe('FAILED');
+    expect(h.published.at(-1)!.outcome).toBe('FAILED');
+  });
+});
+
+describe('ordering', () => {
+  it('supersedes an older event that arrives after a newer one', async () => {
+    const h = harness();
+    await h.deliver(events.userUpserted(ada({ Title: 'new' }), { at: at(5) }));
+    const late = await h.deliver(events.userUpserted(ada({ Title: 'old' }), { at: at(3) }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+    expect([...h.identityStore.users.values()][0].attributes.Title).toBe('new');
+  });
+
+  it('does not resurrect a deleted user from a late upsert', async () => {
+    const h = harness();
+    await h.deliver(events.userUpserted(ada(), { at: at(1) }));
+    await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(5) }));
+    const late = await h.deliver(events.userUpserted(ada(), { at: at(3) }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+    expect(h.identityStore.users.size).toBe(0);
+  });
+
+  it('applies an add and a remove of one membership in source order whatever the arrival order', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    await h.deliver(events.userUpserted(ada(), { at: at(0) }));
+    const removed = await h.deliver(events.membership('membership.removed', 'ada', 'Engineering', { at: at(5) }));
+    const added = await h.deliver(events.membership('membership.added', 'ada', 'Engineering', { at: at(4) }));
+    expect(removed.record.outcome).toBe('NOOP');
+    expect(added.record.outcome).toBe('SUPERSEDED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: [] });
+  });
+
+  it('compares times across UTC offsets', async () => {
+    const h = harness();
+    // As raw strings the late event would look newer ("11:00+02:00" > "09:30Z"); in time it is older.
+    await h.deliver(events.userUpserted(ada({ Title: 'new' }), { at: '2026-11-22T09:30:00Z' }));
+    const late = await h.deliver(events.userUpserted(ada({ Title: 'old' }), { at: '2026-11-22T11:00:00+02:00' }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+  });
+});
+
+describe('user.deleted', () => {
+  it('removes memberships, then the user, and counts a second delete as done', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(1) }));
+    const gone = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(2) }));
+    expect(h.audit.writes.filter((w) => w.eventId === gone.eventId).map((w) => w.action)).toEqual([
+      'DeleteGroupMembership',
+      'DeleteUser',
+    ]);
+    const again = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(3) }));
+    expect(again.record.outcome).toBe('NOOP');
+  });
+
+  it('holds deletions over the cap back with the wait until the window ends', async () => {
+    const h = harness();
+    for (const name of ['u1', 'u2', 'u3']) await h.deliver(events.userUpserted({ UserName: name }, { at: at(1) }));
+    h.clock.current = new Date('2026-11-22T10:15:00.000Z');
+    expect((await h.deliver(events.userDeleted({ userName: 'u1' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
+    expect((await h.deliver(events.userDeleted({ userName: 'u2' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
+    const held = await h.deliver(events.userDeleted({ userName: 'u3' }, { at: at(2) }));
+    expect(held.kind).toBe('retry');
+    expect(held.record.errorCode).toBe('DELETION_CAP_REACHED');
+    expect(held.kind === 'retry' && held.owedWaitMs).toBe(45 * 60 * 1000);
+    expect(h.identityStore.users.size).toBe(1);
+  });
+
+  it('deletes by ExternalId', async () => {
+    const h = harness();
+    const ext = { Issuer: 'workday', Id: 'E-7' };
+    await h.deliver(events.userUpserted(ada({ ExternalIds: [ext] }), { at: at(1) }));
+    const result = await h.deliver(events.userDeleted({ externalId: ext }, { at: at(2) }));
+    expect(result.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.users.size).toBe(0);
+  });
+});
+
+describe('groups', () => {
+  it('refuses to adopt an existing group it did not create', async () => {
+    const h = harness();
+    h.identityStore.seedGroup('Finance');
+    const result = await h.deliver(events.groupUpserted('Finance', { description: 'mine now' }));
+    expect(result.kind).toBe('rejected');
+    expect(h.identityStore.writeCalls).toEqual([]);
+  });
+
+  it('updates the description of a managed group only when it differs', async () => {
+    const h = harness();
+    await h.deliver(events.groupUpserted('Eng', { description: 'a', at: at(1) }));
+    expect((await h.deliver(events.groupUpserted('Eng', { description: 'a', at: at(2) }))).record.outcome).toBe('NOOP');
+    expect((await h.deliver(events.groupUpserted('Eng', { description: 'b', at: at(3) }))).record.outcome).toBe('APPLIED');
+  });
+
+  it('with a prefix scope, creates only groups with the prefix', async () => {
+    const h = harness({ managedGroupScope: { kind: 'prefix', prefix: 'idp-' } });
+    expect((await h.deliver(events.groupUpserted('idp-eng'))).kind).toBe('done');
+    const outside = await h.deliver(events.groupUpserted('eng'));
+    expect(outside.kind).toBe('rejected');
+    expect(outside.record.errorMessage).toContain('data.group.DisplayName');
+  });
+
+  it('deletes a managed group with its memberships', async () => {
+    const h = harness();
+    await withGroups(h, 'Temp');
+    await h.deliver(events.userUpserted(ada(), { groups: ['Temp'], at: at(1) }));
+    const result = await h.deliver(events.groupDeleted('Temp', { at: at(2) }));
+    expect(h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action)).toEqual([
+      'DeleteGroupMembership',
+      'DeleteGroup',
+    ]);
+    expect(h.identityStore.groups.size).toBe(0);
+  });
+});
+
+describe('memberships', () => {
+  it('waits for a user that does not exist yet instead of rejecting', async () => {
+    const h = harness();
+    await withGroups(h, 'Eng');
+    const result = await h.deliver(events.membership('membership.added', 'nobody', 'Eng'));
+    expect(result.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'USER_NOT_FOUND' });
+  });
+
+  it('adds once and then reports NOOP', async () => {
+    const h = harness();
+    await withGroups(h, 'Eng');
+    await h.deliver(events.userUpserted(ada()));
+    expect((await h.deliver(events.membership('membership.added', 'ada', 'Eng', { at: at(1) }))).record.outcome).toBe('APPLIED');
+    expect((await h.deliver(events.membership('membership.added', 'ada', 'Eng', { at: at(2) }))).record.outcome).toBe('NOOP');
+  });
+});
+
+describe('bad input and the audit trail', () => {
+  it('rejects malformed JSON, naming the problem, and records it under the message id', async () => {
+    const h = harness();
+    const result = await h.deliver('{"id": "x",');
+    expect(result.kind).toBe('rejected');
+    expect(result.record.errorCode).toBe('MALFORMED_JSON');
+    expect(result.eventId).toMatch(/^message:/);
+    expect(h.audit.outcomes).toHaveLength(1);
+  });
+
+  it('names every invalid field and its rule', async () => {
+    const h = harness();
+    const result = await h.deliver(events.userUpserted({ UserName: 'has space', Emails: [] }, { groups: ['Administrator'] }));
+    expect(result.kind === 'rejected' && result.reason).toBe(
+      'data.user.UserName: must be letters, digits or punctuation, without spaces; ' +
+        'data.user.Emails: Too small: expected array to have exactly 1 items; ' +
+        'data.groups[0]: is reserved by IAM Identity Center (Administrator, AWSAdministrators)',
+    );
+    expect(h.identityStore.calls).toEqual([]);
+  });
+
+  it('accepts the document as the detail of an EventBridge event and checks detail-type', async () => {
+    const h = harness();
+    const detail = events.groupUpserted('Eng');
+    const envelope = {
+      version: '0', id: 'eb-1', source: 'identity-provisioner.hr', account: '111122223333',
+      time: '2026-11-22T09:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'group.upserted', detail,
+    };
+    const ok = await h.deliver(envelope);
+    expect(ok.record).toMatchObject({ outcome: 'APPLIED', source: 'identity-provisioner.hr' });
+    const mismatch = await h.deliver({ ...envelope, 'detail-type': 'group.deleted' });
+    expect(mismatch.kind).toBe('rejected');
+    expect(mismatch.record.errorCode).toBe('DETAIL_TYPE_MISMATCH');
+  });
+
+  it('rejects an event for another identity store', async () => {
+    const h = harness();
+    const result = await h.deliver({ ...events.groupUpserted('Eng'), identityStoreId: 'd-9999999999' });
+    expect(result.record.errorCode).toBe('WRONG_IDENTITY_STORE');
+  });
+
+  it('fails as retryable when a write cannot be audited, and converges on retry', async () => {
+    const h = harness();
+    const event = events.groupUpserted('Eng');
+    h.audit.failNext = 1;
+    const first = await h.deliver(event);
+    expect(first.kind).toBe('retry');
+    expect(first.record.errorCode).toBe('AUDIT_UNAVAILABLE');
+    const second = await h.deliver(event, 2);
+    expect(second.record.outcome).toBe('NOOP');
+    expect(h.identityStore.groups.size).toBe(1);
+  });
+});
