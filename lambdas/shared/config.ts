@@ -6,24 +6,24 @@
  */
 import { z } from 'zod';
 import { IDENTITY_STORE_ID_PATTERN } from '../domain/identity-change';
+import type { ManagedGroupScope } from '../domain/managed-scope';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 
 /** `created` (groups this service created/updated), `prefix:<p>`, or `list:<a>,<b>,...` */
-export const managedGroupScopeSchema = z.string().transform((raw, ctx) => {
-  if (raw === 'created') return { kind: 'created' as const };
+export const managedGroupScopeSchema = z.string().transform((raw, ctx): ManagedGroupScope => {
+  if (raw === 'created') return { kind: 'created' };
   if (raw.startsWith('prefix:') && raw.length > 'prefix:'.length) {
-    return { kind: 'prefix' as const, prefix: raw.slice('prefix:'.length) };
+    return { kind: 'prefix', prefix: raw.slice('prefix:'.length) };
   }
   if (raw.startsWith('list:')) {
     const names = raw.slice('list:'.length).split(',').map((n) => n.trim()).filter(Boolean);
-    if (names.length > 0) return { kind: 'list' as const, names };
+    if (names.length > 0) return { kind: 'list', names };
   }
   ctx.addIssue({ code: 'custom', message: 'must be "created", "prefix:<prefix>" or "list:<name>,<name>,..."' });
   return z.NEVER;
 });
-export type ManagedGroupScope = z.output<typeof managedGroupScopeSchema>;
 
 export const runtimeConfigSchema = z.object({
   IDENTITY_STORE_ID: z.string().regex(IDENTITY_STORE_ID_PATTERN, 'must be d-<10 hex> or a UUID'),
@@ -51,6 +51,13 @@ export const runtimeConfigSchema = z.object({
   RETRY_SAFETY_MARGIN_MS: nonNegativeInt,
   /** standard or fifo: picks the batch processor. */
   QUEUE_KIND: z.enum(['standard', 'fifo']),
+  /** The source queue's redrive maxReceiveCount: the delivery that fails last is recorded FAILED. */
+  MAX_RECEIVE_COUNT: positiveInt,
+  /**
+   * A retryable failure the service owed no wait for (a group not created yet, the audit store
+   * down) comes back after base * 2^(receives-1) seconds, at most 15 minutes.
+   */
+  REDELIVERY_BASE_DELAY_SECONDS: positiveInt,
 });
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;

@@ -1,0 +1,165 @@
+/**
+ * One SQS record through the engine, and what the queue must do with it afterwards:
+ * - applied / noop / superseded: return normally, the batch processor acknowledges it;
+ * - rejected: move it to the DLQ with its reason, then acknowledge it (never blocks the queue);
+ * - retry: delay its redelivery by the wait it owes, then throw so it is reported as failed.
+ * The outcome is in the audit trail before any of these happens (processDelivery's rule).
+ */
+import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import type { SQSRecord } from 'aws-lambda';
+import { IdentityStoreAdapter, type IdentityStoreCall } from '../adapters/identity-store';
+import type { SqsTransport } from '../adapters/sqs-transport';
+import { withCachedLookups, type IdCache } from '../domain/id-cache';
+import type { AuditLogPort, Clock, ProcessingStatePort } from '../domain/ports';
+import {
+  processDelivery,
+  type OutcomePublisher,
+  type ProcessResult,
+  type ProcessSettings,
+} from '../domain/process-event';
+
+/** Longest backoff for a retry the service owed no wait for. */
+const MAX_REDELIVERY_DELAY_SECONDS = 900;
+
+export interface ConsumerSettings extends ProcessSettings {
+  maxReceiveCount: number;
+  redeliveryBaseDelaySeconds: number;
+}
+
+export interface ConsumerObserver {
+  call(call: IdentityStoreCall): void;
+  result(result: ProcessResult): void;
+}
+
+export interface ConsumerDependencies {
+  identityStoreClient: IdentitystoreClient;
+  idCache: IdCache;
+  state: ProcessingStatePort;
+  audit: AuditLogPort;
+  publisher: OutcomePublisher;
+  transport: SqsTransport;
+  clock: Clock;
+  observer: ConsumerObserver;
+}
+
+/** What the idempotency store keeps for a completed event (no personal data). */
+export interface ConsumedSummary {
+  eventId: string;
+  outcome: string;
+  userId?: string;
+  groupId?: string;
+}
+
+/** Thrown for a record that must come back later; the batch processor reports it as failed. */
+export class RedeliveryRequestedError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'RedeliveryRequestedError';
+    this.code = code;
+  }
+}
+
+/** Thrown after a rejected record went to the DLQ: acknowledged, but not cached as done. */
+export class RejectedToDeadLetterQueueError extends Error {
+  readonly summary: ConsumedSummary;
+  constructor(summary: ConsumedSummary) {
+    super(`event ${summary.eventId} rejected and moved to the DLQ`);
+    this.name = 'RejectedToDeadLetterQueueError';
+    this.summary = summary;
+  }
+}
+
+export async function consumeRecord(
+  record: SQSRecord,
+  deps: ConsumerDependencies,
+  settings: ConsumerSettings,
+): Promise<ConsumedSummary> {
+  const tally = { waitedMs: 0 };
+  const adapter = new IdentityStoreAdapter({
+    client: deps.identityStoreClient,
+    identityStoreId: settings.identityStoreId,
+    onCall: (call) => {
+      tally.waitedMs += call.waitedMs;
+      deps.observer.call(call);
+    },
+  });
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+  const result = await processDelivery(
+    record.body,
+    {
+      messageId: record.messageId,
+      receiveCount,
+      maxReceiveCount: settings.maxReceiveCount,
+      receivedAt: deps.clock.now(),
+    },
+    {
+      identityStore: withCachedLookups(adapter, deps.idCache, settings.identityStoreId),
+      state: deps.state,
+      audit: deps.audit,
+      publisher: deps.publisher,
+      clock: deps.clock,
+    },
+    settings,
+    tally,
+  );
+  deps.observer.result(result);
+  const summary: ConsumedSummary = {
+    eventId: result.eventId,
+    outcome: result.record.outcome,
+    userId: result.record.userId,
+    groupId: result.record.groupId,
+  };
+
+  switch (result.kind) {
+    case 'done':
+      return summary;
+    case 'rejected':
+      await deps.transport.moveToDeadLetterQueue(record, {
+        eventId: result.eventId,
+        code: result.code,
+        reason: result.reason,
+        rejectedAt: result.record.at,
+      });
+      throw new RejectedToDeadLetterQueueError(summary);
+    case 'retry': {
+      const delaySeconds =
+        result.owedWaitMs > 0
+          ? result.owedWaitMs / 1000
+          : Math.min(MAX_REDELIVERY_DELAY_SECONDS, settings.redeliveryBaseDelaySeconds * 2 ** (receiveCount - 1));
+      await deps.transport.delayRedelivery(record, delaySeconds);
+      throw new RedeliveryRequestedError(result.code, result.reason);
+    }
+  }
+}
+
+/**
+ * The event id a record carries (bare document or EventBridge detail), for idempotency; the
+ * message id when there is none, so even unreadable messages are handled once per delivery.
+ */
+export function idempotencyKeyOf(record: SQSRecord): string {
+  const document = readJson(record.body);
+  const id = document?.detail && typeof document.detail === 'object' ? (document.detail as { id?: unknown }).id : document?.id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? `event:${id}` : `message:${record.messageId}`;
+}
+
+/** The person or group a record is about, so changes to one subject in a batch run in turn. */
+export function subjectOf(record: SQSRecord): string {
+  const document = readJson(record.body);
+  const change = (document?.detail && typeof document.detail === 'object' ? document.detail : document) as
+    | { data?: Record<string, unknown> }
+    | undefined;
+  const data = change?.data;
+  const user = data?.user as { UserName?: unknown } | undefined;
+  const candidate = user?.UserName ?? data?.userName ?? (data?.group as { DisplayName?: unknown } | undefined)?.DisplayName ?? data?.displayName;
+  return typeof candidate === 'string' ? candidate.toLowerCase() : `message:${record.messageId}`;
+}
+
+function readJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Everything the consumer builds once per cold start: validated config, Powertools instances,
+ * SDK clients (endpoints from the SDK's own AWS_ENDPOINT_URL_* variables, so the same code runs
+ * against the local emulator, queue and dynalite), adapters, and the idempotent record function.
+ */
+import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
+import { DynamoDbProcessingState } from '../adapters/dynamodb-processing-state';
+import { EventBridgeOutcomePublisher } from '../adapters/eventbridge-outcome-publisher';
+import { createIdentityStoreClient } from '../adapters/identity-store-client';
+import { RetryBudget } from '../adapters/retry-after-strategy';
+import { SqsTransport } from '../adapters/sqs-transport';
+import { IdCache } from '../domain/id-cache';
+import type { Outcome } from '../domain/ports';
+import { loadRuntimeConfig } from '../shared/config';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
+import {
+  consumeRecord,
+  idempotencyKeyOf,
+  RejectedToDeadLetterQueueError,
+  type ConsumedSummary,
+  type ConsumerObserver,
+  type ConsumerSettings,
+} from './consume-record';
+
+/** How long a completed event id is remembered: covers SQS and EventBridge duplicate deliveries. */
+const IDEMPOTENCY_TTL_SECONDS = 3_600;
+
+const OUTCOME_METRIC: Record<Outcome, string> = {
+  APPLIED: METRIC.applied,
+  NOOP: METRIC.noop,
+  SUPERSEDED: METRIC.superseded,
+  REJECTED: METRIC.rejected,
+  FAILED: METRIC.failed,
+  RETRYING: METRIC.retrying,
+};
+
+export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadRuntimeConfig(env);
+  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+
+  const budget = new RetryBudget();
+  const { client: identityStoreClient } = createIdentityStoreClient({
+    region: config.IDENTITY_STORE_REGION,
+    requestsPerSecond: config.REQUESTS_PER_SECOND,
+    budget,
+    onThrottle: () => metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1),
+    onRetry: (notice) => {
+      if (notice.retryAfterSeconds !== undefined) {
+        metrics.addMetric(METRIC.retryAfterWaitSeconds, MetricUnit.Seconds, notice.delayMs / 1000);
+      }
+    },
+  });
+  tracer.captureAWSv3Client(identityStoreClient);
+  const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+  const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const clock = { now: () => new Date() };
+
+  const observer: ConsumerObserver = {
+    call: () => metrics.addMetric(METRIC.identityStoreCalls, MetricUnit.Count, 1),
+    result: (result) => {
+      metrics.addMetric(OUTCOME_METRIC[result.record.outcome], MetricUnit.Count, 1);
+      // Ids, codes and counts only: names and attributes stay out of the logs.
+      const entry = {
+        eventId: result.eventId,
+        type: result.record.type,
+        outcome: result.record.outcome,
+        attempt: result.record.attempt,
+        writes: result.record.writes,
+        waitedMs: result.record.waitedMs,
+        errorCode: result.record.errorCode,
+      };
+      if (result.kind === 'done') logger.info('event processed', entry);
+      else logger.warn('event not applied', entry);
+    },
+  };
+
+  const settings: ConsumerSettings = {
+    identityStoreId: config.IDENTITY_STORE_ID,
+    managedGroupScope: config.MANAGED_GROUP_SCOPE,
+    maxMembershipRemovalsPerEvent: config.MAX_MEMBERSHIP_REMOVALS_PER_EVENT,
+    deletionCap: config.DELETION_CAP,
+    deletionWindowSeconds: config.DELETION_WINDOW_SECONDS,
+    maxReceiveCount: config.MAX_RECEIVE_COUNT,
+    redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
+  };
+  const dependencies = {
+    identityStoreClient,
+    idCache: new IdCache(config.ID_CACHE_TTL_SECONDS * 1000, clock),
+    state: new DynamoDbProcessingState({ client: dynamodb, tableName: config.STATE_TABLE_NAME }),
+    audit: new DynamoDbAuditLog({ client: dynamodb, tableName: config.AUDIT_TABLE_NAME, retentionDays: config.AUDIT_RETENTION_DAYS }),
+    publisher: new EventBridgeOutcomePublisher(eventBridge, config.EVENT_BUS_NAME),
+    transport: new SqsTransport(sqs, config.DEAD_LETTER_QUEUE_URL, config.QUEUE_KIND === 'fifo'),
+    clock,
+    observer,
+  };
+
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'idempotencyKey',
+    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
+  });
+  const consumeIdempotently = makeIdempotent(
+    (input: { idempotencyKey: string; record: SQSRecord }): Promise<ConsumedSummary> =>
+      consumeRecord(input.record, dependencies, settings),
+    {
+      persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamodb }),
+      config: idempotencyConfig,
+    },
+  );
+
+  return {
+    config,
+    logger,
+    metrics,
+    tracer,
+    batch:
+      config.QUEUE_KIND === 'fifo'
+        ? { kind: 'fifo' as const, processor: new SqsFifoPartialProcessorAsync() }
+        : { kind: 'standard' as const, processor: new BatchProcessor(EventType.SQS) },
+
+    /** Per invocation: the retry budget ends a safety margin before the function's deadline. */
+    startInvocation(context: Context): void {
+      budget.setDeadline(Date.now() + context.getRemainingTimeInMillis() - config.RETRY_SAFETY_MARGIN_MS);
+      idempotencyConfig.registerLambdaContext(context);
+    },
+
+    /**
+     * A rejected record is acknowledged after it reached the DLQ, but its idempotency record is
+     * dropped (the function threw), so a corrected event redriven with the same id is applied.
+     */
+    async consume(record: SQSRecord): Promise<ConsumedSummary> {
+      try {
+        return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), record });
+      } catch (error) {
+        if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
+        throw error;
+      }
+    },
+  };
+}
+
+export type ConsumerRuntime = ReturnType<typeof createConsumerRuntime>;

@@ -1,0 +1,32 @@
+/**
+ * The SQS consumer: identity-change events in, Identity Store changes out. Thin on purpose:
+ * cold-start wiring is in consumer-runtime.ts, per-record work in consume-record.ts.
+ */
+import { processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { KeyedSerializer } from '../shared/keyed-serializer';
+import { subjectOf } from './consume-record';
+import { createConsumerRuntime } from './consumer-runtime';
+
+const runtime = createConsumerRuntime();
+
+async function consumeBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  runtime.startInvocation(context);
+  // Records about different people run in parallel; records about the same one run in turn.
+  const serializer = new KeyedSerializer();
+  const consume = (record: SQSRecord) => serializer.run(subjectOf(record), () => runtime.consume(record));
+  const { batch } = runtime;
+  // FIFO: a failed record holds back only the rest of its own message group.
+  return batch.kind === 'fifo'
+    ? processPartialResponse(event, consume, batch.processor, { context, skipGroupOnError: true })
+    : processPartialResponse(event, consume, batch.processor, { context });
+}
+
+export const handler = middy(consumeBatch)
+  .use(captureLambdaHandler(runtime.tracer))
+  .use(injectLambdaContext(runtime.logger, { resetKeys: true }))
+  .use(logMetrics(runtime.metrics, { captureColdStartMetric: true }));
