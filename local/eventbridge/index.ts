@@ -1,0 +1,10 @@
+export {
+  startLocalEventBridge,
+  type LocalEventBridge,
+  type LocalEventBridgeOptions,
+  type EventEnvelope,
+  type RuleDefinition,
+  type RuleTarget,
+  type DeliveryFailure,
+} from './server';
+export { matchesEventPattern, validateEventPattern, InvalidEventPatternError, type EventPattern, type PatternValue } from './pattern';

@@ -1,0 +1,231 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { LocalSqs } from '../sqs';
+import { matchesEventPattern, validateEventPattern, type EventPattern } from './pattern';
+
+/**
+ * A local EventBridge for `AWSEvents.PutEvents` (awsJson1_1, as
+ * @aws-sdk/client-eventbridge sends it). It records every accepted event per
+ * bus and delivers matching events to local SQS queues, the whole envelope
+ * as the message body, as an EventBridge rule with an SQS target does.
+ */
+export interface EventEnvelope {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: unknown;
+}
+
+export interface RuleTarget {
+  queueName: string;
+  /** Required for FIFO queues: an EventBridge SQS target carries one fixed group id. */
+  messageGroupId?: string;
+}
+
+export interface RuleDefinition {
+  name?: string;
+  /** Bus name (default `default`). */
+  bus?: string;
+  pattern: EventPattern;
+  target: RuleTarget;
+}
+
+export interface DeliveryFailure {
+  ruleName: string;
+  eventId: string;
+  queueName: string;
+  error: string;
+}
+
+export interface LocalEventBridgeOptions {
+  port?: number;
+  sqs: LocalSqs;
+  region?: string;
+  accountId?: string;
+}
+
+export interface LocalEventBridge {
+  readonly endpoint: string;
+  addRule(rule: RuleDefinition): void;
+  /** Every accepted event, in arrival order; one bus or all. */
+  events(bus?: string): EventEnvelope[];
+  /** Rule targets that could not take an event (real EventBridge would retry, then use the rule's DLQ). */
+  deliveryFailures(): DeliveryFailure[];
+  stop(): Promise<void>;
+}
+
+interface StoredRule {
+  name: string;
+  bus: string;
+  pattern: EventPattern;
+  target: RuleTarget;
+}
+
+interface EntryResult {
+  EventId?: string;
+  ErrorCode?: string;
+  ErrorMessage?: string;
+}
+
+const DEFAULT_BUS = 'default';
+const MAX_ENTRIES_PER_CALL = 10;
+const MAX_ENTRY_BYTES = 256 * 1024;
+
+export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
+  const region = options.region ?? options.sqs.region;
+  const accountId = options.accountId ?? options.sqs.accountId;
+  const rules: StoredRule[] = [];
+  const eventsByBus = new Map<string, EventEnvelope[]>();
+  const failures: DeliveryFailure[] = [];
+
+  const deliver = (bus: string, event: EventEnvelope): void => {
+    for (const rule of rules) {
+      if (rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
+      try {
+        options.sqs.sendMessage(rule.target.queueName, {
+          body: JSON.stringify(event),
+          messageGroupId: rule.target.messageGroupId,
+          // One event, one message: the event id deduplicates retried deliveries on FIFO targets.
+          messageDeduplicationId: rule.target.messageGroupId === undefined ? undefined : event.id,
+          senderId: `AIDAEVENTBRIDGE${accountId}`,
+        });
+      } catch (error) {
+        failures.push({ ruleName: rule.name, eventId: event.id, queueName: rule.target.queueName, error: String(error) });
+      }
+    }
+  };
+
+  const putEvents = (input: Record<string, unknown>): { status: number; body: Record<string, unknown> } => {
+    const entries = input.Entries;
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES_PER_CALL) {
+      return validationError(
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES_PER_CALL}`,
+      );
+    }
+    const results: EntryResult[] = entries.map((entry: Record<string, unknown>) => {
+      const checked = checkEntry(entry);
+      if ('ErrorCode' in checked) return checked;
+      const bus = busName(entry.EventBusName);
+      const event: EventEnvelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': String(entry.DetailType),
+        source: String(entry.Source),
+        account: accountId,
+        time: eventTime(entry.Time),
+        region,
+        resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+        detail: checked.detail,
+      };
+      // Like EventBridge, an unknown bus is not an error: the event simply matches no rule.
+      const busEvents = eventsByBus.get(bus) ?? [];
+      busEvents.push(event);
+      eventsByBus.set(bus, busEvents);
+      deliver(bus, event);
+      return { EventId: event.id };
+    });
+    const failedEntryCount = results.filter((r) => r.ErrorCode !== undefined).length;
+    return { status: 200, body: { FailedEntryCount: failedEntryCount, Entries: results } };
+  };
+
+  const server = createServer((request, response) => {
+    void handle(request, response, putEvents);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    endpoint,
+    addRule: (rule) => {
+      validateEventPattern(rule.pattern);
+      rules.push({
+        name: rule.name ?? `rule-${rules.length + 1}`,
+        bus: busName(rule.bus),
+        pattern: rule.pattern,
+        target: rule.target,
+      });
+    },
+    events: (bus) =>
+      bus === undefined ? [...eventsByBus.values()].flat() : [...(eventsByBus.get(busName(bus)) ?? [])],
+    deliveryFailures: () => [...failures],
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  putEvents: (input: Record<string, unknown>) => { status: number; body: Record<string, unknown> },
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const target = String(request.headers['x-amz-target'] ?? '');
+  let result: { status: number; body: Record<string, unknown> };
+  if (target !== 'AWSEvents.PutEvents') {
+    result = { status: 400, body: { __type: 'UnknownOperationException', message: `The local EventBridge does not implement ${target || '(no target)'}` } };
+  } else {
+    try {
+      result = putEvents(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>);
+    } catch (error) {
+      result = validationError(`Malformed request: ${String(error)}`);
+    }
+  }
+  const payload = JSON.stringify(result.body);
+  response.writeHead(result.status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-requestid': randomUUID(),
+  });
+  response.end(payload);
+}
+
+function validationError(message: string): { status: number; body: Record<string, unknown> } {
+  return { status: 400, body: { __type: 'ValidationException', message } };
+}
+
+/** Per-entry checks with the error codes PutEvents reports in `Entries`. */
+function checkEntry(entry: Record<string, unknown>): { detail: unknown } | Required<Omit<EntryResult, 'EventId'>> {
+  for (const field of ['Source', 'DetailType', 'Detail'] as const) {
+    if (typeof entry[field] !== 'string' || entry[field] === '') {
+      return {
+        ErrorCode: 'InvalidArgument',
+        ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+      };
+    }
+  }
+  if (Buffer.byteLength(JSON.stringify(entry), 'utf8') > MAX_ENTRY_BYTES) {
+    return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Total size of the entries in the request is over the limit.' };
+  }
+  let detail: unknown;
+  try {
+    detail = JSON.parse(entry.Detail as string);
+  } catch {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+  }
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+  }
+  return { detail };
+}
+
+/** EventBusName may be a name or an ARN; absent means the default bus. */
+function busName(raw: unknown): string {
+  if (typeof raw !== 'string' || raw === '') return DEFAULT_BUS;
+  return raw.startsWith('arn:') ? (raw.split('/').pop() ?? DEFAULT_BUS) : raw;
+}
+
+/** Envelope time is ISO 8601 to the second, UTC (`2024-05-01T12:00:00Z`). Time arrives as epoch seconds. */
+function eventTime(raw: unknown): string {
+  const date = typeof raw === 'number' ? new Date(raw * 1000) : new Date();
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
