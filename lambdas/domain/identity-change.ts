@@ -73,11 +73,15 @@ const photoSchema = z.strictObject({
 
 export const ENTERPRISE_EXTENSION = 'aws:identitystore:enterprise';
 
-/** The user as CreateUser takes it, plus ExternalIds: the HR system's stable id for the person. */
+/**
+ * The user as CreateUser takes it, plus ExternalIds: the HR system's stable id for the person.
+ * IAM Identity Center requires DisplayName and a Name with given and family names, so every
+ * upsert carries them: an event that could not create the user is rejected before any call.
+ */
 export const userAttributesSchema = z.strictObject({
   UserName: userNameSchema.refine(notReserved, RESERVED_MESSAGE),
-  DisplayName: text().optional(),
-  Name: nameSchema.optional(),
+  DisplayName: text(),
+  Name: nameSchema.required({ GivenName: true, FamilyName: true }),
   NickName: text().optional(),
   ProfileUrl: text().optional(),
   Emails: z.array(typedValue).length(1).optional(),

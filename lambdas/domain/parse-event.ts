@@ -79,7 +79,8 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
         (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
         '',
       );
-      return `${prefix}${path || '(document)'}: ${issue.message}`;
+      const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+      return `${prefix}${path || '(document)'}: ${missing ? 'is required' : issue.message}`;
     })
     .join('; ');
 }

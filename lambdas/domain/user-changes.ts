@@ -1,5 +1,5 @@
 /** user.upserted and user.deleted. */
-import type { ExternalId, UserDeleted, UserUpserted } from './identity-change';
+import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { subjectKey } from './ordering';
@@ -28,7 +28,7 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
           action: 'CreateUser',
           userId,
           userName: attributes.UserName,
-          changes: diffUser(attributes, { UserName: '' }),
+          changes: diffUser(attributes, {} as UserAttributes),
         },
         receipt,
       );

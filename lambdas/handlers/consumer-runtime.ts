@@ -64,7 +64,9 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
   });
   tracer.captureAWSv3Client(identityStoreClient);
   const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+  // The source queue's URL is rebuilt from its ARN; calls must still go to the configured
+  // endpoint (the regional one in AWS, AWS_ENDPOINT_URL_SQS locally), not to the URL's host.
+  const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
   const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
   const clock = { now: () => new Date() };
 

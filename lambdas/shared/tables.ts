@@ -19,7 +19,8 @@
  *   pk = WM#<subject key>           watermark: occurredAt, eventId, kind
  *   pk = MANAGED#<groupId>          groups this service created/updated (default managed scope)
  *   pk = EXT#<issuer>#<id>          our ExternalId -> UserId mapping
- *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens)
+ *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens, expiresAt)
+ *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
  * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).
  */
@@ -38,6 +39,7 @@ export const AUDIT_TABLE = {
 
 export const STATE_TABLE = {
   partitionKey: 'pk',
+  timeToLiveAttribute: 'expiresAt',
 } as const;
 
 export const IDEMPOTENCY_TABLE = {

@@ -39,3 +39,10 @@ export const ada = (extra: Record<string, unknown> = {}) => ({
   Emails: [{ Value: 'ada@example.com', Type: 'work', Primary: true }],
   ...extra,
 });
+
+/** The least a user.upserted must carry (IAM Identity Center requires display and full name). */
+export const person = (UserName: string) => ({
+  UserName,
+  DisplayName: UserName,
+  Name: { GivenName: UserName, FamilyName: 'Test' },
+});

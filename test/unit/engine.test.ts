@@ -1,7 +1,7 @@
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
-import { ada, at, events } from '../support/events';
+import { ada, at, events, person } from '../support/events';
 
 const settings: ProcessSettings = {
   identityStoreId: 'd-1234567890',
@@ -86,8 +86,8 @@ describe('user.upserted', () => {
   it('finds a SCIM-provisioned user by the ExternalId the store holds', async () => {
     const h = harness();
     const ext = { Issuer: 'okta', Id: '00u1' };
-    const userId = h.identityStore.seedUser({ UserName: 'grace' }, [ext]);
-    const result = await h.deliver(events.userUpserted({ UserName: 'grace.hopper', ExternalIds: [ext] }));
+    const userId = h.identityStore.seedUser(person('grace'), [ext]);
+    const result = await h.deliver(events.userUpserted({ ...person('grace.hopper'), ExternalIds: [ext] }));
     expect(result.record.userId).toBe(userId);
     expect(h.identityStore.users.get(userId)!.attributes.UserName).toBe('grace.hopper');
   });
@@ -193,7 +193,7 @@ describe('user.deleted', () => {
 
   it('holds deletions over the cap back with the wait until the window ends', async () => {
     const h = harness();
-    for (const name of ['u1', 'u2', 'u3']) await h.deliver(events.userUpserted({ UserName: name }, { at: at(1) }));
+    for (const name of ['u1', 'u2', 'u3']) await h.deliver(events.userUpserted(person(name), { at: at(1) }));
     h.clock.current = new Date('2026-11-22T10:15:00.000Z');
     expect((await h.deliver(events.userDeleted({ userName: 'u1' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
     expect((await h.deliver(events.userDeleted({ userName: 'u2' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
@@ -280,9 +280,13 @@ describe('bad input and the audit trail', () => {
 
   it('names every invalid field and its rule', async () => {
     const h = harness();
-    const result = await h.deliver(events.userUpserted({ UserName: 'has space', Emails: [] }, { groups: ['Administrator'] }));
+    const result = await h.deliver(
+      events.userUpserted({ UserName: 'has space', Name: { GivenName: 'A' }, Emails: [] }, { groups: ['Administrator'] }),
+    );
     expect(result.kind === 'rejected' && result.reason).toBe(
       'data.user.UserName: must be letters, digits or punctuation, without spaces; ' +
+        'data.user.DisplayName: is required; ' +
+        'data.user.Name.FamilyName: is required; ' +
         'data.user.Emails: Too small: expected array to have exactly 1 items; ' +
         'data.groups[0]: is reserved by IAM Identity Center (Administrator, AWSAdministrators)',
     );

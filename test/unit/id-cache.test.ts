@@ -1,5 +1,6 @@
 import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import { FixedClock, InMemoryIdentityStore } from '../support/in-memory-ports';
+import { person } from '../support/events';
 
 const STORE = 'd-1234567890';
 
@@ -15,7 +16,7 @@ const lookups = (store: InMemoryIdentityStore) => store.calls.filter((c) => c ==
 describe('cached id lookups', () => {
   it('answers a repeated lookup from the cache until the entry expires', async () => {
     const { store, clock, port } = setup();
-    const id = store.seedUser({ UserName: 'ada' });
+    const id = store.seedUser(person('ada'));
     expect(await port.findUserIdByUserName('ada')).toBe(id);
     expect(await port.findUserIdByUserName('ADA')).toBe(id);
     expect(lookups(store)).toBe(1);
@@ -26,12 +27,12 @@ describe('cached id lookups', () => {
 
   it('forgets an id when the user is deleted, renamed, or found missing', async () => {
     const { store, port } = setup();
-    const id = store.seedUser({ UserName: 'ada' });
+    const id = store.seedUser(person('ada'));
     await port.findUserIdByUserName('ada');
     await port.updateUser(id, [{ attributePath: 'userName', attributeValue: 'ada.k' }]);
     expect(await port.findUserIdByUserName('ada')).toBeUndefined();
 
-    const other = store.seedUser({ UserName: 'bob' });
+    const other = store.seedUser(person('bob'));
     await port.findUserIdByUserName('bob');
     store.users.delete(other); // deleted behind our back
     expect(await port.describeUser(other)).toBeUndefined();

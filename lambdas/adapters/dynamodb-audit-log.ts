@@ -1,0 +1,174 @@
+/**
+ * The append-only audit trail in DynamoDB (layout: lambdas/shared/tables.ts, AUDIT TABLE).
+ * Every put is conditional on the key being new; nothing here updates or deletes.
+ */
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuditLogPort, OutcomeRecord, WriteRecord } from '../domain/ports';
+import { AUDIT_TABLE } from '../shared/tables';
+import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
+
+/** A record as the trail returns it: the domain record tagged with its kind. */
+export type AuditRecord = ({ kind: 'OUTCOME' } & OutcomeRecord) | ({ kind: 'WRITE' } & WriteRecord);
+export type AuditItem = Record<string, unknown>;
+
+/** Outcomes that end an event badly; only these are indexed in byProblem. */
+export const PROBLEM_OUTCOMES = ['FAILED', 'REJECTED'] as const;
+export type ProblemOutcome = (typeof PROBLEM_OUTCOMES)[number];
+
+/** Key values of the table and its indexes, shared with the query side. */
+export const auditKeys = {
+  event: (eventId: string) => `EVENT#${eventId}`,
+  user: (userName: string) => `USER#${userName}`,
+  group: (displayName: string) => `GROUP#${displayName}`,
+  /** `at` may carry any offset: days and sort keys are always UTC, so they sort as time does. */
+  day: (at: string) => toUtcIso(at).slice(0, 10),
+  actorDay: (actor: string, day: string) => `${actor}#${day}`,
+  problemDay: (outcome: ProblemOutcome, day: string) => `${outcome}#${day}`,
+  outcomeSk: (at: string, attempt: number) => `${toUtcIso(at)}#OUTCOME#${pad4(attempt)}`,
+  writeSk: (at: string, attempt: number, sequence: number) =>
+    `${toUtcIso(at)}#WRITE#${pad4(attempt)}#${pad4(sequence)}`,
+};
+
+/** Attributes the table adds around the record; everything else on an item is a record field. */
+const TABLE_ATTRIBUTES = new Set<string>([
+  AUDIT_TABLE.partitionKey,
+  AUDIT_TABLE.sortKey,
+  AUDIT_TABLE.timeToLiveAttribute,
+  ...Object.values(AUDIT_TABLE.indexes).map((index) => index.partitionKey),
+  'kind',
+  'changesJson',
+]);
+
+const SECONDS_PER_DAY = 86_400;
+
+/**
+ * The item for a record. `changes` is kept as a JSON string: before/after values are arbitrary
+ * (empty strings, nested objects, null) and must come back exactly as they went in.
+ * `expiresAt` counts from the record's own time, so a retried put builds the identical item.
+ */
+export function toAuditItem(record: AuditRecord, options: { retentionDays?: number } = {}): AuditItem {
+  const sk =
+    record.kind === 'OUTCOME'
+      ? auditKeys.outcomeSk(record.at, record.attempt)
+      : auditKeys.writeSk(record.at, record.attempt, record.sequence);
+  const day = auditKeys.day(record.at);
+  const item: AuditItem = { pk: auditKeys.event(record.eventId), sk, kind: record.kind, day };
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined || name === 'kind' || name === 'changes') continue;
+    item[name] = value;
+  }
+  if (record.kind === 'WRITE' && record.changes !== undefined) item.changesJson = JSON.stringify(record.changes);
+  if (record.userName !== undefined) item.userKey = auditKeys.user(record.userName);
+  if (record.groupDisplayName !== undefined) item.groupKey = auditKeys.group(record.groupDisplayName);
+  if (record.actor !== undefined) item.actorDay = auditKeys.actorDay(record.actor, day);
+  if (record.kind === 'OUTCOME' && isProblem(record.outcome)) {
+    item.problemDay = auditKeys.problemDay(record.outcome, day);
+  }
+  const retentionDays = options.retentionDays ?? 0;
+  if (retentionDays > 0) {
+    item.expiresAt = Math.floor(Date.parse(record.at) / 1000) + retentionDays * SECONDS_PER_DAY;
+  }
+  return item;
+}
+
+/** The record an item holds, in the shape it was recorded in. */
+export function fromAuditItem(item: AuditItem): AuditRecord {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!TABLE_ATTRIBUTES.has(name)) fields[name] = value;
+  }
+  if (item.kind === 'OUTCOME') return { kind: 'OUTCOME', ...(fields as unknown as OutcomeRecord) };
+  if (item.kind === 'WRITE') {
+    const changes = typeof item.changesJson === 'string' ? { changes: JSON.parse(item.changesJson) } : {};
+    return { kind: 'WRITE', ...(fields as unknown as WriteRecord), ...changes };
+  }
+  throw new Error(`Audit item ${String(item.pk)} / ${String(item.sk)} has unknown kind ${String(item.kind)}`);
+}
+
+/** A different record already holds this record's key: the trail refuses to overwrite it. */
+export class AuditRecordConflictError extends Error {
+  constructor(pk: string, sk: string) {
+    super(`A different audit record already exists at ${pk} / ${sk}`);
+    this.name = 'AuditRecordConflictError';
+  }
+}
+
+export interface DynamoDbAuditLogOptions {
+  client: AnyDynamoDbClient;
+  tableName: string;
+  /** Records expire this many days after their `at`; 0 keeps them forever (no expiresAt). */
+  retentionDays: number;
+}
+
+export class DynamoDbAuditLog implements AuditLogPort {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionDays: number;
+
+  constructor(options: DynamoDbAuditLogOptions) {
+    if (!Number.isInteger(options.retentionDays) || options.retentionDays < 0) {
+      throw new Error(`retentionDays must be a whole number >= 0, got ${options.retentionDays}`);
+    }
+    this.client = asDocumentClient(options.client);
+    this.tableName = options.tableName;
+    this.retentionDays = options.retentionDays;
+  }
+
+  recordWrite(record: WriteRecord): Promise<void> {
+    return this.append({ kind: 'WRITE', ...record });
+  }
+
+  recordOutcome(record: OutcomeRecord): Promise<void> {
+    return this.append({ kind: 'OUTCOME', ...record });
+  }
+
+  private async append(record: AuditRecord): Promise<void> {
+    const item = toAuditItem(record, { retentionDays: this.retentionDays });
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // An earlier try of this very put may have landed and only its response was lost.
+      if (!(await this.holdsSameRecord(item))) throw new AuditRecordConflictError(String(item.pk), String(item.sk));
+    }
+  }
+
+  private async holdsSameRecord(item: AuditItem): Promise<boolean> {
+    const { Item: stored } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
+    );
+    // expiresAt is left out: a changed retention setting does not make it another record.
+    return stored !== undefined && canonical(withoutExpiry(stored)) === canonical(withoutExpiry(item));
+  }
+}
+
+function isProblem(outcome: string): outcome is ProblemOutcome {
+  return (PROBLEM_OUTCOMES as readonly string[]).includes(outcome);
+}
+
+function withoutExpiry(item: AuditItem): AuditItem {
+  const copy = { ...item };
+  delete copy[AUDIT_TABLE.timeToLiveAttribute];
+  return copy;
+}
+
+/** JSON with sorted keys, so equal items compare equal whatever order their attributes came in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
+function toUtcIso(at: string): string {
+  const time = Date.parse(at);
+  if (Number.isNaN(time)) throw new Error(`Audit record time is not a date: ${at}`);
+  return new Date(time).toISOString();
+}
+
+function pad4(n: number): string {
+  return String(n).padStart(4, '0');
+}

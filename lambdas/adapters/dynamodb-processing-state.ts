@@ -1,0 +1,192 @@
+/**
+ * The engine's memory between events, in the DynamoDB state table
+ * (layout: lambdas/shared/tables.ts, STATE TABLE). Every change is a single conditional
+ * write, so concurrent Lambdas cannot move a watermark backward or overdraw the deletion cap.
+ */
+import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ExternalId } from '../domain/identity-change';
+import type { Clock, ProcessingStatePort, Watermark } from '../domain/ports';
+import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
+
+/** Key values of the state table. Parts that come from events are URI-encoded so a '#' in them cannot collide. */
+export const stateKeys = {
+  watermark: (subjectKey: string) => `WM#${subjectKey}`,
+  managedGroup: (groupId: string) => `MANAGED#${groupId}`,
+  externalId: ({ Issuer, Id }: ExternalId) => `EXT#${encodeURIComponent(Issuer)}#${encodeURIComponent(Id)}`,
+  deletionWindow: (windowStart: Date) => `DELCAP#${windowStart.toISOString()}`,
+};
+
+const BATCH_GET_LIMIT = 100;
+const UNPROCESSED_RETRIES = 8;
+const UNPROCESSED_BACKOFF_MS = 50;
+/** Deletion-window items linger this long after their window, then TTL removes them. */
+const DELETION_WINDOW_EXPIRY_SECONDS = 86_400;
+
+export interface DynamoDbProcessingStateOptions {
+  client: AnyDynamoDbClient;
+  tableName: string;
+  /** For markedAt/updatedAt stamps; the system clock when absent. */
+  clock?: Clock;
+}
+
+export class DynamoDbProcessingState implements ProcessingStatePort {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoDbProcessingStateOptions) {
+    this.client = asDocumentClient(options.client);
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async getWatermarks(keys: string[]): Promise<Map<string, Watermark>> {
+    const watermarks = new Map<string, Watermark>();
+    // BatchGetItem refuses a request that names the same key twice.
+    const unique = [...new Set(keys)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      const chunk = unique.slice(start, start + BATCH_GET_LIMIT);
+      const items = await this.batchGet(chunk.map((key) => ({ pk: stateKeys.watermark(key) })));
+      for (const item of items) {
+        const subjectKey = String(item.pk).slice('WM#'.length);
+        watermarks.set(subjectKey, {
+          occurredAt: String(item.occurredAt),
+          eventId: String(item.eventId),
+          kind: String(item.kind),
+        });
+      }
+    }
+    return watermarks;
+  }
+
+  async advanceWatermarks(keys: string[], mark: Watermark): Promise<void> {
+    // Stored as UTC ISO so that string order is time order (the condition compares strings).
+    const occurredAt = toUtcIso(mark.occurredAt);
+    await Promise.all([...new Set(keys)].map((key) => this.advanceWatermark(key, { ...mark, occurredAt })));
+  }
+
+  async isManagedGroup(groupId: string): Promise<boolean> {
+    const item = await this.get(stateKeys.managedGroup(groupId));
+    return item !== undefined;
+  }
+
+  async markManagedGroup(groupId: string, displayName: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: stateKeys.managedGroup(groupId) },
+        // The first mark is kept; the display name follows renames.
+        UpdateExpression: 'SET displayName = :displayName, markedAt = if_not_exists(markedAt, :now)',
+        ExpressionAttributeValues: { ':displayName': displayName, ':now': this.clock.now().toISOString() },
+      }),
+    );
+  }
+
+  async getUserIdForExternalId(externalId: ExternalId): Promise<string | undefined> {
+    const item = await this.get(stateKeys.externalId(externalId));
+    return item === undefined ? undefined : String(item.userId);
+  }
+
+  async putUserIdForExternalId(externalId: ExternalId, userId: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: stateKeys.externalId(externalId) },
+        UpdateExpression: 'SET userId = :userId, issuer = :issuer, externalId = :id, updatedAt = :now',
+        ExpressionAttributeValues: {
+          ':userId': userId,
+          ':issuer': externalId.Issuer,
+          ':id': externalId.Id,
+          ':now': this.clock.now().toISOString(),
+        },
+      }),
+    );
+  }
+
+  async tryReserveDeletion(now: Date, windowSeconds: number, cap: number, token: string): Promise<boolean> {
+    if (!Number.isInteger(windowSeconds) || windowSeconds <= 0) {
+      throw new Error(`windowSeconds must be a whole number > 0, got ${windowSeconds}`);
+    }
+    if (cap <= 0) return false;
+    const windowStartSeconds = Math.floor(now.getTime() / 1000 / windowSeconds) * windowSeconds;
+    const pk = stateKeys.deletionWindow(new Date(windowStartSeconds * 1000));
+    try {
+      // One atomic write: count and token land together or not at all.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          UpdateExpression: 'ADD #count :one, tokens :tokenSet SET expiresAt = :expiresAt',
+          ConditionExpression: '(attribute_not_exists(#count) OR #count < :cap) AND NOT contains(tokens, :token)',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':tokenSet': new Set([token]),
+            ':cap': cap,
+            ':token': token,
+            ':expiresAt': windowStartSeconds + windowSeconds + DELETION_WINDOW_EXPIRY_SECONDS,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // Either the cap is used up, or this token already holds a slot (a retry): tell them apart.
+      const item = await this.get(pk);
+      const tokens = item?.tokens;
+      return tokens instanceof Set && tokens.has(token);
+    }
+  }
+
+  private async advanceWatermark(key: string, mark: Watermark): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.watermark(key) },
+          UpdateExpression: 'SET occurredAt = :occurredAt, eventId = :eventId, #kind = :kind',
+          ConditionExpression: 'attribute_not_exists(pk) OR occurredAt < :occurredAt',
+          ExpressionAttributeNames: { '#kind': 'kind' },
+          ExpressionAttributeValues: { ':occurredAt': mark.occurredAt, ':eventId': mark.eventId, ':kind': mark.kind },
+        }),
+      );
+    } catch (error) {
+      // Already at or past this mark: a newer event got there first, which is what we want.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  private async get(pk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  private async batchGet(keys: { pk: string }[]): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let pending: { pk: string }[] = keys;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > UNPROCESSED_RETRIES) {
+        throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${UNPROCESSED_RETRIES} retries`);
+      }
+      if (round > 0) await sleep(UNPROCESSED_BACKOFF_MS * 2 ** (round - 1));
+      const response = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...(response.Responses?.[this.tableName] ?? []));
+      pending = (response.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as { pk: string }[];
+    }
+    return found;
+  }
+}
+
+function toUtcIso(occurredAt: string): string {
+  const time = Date.parse(occurredAt);
+  if (Number.isNaN(time)) throw new Error(`Watermark occurredAt is not a date: ${occurredAt}`);
+  return new Date(time).toISOString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

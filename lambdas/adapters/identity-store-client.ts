@@ -1,0 +1,78 @@
+/**
+ * Builds the one IdentitystoreClient a process uses (created at cold start, reused by every
+ * invocation): RetryAfterStrategy as its retry strategy and a RateLimiter pacing every HTTP
+ * attempt, retries included. The endpoint is the SDK's own business: AWS_ENDPOINT_URL_IDENTITYSTORE
+ * points it at the local emulator, so the Lambda code has no local-only branch.
+ */
+import {
+  IdentitystoreClient,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-identitystore';
+import type { AwsCredentialIdentity, FinalizeRequestMiddleware } from '@smithy/types';
+import { RateLimiter } from './rate-limiter';
+import { RetryAfterStrategy, RetryBudget, type RetryNotice, type ThrottleNotice } from './retry-after-strategy';
+
+export interface IdentityStoreClientOptions {
+  region: string;
+  /** This process's share of the account quota (20 TPS / concurrent functions). */
+  requestsPerSecond: number;
+  burst?: number;
+  /** The handler moves its deadline per invocation; a fresh one (no deadline) when absent. */
+  budget?: RetryBudget;
+  /** Only for tests; deployments leave it to AWS_ENDPOINT_URL_IDENTITYSTORE or the AWS default. */
+  endpoint?: string;
+  credentials?: AwsCredentialIdentity;
+  maxAttempts?: number;
+  jitterMs?: number;
+  onRetry?: (notice: RetryNotice) => void;
+  onThrottle?: (notice: ThrottleNotice) => void;
+  /** A hung connection must not eat the whole invocation: it fails as a retryable TimeoutError. */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+}
+
+export interface IdentityStoreClientBundle {
+  client: IdentitystoreClient;
+  limiter: RateLimiter;
+  budget: RetryBudget;
+}
+
+/** The SDK's name for its retry loop; the limiter sits right inside it. */
+export const RETRY_MIDDLEWARE_NAME = 'retryMiddleware';
+export const RATE_LIMITER_MIDDLEWARE_NAME = 'identityStoreRateLimiter';
+
+export function createIdentityStoreClient(options: IdentityStoreClientOptions): IdentityStoreClientBundle {
+  const limiter = new RateLimiter({ requestsPerSecond: options.requestsPerSecond, burst: options.burst });
+  const budget = options.budget ?? new RetryBudget();
+  const retryStrategy = new RetryAfterStrategy({
+    maxAttempts: options.maxAttempts,
+    budget,
+    limiter,
+    jitterMs: options.jitterMs,
+    onRetry: options.onRetry,
+    onThrottle: options.onThrottle,
+  });
+  const client = new IdentitystoreClient({
+    region: options.region,
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...(options.credentials !== undefined && { credentials: options.credentials }),
+    retryStrategy,
+    // Only labels the amz-sdk-request header; the strategy enforces the limit.
+    maxAttempts: retryStrategy.maxAttempts,
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    },
+  });
+  const paceEveryAttempt: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+    await limiter.acquire();
+    return next(args);
+  };
+  client.middlewareStack.addRelativeTo(paceEveryAttempt, {
+    name: RATE_LIMITER_MIDDLEWARE_NAME,
+    relation: 'after',
+    toMiddleware: RETRY_MIDDLEWARE_NAME,
+  });
+  return { client, limiter, budget };
+}
