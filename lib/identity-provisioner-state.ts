@@ -1,0 +1,121 @@
+/**
+ * The stateful half: the customer managed key and the three DynamoDB tables. Kept apart from
+ * the queue and function (IdentityProvisioner) so that the audit trail and the processing
+ * state survive when the stateless half is replaced or redeployed.
+ */
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { AUDIT_TABLE, IDEMPOTENCY_TABLE, STATE_TABLE } from '../lambdas/shared/tables';
+import { parseStateSettings, type StateSettings } from './config';
+
+/** removalPolicy (default retain) and auditRetentionDays (default 0: keep forever). */
+export type IdentityProvisionerStateProps = StateSettings;
+
+export class IdentityProvisionerState extends Construct {
+  /** Encrypts the tables, the queues, the alarm topic and the function's log group. */
+  public readonly key: Key;
+  /** Append-only audit trail (PutItem only for the function). */
+  public readonly auditTable: Table;
+  /** Watermarks, managed groups, ExternalId mapping, deletion-cap windows. */
+  public readonly stateTable: Table;
+  /** Powertools idempotency records. */
+  public readonly idempotencyTable: Table;
+
+  constructor(scope: Construct, id: string, props: IdentityProvisionerStateProps = {}) {
+    super(scope, id);
+    const config = parseStateSettings(props);
+    const retain = config.removalPolicy === 'retain';
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.key = new Key(this, 'Key', {
+      description: 'identity-provisioner: tables, queues, alarm topic and logs',
+      enableKeyRotation: true,
+      removalPolicy,
+      pendingWindow: Duration.days(retain ? 30 : 7),
+    });
+    this.allowServicesToUseKey();
+
+    const commonTableProps = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: retain,
+      removalPolicy,
+    };
+
+    this.auditTable = new Table(this, 'AuditTable', {
+      ...commonTableProps,
+      partitionKey: { name: AUDIT_TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: AUDIT_TABLE.sortKey, type: AttributeType.STRING },
+      // TTL only when a retention is configured: by default the audit trail is kept forever.
+      timeToLiveAttribute: config.auditRetentionDays > 0 ? AUDIT_TABLE.timeToLiveAttribute : undefined,
+    });
+    for (const [indexName, index] of Object.entries(AUDIT_TABLE.indexes)) {
+      this.auditTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+
+    this.stateTable = new Table(this, 'StateTable', {
+      ...commonTableProps,
+      partitionKey: { name: STATE_TABLE.partitionKey, type: AttributeType.STRING },
+      // Deletion-cap window items expire on their own.
+      timeToLiveAttribute: STATE_TABLE.timeToLiveAttribute,
+    });
+
+    this.idempotencyTable = new Table(this, 'IdempotencyTable', {
+      ...commonTableProps,
+      partitionKey: { name: IDEMPOTENCY_TABLE.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: IDEMPOTENCY_TABLE.timeToLiveAttribute,
+    });
+  }
+
+  /**
+   * Services that write encrypted data on our behalf need the key policy to let them:
+   * EventBridge (rule target queue and rule DLQ), CloudWatch (alarm notifications to the
+   * encrypted topic) and CloudWatch Logs (the function's encrypted log group). Each is held to
+   * this account. They are stated here, not added by the stateless half, so the key policy does
+   * not depend on which queues or topics exist.
+   */
+  private allowServicesToUseKey(): void {
+    const sameAccount = { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } };
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowEventBridgeToSendToEncryptedQueues',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: sameAccount,
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopic',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: sameAccount,
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchLogsToEncryptLogGroups',
+        principals: [new ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+          },
+        },
+      }),
+    );
+  }
+}

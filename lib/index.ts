@@ -1,0 +1,8 @@
+/** Public API: the constructs another CDK app can instantiate, and this app's stacks. */
+export * from './config';
+export * from './identity-provisioner-state';
+export * from './identity-provisioner';
+export * from './provisioner-function';
+export * from './provisioner-alarms';
+export * from './stacks';
+export * from './compliance';

@@ -1,0 +1,234 @@
+/**
+ * The consumer function: one NodejsFunction subclass that carries the defaults (runtime, arm64,
+ * tracing, memory, timeout, encrypted log group, bundling) and the bind*() helpers that grant
+ * access and set the matching environment variable in one place.
+ *
+ * Every variable of the runtime contract (lambdas/shared/config.ts) must be bound: a synth-time
+ * validation names any that is missing, so a deployed function can never fail its cold start on
+ * a forgotten variable.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { RUNTIME_ENV_KEYS, type RuntimeConfig } from '../lambdas/shared/config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/telemetry';
+
+/** The handler is someone else's code; this construct only points at it. */
+export const CONSUMER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'sqs-consumer.ts');
+
+/**
+ * Exactly the Identity Store actions the adapters call: reads to resolve names to ids and
+ * compare, writes to apply users, groups and memberships.
+ */
+export const IDENTITY_STORE_ACTIONS = [
+  'identitystore:GetUserId',
+  'identitystore:GetGroupId',
+  'identitystore:GetGroupMembershipId',
+  'identitystore:DescribeUser',
+  'identitystore:DescribeGroup',
+  'identitystore:ListGroupMembershipsForMember',
+  'identitystore:ListGroupMemberships',
+  'identitystore:CreateUser',
+  'identitystore:UpdateUser',
+  'identitystore:DeleteUser',
+  'identitystore:CreateGroup',
+  'identitystore:UpdateGroup',
+  'identitystore:DeleteGroup',
+  'identitystore:CreateGroupMembership',
+  'identitystore:DeleteGroupMembership',
+] as const;
+
+/** The audit trail is append-only: PutItem, plus GetItem to confirm a put whose response was lost. */
+export const AUDIT_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem'] as const;
+
+/** Processing state and idempotency records are read and overwritten in place. */
+export const READ_WRITE_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+] as const;
+
+type RuntimeEnvKey = keyof RuntimeConfig;
+
+export interface ProvisionerFunctionProps {
+  /** Encrypts the log group; the function may also encrypt/decrypt with it (tables, queues). */
+  readonly key: IKey;
+  readonly timeout: Duration;
+  /** Default 512 MB: the work is I/O bound, the memory buys CPU for JSON and TLS. */
+  readonly memorySize?: number;
+  /** Default one year. */
+  readonly logRetention?: RetentionDays;
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Default CONSUMER_ENTRY. */
+  readonly entry?: string;
+}
+
+export class ProvisionerFunction extends NodejsFunction {
+  private readonly boundEnvKeys = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: ProvisionerFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+      encryptionKey: props.key,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // An explicit role without the AWSLambdaBasicExecutionRole managed policy: log writes are
+    // granted on this function's own log group only.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'identity-provisioner consumer function',
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: props.entry ?? CONSUMER_ENTRY,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      logGroup,
+      role,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        format: OutputFormat.CJS,
+        target: 'node24',
+        // Bundle the AWS SDK v3 clients instead of using the runtime's copy: the deployed code
+        // then runs exactly the SDK versions the tests ran (retry strategy, error shapes).
+        externalModules: [],
+        // esbuild from node_modules; never fall back to Docker (not available on these machines).
+        forceDockerBundling: false,
+      },
+    });
+
+    // X-Ray (tracing Active) adds xray:PutTraceSegments/PutTelemetryRecords on "*".
+    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the X-Ray actions PutTraceSegments and PutTelemetryRecords, which support no resource-level ' +
+        'permissions (added by tracing: Active); every other statement names its resources.',
+    });
+    // The function is invoked only by its SQS event source mapping, never asynchronously.
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by the SQS event source mapping only; failed records go to the source ' +
+        "queue's DLQ through its redrive policy (maxReceiveCount 5). An async DLQ would never receive anything.",
+    });
+
+    this.node.addValidation({
+      validate: () =>
+        RUNTIME_ENV_KEYS.filter((key) => !this.boundEnvKeys.has(key)).map(
+          (key) => `${key} is not set on the function: every variable of lambdas/shared/config.ts must be bound`,
+        ),
+    });
+  }
+
+  /** Set one variable of the runtime contract. */
+  public setRuntimeEnv(key: RuntimeEnvKey, value: string): void {
+    this.boundEnvKeys.add(key);
+    this.addEnvironment(key, value);
+  }
+
+  /** Identity Store read/write actions on the one store (and its user/group/membership ARNs). */
+  public bindIdentityStore(identityStoreId: string, identityStoreRegion: string): void {
+    const { partition, account } = Stack.of(this);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...IDENTITY_STORE_ACTIONS],
+        resources: [
+          `arn:${partition}:identitystore::${account}:identitystore/${identityStoreId}`,
+          // User, group and membership ARNs carry neither the account nor the store id.
+          `arn:${partition}:identitystore:::user/*`,
+          `arn:${partition}:identitystore:::group/*`,
+          `arn:${partition}:identitystore:::membership/*`,
+        ],
+      }),
+    );
+    const defaultPolicy = this.role?.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy !== undefined) {
+      for (const kind of ['user', 'group', 'membership']) {
+        Validations.of(defaultPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:identitystore:::${kind}/*]`,
+          reason:
+            `Identity Store ${kind} ARNs are arn:aws:identitystore:::${kind}/<id>: they carry neither the ` +
+            'account nor the identity store id, so no narrower ARN exists. These actions also require the ' +
+            'identitystore/<identityStoreId> resource, which this statement limits to the one store.',
+        });
+      }
+    }
+    this.setRuntimeEnv('IDENTITY_STORE_ID', identityStoreId);
+    this.setRuntimeEnv('IDENTITY_STORE_REGION', identityStoreRegion);
+  }
+
+  /** Append-only: never UpdateItem or DeleteItem on the audit trail. */
+  public bindAuditTable(table: ITable, retentionDays: number): void {
+    this.allowOnTable(table, AUDIT_TABLE_ACTIONS);
+    this.setRuntimeEnv('AUDIT_TABLE_NAME', table.tableName);
+    this.setRuntimeEnv('AUDIT_RETENTION_DAYS', String(retentionDays));
+  }
+
+  public bindStateTable(table: ITable): void {
+    this.allowOnTable(table, READ_WRITE_TABLE_ACTIONS);
+    this.setRuntimeEnv('STATE_TABLE_NAME', table.tableName);
+  }
+
+  public bindIdempotencyTable(table: ITable): void {
+    this.allowOnTable(table, READ_WRITE_TABLE_ACTIONS);
+    this.setRuntimeEnv('IDEMPOTENCY_TABLE_NAME', table.tableName);
+  }
+
+  /** The table itself, not its indexes: the function never queries a GSI. */
+  private allowOnTable(table: ITable, actions: readonly string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+  }
+
+  /** Encrypt/decrypt with the key behind the tables and queues, named actions only. */
+  public bindKey(key: IKey): void {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [key.keyArn],
+      }),
+    );
+  }
+
+  /** Publishes the identity.change.* outcome events: PutEvents on this bus only. */
+  public bindOutcomeBus(bus: IEventBus): void {
+    bus.grantPutEventsTo(this);
+    this.setRuntimeEnv('EVENT_BUS_NAME', bus.eventBusName);
+  }
+
+  /**
+   * The source queue (ChangeMessageVisibility to honour a RetryAfterSeconds wait longer than the
+   * invocation) and its DLQ (SendMessage to move a rejected event there with its reason).
+   * The event source mapping grants its own receive/delete permissions.
+   */
+  public bindQueues(sourceQueue: IQueue, deadLetterQueue: IQueue, queueKind: RuntimeConfig['QUEUE_KIND']): void {
+    sourceQueue.grant(this, 'sqs:ChangeMessageVisibility');
+    deadLetterQueue.grant(this, 'sqs:SendMessage', 'sqs:GetQueueAttributes');
+    this.setRuntimeEnv('DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
+    this.setRuntimeEnv('QUEUE_KIND', queueKind);
+  }
+}

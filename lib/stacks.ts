@@ -1,0 +1,53 @@
+/**
+ * This app's two stacks: the stateful one (key, tables) deployed once and kept, the stateless
+ * one (bus rule, queues, function, alarms) that can be replaced freely.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ProvisionerSettings } from './config';
+import { IdentityProvisioner } from './identity-provisioner';
+import { IdentityProvisionerState } from './identity-provisioner-state';
+
+export interface IdentityProvisionerStateStackProps extends StackProps {
+  readonly settings: ProvisionerSettings;
+}
+
+export class IdentityProvisionerStateStack extends Stack {
+  public readonly state: IdentityProvisionerState;
+
+  constructor(scope: Construct, id: string, props: IdentityProvisionerStateStackProps) {
+    super(scope, id, props);
+    this.state = new IdentityProvisionerState(this, 'State', {
+      removalPolicy: props.settings.removalPolicy,
+      auditRetentionDays: props.settings.auditRetentionDays,
+    });
+    new CfnOutput(this, 'AuditTableName', { value: this.state.auditTable.tableName });
+    new CfnOutput(this, 'StateTableName', { value: this.state.stateTable.tableName });
+    new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotencyTable.tableName });
+  }
+}
+
+export interface IdentityProvisionerStackProps extends StackProps {
+  readonly settings: ProvisionerSettings;
+  readonly state: IdentityProvisionerState;
+}
+
+export class IdentityProvisionerStack extends Stack {
+  public readonly provisioner: IdentityProvisioner;
+
+  constructor(scope: Construct, id: string, props: IdentityProvisionerStackProps) {
+    super(scope, id, props);
+    this.provisioner = new IdentityProvisioner(this, 'Provisioner', { ...props.settings, state: props.state });
+    const { provisioner } = this;
+    new CfnOutput(this, 'QueueUrl', { value: provisioner.queue.queueUrl });
+    new CfnOutput(this, 'QueueArn', { value: provisioner.queue.queueArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: provisioner.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: provisioner.ruleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EventBusName', { value: provisioner.eventBus.eventBusName });
+    new CfnOutput(this, 'FunctionName', { value: provisioner.function.functionName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: provisioner.alarms.topic.topicArn });
+    // Repeated here so one stack's outputs are enough to operate the pipeline.
+    new CfnOutput(this, 'AuditTableName', { value: props.state.auditTable.tableName });
+    new CfnOutput(this, 'StateTableName', { value: props.state.stateTable.tableName });
+  }
+}
