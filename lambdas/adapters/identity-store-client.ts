@@ -11,7 +11,13 @@ import {
 } from '@aws-sdk/client-identitystore';
 import type { AwsCredentialIdentity, FinalizeRequestMiddleware } from '@smithy/types';
 import { RateLimiter } from './rate-limiter';
-import { RetryAfterStrategy, RetryBudget, type RetryNotice, type ThrottleNotice } from './retry-after-strategy';
+import {
+  RetryAfterStrategy,
+  RetryBudget,
+  ThrottlePauseError,
+  type RetryNotice,
+  type ThrottleNotice,
+} from './retry-after-strategy';
 
 export interface IdentityStoreClientOptions {
   region: string;
@@ -66,6 +72,11 @@ export function createIdentityStoreClient(options: IdentityStoreClientOptions): 
     },
   });
   const paceEveryAttempt: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+    // A pause left by a throttle may outlast this invocation; the budget bounds it like any wait.
+    const now = Date.now();
+    if (limiter.pausedUntil > now && !budget.allowsWaitUntil(limiter.pausedUntil)) {
+      throw new ThrottlePauseError(limiter.pausedUntil - now);
+    }
     await limiter.acquire();
     return next(args);
   };

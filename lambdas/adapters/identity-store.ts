@@ -335,7 +335,8 @@ export class IdentityStoreAdapter implements IdentityStorePort {
     let nextToken: string | undefined;
     do {
       const page = await this.read(action, [], () => sendPage(nextToken));
-      if (page === undefined) return memberships;
+      // The user or group vanished while we read: so did its memberships.
+      if (page === undefined) return [];
       memberships.push(...(page.GroupMemberships ?? []).flatMap(toMembership));
       nextToken = page.NextToken;
     } while (nextToken !== undefined && nextToken !== '');

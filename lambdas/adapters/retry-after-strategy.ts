@@ -79,6 +79,7 @@ export type RetryClass = 'server-paced' | 'backoff' | 'permanent';
 
 const SERVER_PACED_ERRORS = new Set(['ThrottlingException', 'InternalServerException']);
 const PERMANENT_ERRORS = new Set([
+  'ThrottlePauseError',
   'ValidationException',
   'ResourceNotFoundException',
   'AccessDeniedException',
@@ -150,6 +151,23 @@ export function owedWaitMsOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null ? owedWaits.get(error) : undefined;
 }
 
+/** Record the wait still owed on an error that will not be retried here. */
+export function markOwedWait(error: unknown, owedMs: number): void {
+  if (typeof error === 'object' && error !== null) owedWaits.set(error, Math.max(0, owedMs));
+}
+
+/**
+ * The process is paused (a throttle named a time) past the invocation's deadline: waiting in
+ * the limiter would run the invocation out, so the call fails at once with the wait owed.
+ */
+export class ThrottlePauseError extends Error {
+  constructor(pausedForMs: number) {
+    super(`calls are paused by an earlier throttle for another ${pausedForMs} ms, beyond the time budget`);
+    this.name = 'ThrottlePauseError';
+    markOwedWait(this, pausedForMs);
+  }
+}
+
 /** Thrown from refreshRetryTokenForRetry to stop; the SDK middleware rethrows the service error instead. */
 export class RetryRefusedError extends Error {
   constructor(reason: string) {
@@ -219,11 +237,11 @@ export class RetryAfterStrategy implements RetryStrategyV2 {
         : this.backoffMs(failedAttempt);
 
     if (failedAttempt >= this.maxAttempts) {
-      this.markOwed(error, delayMs);
+      markOwedWait(error, delayMs);
       throw new RetryRefusedError(`${errorName} after ${failedAttempt} attempts`);
     }
     if (!this.budget.allowsWaitUntil(this.now() + delayMs)) {
-      this.markOwed(error, delayMs);
+      markOwedWait(error, delayMs);
       throw new RetryRefusedError(`${errorName}: a ${delayMs} ms wait would outlast the invocation`);
     }
     this.options.onRetry?.({ errorName, delayMs, attempt: failedAttempt, retryAfterSeconds });
@@ -248,9 +266,5 @@ export class RetryAfterStrategy implements RetryStrategyV2 {
   private backoffMs(failedAttempt: number): number {
     const ceiling = Math.min(this.maxBackoffMs, this.baseDelayMs * 2 ** (failedAttempt - 1));
     return Math.floor(this.random() * ceiling);
-  }
-
-  private markOwed(error: unknown, owedMs: number): void {
-    if (typeof error === 'object' && error !== null) owedWaits.set(error, owedMs);
   }
 }
