@@ -104,11 +104,12 @@ export async function consumeRecord(
     tally,
   );
   deps.observer.result(result);
+  // Stored by the idempotency layer: DynamoDB marshalling refuses undefined members.
   const summary: ConsumedSummary = {
     eventId: result.eventId,
     outcome: result.record.outcome,
-    userId: result.record.userId,
-    groupId: result.record.groupId,
+    ...(result.record.userId && { userId: result.record.userId }),
+    ...(result.record.groupId && { groupId: result.record.groupId }),
   };
 
   switch (result.kind) {

@@ -147,6 +147,12 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
         return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), record });
       } catch (error) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
+        logger.warn('record left for redelivery', {
+          messageId: record.messageId,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+          errorName: error instanceof Error ? error.name : typeof error,
+          errorCode: (error as { code?: string }).code,
+        });
         throw error;
       }
     },

@@ -20,10 +20,12 @@ async function consumeBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const serializer = new KeyedSerializer();
   const consume = (record: SQSRecord) => serializer.run(subjectOf(record), () => runtime.consume(record));
   const { batch } = runtime;
+  // Every failed record already carries its own redelivery delay, so a batch in which all failed
+  // is reported record by record like any other, not thrown as a function error.
   // FIFO: a failed record holds back only the rest of its own message group.
   return batch.kind === 'fifo'
-    ? processPartialResponse(event, consume, batch.processor, { context, skipGroupOnError: true })
-    : processPartialResponse(event, consume, batch.processor, { context });
+    ? processPartialResponse(event, consume, batch.processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false })
+    : processPartialResponse(event, consume, batch.processor, { context, throwOnFullBatchFailure: false });
 }
 
 export const handler = middy(consumeBatch)

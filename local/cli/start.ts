@@ -1,0 +1,218 @@
+/**
+ * `npm start`: the whole pipeline on this machine, no AWS account, no Docker. Starts the Identity
+ * Store emulator and dynalite (or uses running ones), runs the events of a file (by default the
+ * bundled onboarding scenario) through the real consumer handler, prints a summary, and as the
+ * very last line the same summary as one JSON object.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
+import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change';
+import { localDynamoDbClient } from '../dynalite';
+import { parseFaultSpec } from '../emulator';
+import { EventsFileError, readEventsFile, sendEntries } from '../producer';
+import { LOCAL_DEFAULTS } from '../pipeline/defaults';
+import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
+import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
+import { renderSummary, summarizeRun } from '../pipeline/run-summary';
+
+const ROOT = resolve(__dirname, '../..');
+const STATE_DIR = join(ROOT, '.local');
+const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');
+
+const HELP = `Usage: npm start -- [options]
+
+Runs identity-change events through the real consumer against a local Identity Store emulator
+and DynamoDB (dynalite), delivered through a local SQS queue and EventBridge bus exactly as in
+AWS. State is kept in .local/ between runs.
+
+Options:
+  --events FILE                 events to send: a JSON array or JSON lines of v1 events or
+                                EventBridge events ({source, detail-type, detail}); a JSON-lines
+                                line that is not JSON is sent as a raw body
+                                (default: examples/onboarding.jsonl)
+  --identitystore-endpoint URL  use this running Identity Store instead of the embedded emulator
+  --dynamodb-endpoint URL       use this running DynamoDB instead of the embedded dynalite
+  --identity-store-id ID        the identity store to manage (default ${LOCAL_DEFAULTS.identityStoreId})
+  --tps N                       the Identity Store quota and the deployment's requests-per-second
+                                budget (default ${LOCAL_DEFAULTS.tps})
+  --faults SPEC                 emulator faults, e.g. throttle=0.05,server=0.02,conflict=0.02,
+                                latency=0.1:20-200,drop=0.01 (see docs/emulator.md)
+  --seed N                      seed for the faults (deterministic runs)
+  --neighbour-tps N             calls per second by another caller sharing the quota
+                                (default ${LOCAL_DEFAULTS.neighbourTps}; 0 = none)
+  --timeout SECONDS             give up waiting for the queue to drain (default ${LOCAL_DEFAULTS.timeoutSeconds})
+  --fresh                       wipe .local/ first (identity store, tables, logs)
+  --quiet                       no progress bar; the summary JSON line is still printed
+  --help                        this text
+`;
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      events: { type: 'string' },
+      'identitystore-endpoint': { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      'identity-store-id': { type: 'string' },
+      tps: { type: 'string' },
+      faults: { type: 'string' },
+      seed: { type: 'string' },
+      'neighbour-tps': { type: 'string' },
+      timeout: { type: 'string' },
+      fresh: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const number = (name: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min) throw new UsageError(`--${name} must be a number >= ${min}, got "${raw}"`);
+    return value;
+  };
+  const url = (name: string, raw: string | undefined) => {
+    if (raw === undefined) return undefined;
+    if (!/^https?:\/\/[^/]+/.test(raw)) throw new UsageError(`--${name} must be an http(s) URL, got "${raw}"`);
+    return raw;
+  };
+  const identityStoreId = values['identity-store-id'] ?? LOCAL_DEFAULTS.identityStoreId;
+  if (!IDENTITY_STORE_ID_PATTERN.test(identityStoreId)) throw new UsageError(`--identity-store-id must be d-<10 hex> or a UUID, got "${identityStoreId}"`);
+  if (values.faults !== undefined) {
+    try {
+      parseFaultSpec(values.faults);
+    } catch (error) {
+      throw new UsageError(`--faults: ${(error as Error).message}`);
+    }
+  }
+  return {
+    help: values.help ?? false,
+    eventsFile: resolve(values.events ?? DEFAULT_EVENTS),
+    identityStoreEndpoint: url('identitystore-endpoint', values['identitystore-endpoint']),
+    dynamodbEndpoint: url('dynamodb-endpoint', values['dynamodb-endpoint']),
+    identityStoreId,
+    tps: number('tps', values.tps, LOCAL_DEFAULTS.tps, 1),
+    faults: values.faults,
+    seed: values.seed === undefined ? undefined : number('seed', values.seed, 0, 0),
+    neighbourTps: number('neighbour-tps', values['neighbour-tps'], LOCAL_DEFAULTS.neighbourTps, 0),
+    timeoutSeconds: number('timeout', values.timeout, LOCAL_DEFAULTS.timeoutSeconds, 1),
+    fresh: values.fresh ?? false,
+    quiet: values.quiet ?? false,
+  };
+}
+
+function progressReporter(quiet: boolean) {
+  const interactive = process.stderr.isTTY === true;
+  let lastPlain = 0;
+  return {
+    update(done: number, total: number, throttles: number, waited: number) {
+      if (quiet) return;
+      const width = 30;
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} events  ${throttles} throttles absorbed  ${waited.toFixed(1)} s waited on RetryAfterSeconds`;
+      if (interactive) process.stderr.write(`\r${line}`);
+      else if (Date.now() - lastPlain > 5000 || done === total) {
+        lastPlain = Date.now();
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    end() {
+      if (!quiet && interactive) process.stderr.write('\n');
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!existsSync(options.eventsFile)) throw new UsageError(`--events: no such file ${options.eventsFile}`);
+  const entries = readEventsFile(options.eventsFile);
+  if (options.fresh) rmSync(STATE_DIR, { recursive: true, force: true });
+  const logFile = join(STATE_DIR, 'logs', 'consumer.log');
+
+  const startedAt = new Date();
+  const pipeline = await startLocalPipeline({
+    ...LOCAL_DEFAULTS,
+    identityStoreId: options.identityStoreId,
+    identityStoreEndpoint: options.identityStoreEndpoint,
+    dynamodbEndpoint: options.dynamodbEndpoint,
+    emulatorTps: options.tps,
+    requestsPerSecond: options.tps,
+    faults: options.faults,
+    seed: options.seed,
+    stateDir: STATE_DIR,
+    logFile,
+  });
+  const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId: options.identityStoreId, tps: options.neighbourTps });
+  const progress = progressReporter(options.quiet);
+  try {
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const sent = await sendEntries(entries, {
+      sqs: {
+        client: new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials }),
+        queueUrl: pipeline.sqs.queue(LOCAL_NAMES.queue).url,
+      },
+      eventBridge: {
+        client: new EventBridgeClient({ endpoint: pipeline.eventBridgeEndpoint, region: 'us-east-1', credentials }),
+        busName: LOCAL_NAMES.bus,
+        defaultSource: 'identity-provisioner.manual',
+      },
+    });
+    for (const failure of sent.failed) process.stderr.write(`entry ${failure.index} not sent: ${failure.reason}\n`);
+
+    const total = sent.sentToQueue + sent.sentToBus;
+    const metrics = pipeline.function.metrics;
+    let drained = true;
+    await pipeline
+      .settled(options.timeoutSeconds * 1000, () =>
+        progress.update(total - pipeline.pendingMessages(), total, metrics.get('ThrottledCalls') ?? 0, metrics.get('RetryAfterWaitSeconds') ?? 0),
+      )
+      .catch((error: Error) => {
+        drained = false;
+        process.stderr.write(`\n${error.message}\n`);
+      });
+    progress.end();
+    neighbour.stop();
+
+    const dynamodb = localDynamoDbClient(pipeline.dynamodbEndpoint);
+    const summary = await summarizeRun({
+      pipeline,
+      query: new DynamoDbAuditQuery({ client: dynamodb, tableName: LOCAL_NAMES.tables.audit }),
+      entries,
+      messageIds: sent.messageIds,
+      startedAt,
+      neighbourCalls: { action: NEIGHBOUR_ACTION, count: neighbour.calls },
+    });
+    dynamodb.destroy();
+    const { deadLetters, apiCallsByAction, ...counts } = summary;
+    process.stdout.write(`${renderSummary(summary, { neighbourCalls: neighbour.calls, logFile })}\n\n`);
+    process.stdout.write('Ask the audit trail, e.g.: npm run audit -- user ada.lovelace\n\n');
+    process.stdout.write(`${JSON.stringify({ ...counts, apiCallsByAction, deadLetters: deadLetters.length })}\n`);
+    return drained && summary.pending === 0 && sent.failed.length === 0 ? 0 : 1;
+  } finally {
+    neighbour.stop();
+    await pipeline.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof EventsFileError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\nRun npm start -- --help for the options.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

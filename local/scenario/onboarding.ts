@@ -1,0 +1,148 @@
+/**
+ * The bundled onboarding scenario that `npm start` runs (examples/onboarding.jsonl is generated
+ * from it): groups created, a wave of joiners with groups, movers (attribute changes, group
+ * moves, a rename by ExternalId), extra memberships, leavers, duplicates, an out-of-order pair,
+ * two invalid events, some of it arriving through EventBridge. It also states the final state
+ * the identity store must reach, so the end-to-end test can check it.
+ */
+
+/** A message body as producers send it: a v1 document, an EventBridge event, or raw text. */
+export type ScenarioEntry = Record<string, unknown> | string;
+
+export interface ExpectedState {
+  groups: string[];
+  /** userName -> the groups the user is in, sorted. */
+  users: Record<string, string[]>;
+  /** Event ids and the final outcome each must have in the audit trail. */
+  outcomes: Record<string, 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED'>;
+  /** How many messages must be in the DLQ (the invalid ones). */
+  deadLetters: number;
+}
+
+export interface Scenario {
+  entries: ScenarioEntry[];
+  expected: ExpectedState;
+}
+
+const START = Date.UTC(2026, 10, 2, 9, 0, 0);
+const ACTOR_HR = 'hr-system';
+const SOURCE_HR = 'identity-provisioner.hr';
+const DEPARTMENTS = ['Engineering', 'Platform', 'Data', 'Finance'];
+const GROUPS = ['Everyone', ...DEPARTMENTS, 'Security-Auditors'];
+const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
+const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Backus', 'Hamilton', 'Thompson'];
+
+export function onboardingScenario(options: { joiners?: number } = {}): Scenario {
+  const joiners = options.joiners ?? 40;
+  let clock = START;
+  let sequence = 0;
+  const tick = () => new Date((clock += 60_000)).toISOString();
+  const entries: ScenarioEntry[] = [];
+  const outcomes: ExpectedState['outcomes'] = {};
+  const users = new Map<string, { groups: Set<string>; externalId: string }>();
+
+  const event = (type: string, data: Record<string, unknown>, occurredAt = tick()) => ({
+    id: `onb-${String(++sequence).padStart(4, '0')}`,
+    type,
+    occurredAt,
+    actor: ACTOR_HR,
+    data,
+  });
+  const viaEventBridge = (document: { type: string }) => ({ source: SOURCE_HR, 'detail-type': document.type, detail: document });
+  const expect = <T extends { id: string }>(document: T, outcome: ExpectedState['outcomes'][string]): T => {
+    outcomes[document.id] = outcome;
+    return document;
+  };
+
+  // Groups first, through the bus, as an internal tool would publish them.
+  for (const name of GROUPS) {
+    const doc = expect(event('group.upserted', { group: { DisplayName: name, Description: `${name} (managed by identity-provisioner)` } }), 'APPLIED');
+    entries.push(viaEventBridge(doc));
+  }
+
+  // The joiner wave: each with an ExternalId from the HR system and two groups.
+  const people: { userName: string; externalId: string; first: string; last: string; department: string }[] = [];
+  for (let i = 0; i < joiners; i++) {
+    const first = FIRST[i % FIRST.length];
+    const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+    const userName = `${first}.${last}${i >= 100 ? i : ''}`.toLowerCase();
+    const department = DEPARTMENTS[i % DEPARTMENTS.length];
+    const person = { userName, externalId: `W-${1000 + i}`, first, last, department };
+    people.push(person);
+    users.set(userName, { groups: new Set(['Everyone', department]), externalId: person.externalId });
+    entries.push(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', department] }), 'APPLIED'));
+  }
+
+  // Movers: new titles, department moves, one rename by ExternalId.
+  const movers = people.slice(0, Math.min(5, people.length));
+  for (const person of movers) {
+    entries.push(expect(event('user.upserted', { user: { ...userDocument(person), Title: 'Senior Engineer' } }), 'APPLIED'));
+  }
+  for (const person of people.filter((p) => p.department === 'Engineering').slice(0, 3)) {
+    entries.push(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', 'Platform'] }), 'APPLIED'));
+    users.get(person.userName)!.groups = new Set(['Everyone', 'Platform']);
+  }
+  const renamed = people[1];
+  if (renamed) {
+    const newName = `${renamed.first}.${renamed.last}-married`.toLowerCase();
+    entries.push(expect(event('user.upserted', { user: { ...userDocument(renamed), UserName: newName } }), 'APPLIED'));
+    users.set(newName, users.get(renamed.userName)!);
+    users.delete(renamed.userName);
+    renamed.userName = newName;
+  }
+  for (const person of people.slice(2, 5)) {
+    entries.push(expect(event('membership.added', { userName: person.userName, groupDisplayName: 'Security-Auditors' }), 'APPLIED'));
+    users.get(person.userName)!.groups.add('Security-Auditors');
+  }
+
+  // Duplicates: the same change delivered twice (same id) is applied once.
+  for (const original of entries.slice(GROUPS.length, GROUPS.length + 3)) entries.push(original);
+
+  // An out-of-order pair: the newer title change arrives first; the older one is superseded.
+  const pairTarget = people[6];
+  if (pairTarget) {
+    const older = tick();
+    const newer = tick();
+    entries.push(expect(event('user.upserted', { user: { ...userDocument(pairTarget), Title: 'Staff Engineer' } }, newer), 'APPLIED'));
+    entries.push(expect(event('user.upserted', { user: { ...userDocument(pairTarget), Title: 'Engineer' } }, older), 'SUPERSEDED'));
+  }
+
+  // Leavers, through the bus; one of them twice (the second finds nobody to delete).
+  const leavers = people.slice(-3);
+  for (const person of leavers) {
+    entries.push(viaEventBridge(expect(event('user.deleted', { externalId: { Issuer: 'workday', Id: person.externalId } }), 'APPLIED')));
+    users.delete(person.userName);
+  }
+  if (leavers[0]) entries.push(expect(event('user.deleted', { userName: leavers[0].userName }), 'NOOP'));
+
+  // Two invalid events: a reserved group name with a bad user name, and an unknown type.
+  entries.push(
+    expect(event('user.upserted', { user: { UserName: 'new hire', DisplayName: 'New Hire' }, groups: ['Administrator'] }), 'REJECTED'),
+  );
+  entries.push(expect(event('user.suspended', { userName: 'ada.lovelace' }), 'REJECTED'));
+
+  return {
+    entries,
+    expected: {
+      groups: [...GROUPS].sort(),
+      users: Object.fromEntries([...users].map(([name, u]) => [name, [...u.groups].sort()]).sort()),
+      outcomes,
+      deadLetters: 2,
+    },
+  };
+}
+
+function userDocument(person: { userName: string; externalId: string; first: string; last: string; department: string }) {
+  return {
+    UserName: person.userName,
+    DisplayName: `${person.first} ${person.last}`,
+    Name: { GivenName: person.first, FamilyName: person.last },
+    Emails: [{ Value: `${person.userName}@example.com`, Type: 'work', Primary: true }],
+    Title: 'Engineer',
+    UserType: 'Employee',
+    Locale: 'en-GB',
+    Timezone: 'Europe/London',
+    Extensions: { 'aws:identitystore:enterprise': { department: person.department, employeeNumber: person.externalId } },
+    ExternalIds: [{ Issuer: 'workday', Id: person.externalId }],
+  };
+}
