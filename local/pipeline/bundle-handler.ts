@@ -5,11 +5,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 export const HANDLER_ENTRY = resolve(__dirname, '../../lambdas/handlers/sqs-consumer.ts');
 
-export async function bundleHandler(outDir: string): Promise<{ file: string; bytes: number }> {
+/** `plugins` let a benchmark swap a module (e.g. the retry strategy) without touching lambdas/. */
+export async function bundleHandler(outDir: string, plugins: Plugin[] = []): Promise<{ file: string; bytes: number }> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'sqs-consumer.js');
   const result = await build({
@@ -23,6 +24,7 @@ export async function bundleHandler(outDir: string): Promise<{ file: string; byt
     sourcemap: true,
     metafile: true,
     logLevel: 'silent',
+    plugins,
   });
   const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs).find((o) => o.endsWith('.js'))!].bytes;
   return { file, bytes };

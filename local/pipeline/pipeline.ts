@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Plugin } from 'esbuild';
 import { bundleHandler } from './bundle-handler';
 import { startEmulator, type RunningEmulator } from '../emulator';
 import { startDynalite, localDynamoDbClient, type RunningDynalite } from '../dynalite';
@@ -58,9 +59,13 @@ export interface LocalPipelineOptions {
   redeliveryBaseDelaySeconds: number;
   acceptedSources?: string[];
   logFile: string;
+  /** esbuild plugins for the handler bundle (benchmarks swap modules with them). */
+  bundlePlugins?: Plugin[];
 }
 
 export interface LocalPipeline {
+  /** The handler bundle the function runs (size for benchmarks). */
+  bundle: { file: string; bytes: number };
   identityStoreEndpoint: string;
   dynamodbEndpoint: string;
   sqsEndpoint: string;
@@ -134,7 +139,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       eventBridgeEndpoint: eventBridge.endpoint,
       deadLetterQueueUrl: deadLetterQueue.url,
     });
-    const bundle = await bundleHandler(options.stateDir ? join(options.stateDir, 'build') : mkdtempSync(join(tmpdir(), 'identity-provisioner-')));
+    const bundle = await bundleHandler(options.stateDir ? join(options.stateDir, 'build') : mkdtempSync(join(tmpdir(), 'identity-provisioner-')), options.bundlePlugins);
     const fn = new LocalFunction({
       functionName: LOCAL_NAMES.functionName,
       handlerModule: bundle.file,
@@ -169,6 +174,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     const pendingMessages = () => sqs.queue(LOCAL_NAMES.queue).messages.length;
     return {
+      bundle,
       identityStoreEndpoint,
       dynamodbEndpoint,
       sqsEndpoint: sqs.endpoint,
