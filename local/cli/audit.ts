@@ -1,0 +1,321 @@
+/**
+ * npm run audit -- <command> [options]: answers audit questions from the audit table.
+ * Reads the local store of `npm start` by default, a deployed stack with --table/--region,
+ * or any DynamoDB endpoint with --dynamodb-endpoint. Exit codes: 0 ok, 1 failed, 2 bad usage.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import {
+  DynamoDbAuditQuery,
+  InvalidAuditQueryError,
+  type AuditQueryResult,
+} from '../../lambdas/adapters/dynamodb-audit-query';
+import { localDynamoDbClient, startDynalite } from '../dynalite';
+import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
+
+export const DEFAULT_AUDIT_TABLE = 'identity-provisioner-audit';
+const DEFAULT_LIMIT = 200;
+
+const HELP = `Usage: npm run audit -- <command> [options]
+
+Commands:
+  user <userName>                 everything recorded about a user
+  group <displayName>             everything recorded about a group and its memberships
+  event <eventId>                 one event: each attempt's outcome and its writes
+  changes --since T [--until T]   Identity Store writes in a window
+  failures --since T [--until T]  events that ended FAILED or REJECTED, with reasons
+  actor <name> --since T [--until T]
+                                  everything one event producer caused in a window
+
+Options:
+  --format table|json|csv   output format (default table; json and csv carry every field)
+  --limit N                 keep the newest N records (default ${DEFAULT_LIMIT})
+  --since T, --until T      ISO-8601 (2024-05-01, 2024-05-01T09:00:00Z) or relative
+                            to now (30m, 24h, 7d); the window is [since, until)
+  --table NAME              audit table of a deployed stack (AWS credentials from the
+                            environment); with --region R or AWS_REGION
+  --region R                AWS region for --table
+  --dynamodb-endpoint URL   any other DynamoDB endpoint (local credentials)
+  --local-dir DIR           where npm start keeps its state (default <repo>/.local)
+  --page-size N             items per DynamoDB page (default: DynamoDB's own)
+  -h, --help                this text
+
+Without --table or --dynamodb-endpoint the local store of npm start is read: the
+endpoint in <local-dir>/endpoints.json when npm start is running, else the files
+in <local-dir>/dynamodb. Times are printed in UTC.
+`;
+
+const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'actor'] as const;
+type Command = (typeof COMMANDS)[number];
+const NEEDS_SUBJECT: Record<Command, string | undefined> = {
+  user: 'userName',
+  group: 'displayName',
+  event: 'eventId',
+  actor: 'actor name',
+  changes: undefined,
+  failures: undefined,
+};
+const WINDOWED: readonly Command[] = ['changes', 'failures', 'actor'];
+
+/** Bad options: the message is shown with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface AuditRequest {
+  command: Command;
+  subject?: string;
+  since?: Date;
+  until?: Date;
+  format: OutputFormat;
+  limit: number;
+  pageSize?: number;
+  target: TargetChoice;
+}
+
+export type TargetChoice =
+  | { kind: 'local'; localDir: string }
+  | { kind: 'aws'; tableName: string; region: string }
+  | { kind: 'endpoint'; endpoint: string; tableName: string; region?: string };
+
+const OPTIONS = {
+  format: { type: 'string' },
+  limit: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
+  'local-dir': { type: 'string' },
+  'page-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses the command line; returns undefined when help was asked for. */
+export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv = process.env): AuditRequest | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return undefined;
+
+  const [commandName, subject, ...extra] = positionals;
+  if (commandName === undefined) throw new UsageError('missing command');
+  if (!(COMMANDS as readonly string[]).includes(commandName)) throw new UsageError(`unknown command "${commandName}"`);
+  const command = commandName as Command;
+
+  const subjectName = NEEDS_SUBJECT[command];
+  if (subjectName !== undefined && (subject === undefined || subject === '')) {
+    throw new UsageError(`${command} needs a ${subjectName}`);
+  }
+  const unexpected = subjectName === undefined ? positionals.slice(1) : extra;
+  if (unexpected.length > 0) throw new UsageError(`unexpected argument "${unexpected[0]}"`);
+
+  const windowed = WINDOWED.includes(command);
+  if (!windowed && (values.since !== undefined || values.until !== undefined)) {
+    throw new UsageError(`--since/--until apply to ${WINDOWED.join(', ')}, not to ${command}`);
+  }
+  if (windowed && values.since === undefined) throw new UsageError(`${command} needs --since`);
+  const since = values.since === undefined ? undefined : parseTime(values.since, now, '--since');
+  const until = values.until === undefined ? undefined : parseTime(values.until, now, '--until');
+  if (since && since.getTime() >= (until ?? now).getTime()) {
+    throw new UsageError(`--since must be before ${until ? '--until' : 'now'}`);
+  }
+
+  const format = values.format ?? 'table';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${format}"`);
+  }
+
+  return {
+    command,
+    subject: subjectName === undefined ? undefined : subject,
+    since,
+    until,
+    format: format as OutputFormat,
+    limit: values.limit === undefined ? DEFAULT_LIMIT : positiveInteger(values.limit, '--limit'),
+    pageSize: values['page-size'] === undefined ? undefined : positiveInteger(values['page-size'], '--page-size'),
+    target: chooseTarget(values, env),
+  };
+}
+
+function chooseTarget(
+  values: { table?: string; region?: string; 'dynamodb-endpoint'?: string; 'local-dir'?: string },
+  env: NodeJS.ProcessEnv,
+): TargetChoice {
+  const endpoint = values['dynamodb-endpoint'];
+  if (endpoint !== undefined) {
+    if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError(`--dynamodb-endpoint must be an http(s) URL, got "${endpoint}"`);
+    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --dynamodb-endpoint');
+    return { kind: 'endpoint', endpoint, tableName: values.table ?? DEFAULT_AUDIT_TABLE, region: values.region };
+  }
+  if (values.table !== undefined) {
+    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --table');
+    const region = values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new UsageError('--table needs --region (or AWS_REGION)');
+    return { kind: 'aws', tableName: values.table, region };
+  }
+  if (values.region !== undefined) throw new UsageError('--region goes with --table or --dynamodb-endpoint');
+  return { kind: 'local', localDir: path.resolve(values['local-dir'] ?? path.join(__dirname, '..', '..', '.local')) };
+}
+
+const RELATIVE_TIME = /^(\d+)([smhdw])$/;
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** A date, or a date-time with Z or an offset: a zone-less date-time would silently mean local time. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `7d`, `24h`, `30m` (before now) or ISO-8601 (a bare date is midnight UTC). */
+export function parseTime(text: string, now: Date, option: string): Date {
+  const relative = RELATIVE_TIME.exec(text);
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
+  const parsed = ISO_TIME.test(text) ? new Date(text) : undefined;
+  if (!parsed || Number.isNaN(parsed.getTime())) {
+    throw new UsageError(`${option} must be ISO-8601 with a zone (2024-05-01T09:00:00Z, 2024-05-01) or relative (30m, 24h, 7d), got "${text}"`);
+  }
+  return parsed;
+}
+
+function positiveInteger(text: string, option: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option} must be a whole number >= 1, got "${text}"`);
+  return Number(text);
+}
+
+interface OpenTarget {
+  client: DynamoDBClient;
+  tableName: string;
+  /** For error messages: where we looked. */
+  description: string;
+  close(): Promise<void>;
+}
+
+const endpointsFileSchema = z.object({ dynamodbEndpoint: z.string().url(), auditTableName: z.string().min(1) });
+
+async function openTarget(choice: TargetChoice): Promise<OpenTarget> {
+  switch (choice.kind) {
+    case 'aws': {
+      const client = new DynamoDBClient({ region: choice.region });
+      return { client, tableName: choice.tableName, description: `${choice.tableName} in ${choice.region}`, close: async () => client.destroy() };
+    }
+    case 'endpoint':
+      return endpointTarget(choice.endpoint, choice.tableName, choice.region);
+    case 'local':
+      return localTarget(choice.localDir);
+  }
+}
+
+function endpointTarget(endpoint: string, tableName: string, region?: string): OpenTarget {
+  const client = region
+    ? new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+    : localDynamoDbClient(endpoint);
+  return { client, tableName, description: `${tableName} at ${endpoint}`, close: async () => client.destroy() };
+}
+
+/** npm start's store: its running endpoint if it wrote one, else its files opened here. */
+async function localTarget(localDir: string): Promise<OpenTarget> {
+  const endpointsFile = path.join(localDir, 'endpoints.json');
+  if (existsSync(endpointsFile)) {
+    const parsed = endpointsFileSchema.safeParse(JSON.parse(readFileSync(endpointsFile, 'utf8')));
+    if (!parsed.success) throw new Error(`${endpointsFile} is not a valid endpoints file: ${parsed.error.issues[0]?.message}`);
+    return endpointTarget(parsed.data.dynamodbEndpoint, parsed.data.auditTableName);
+  }
+  const dataDir = path.join(localDir, 'dynamodb');
+  if (!existsSync(dataDir)) {
+    throw new Error(`No local store in ${localDir}: run \`npm start\` first, or pass --table or --dynamodb-endpoint`);
+  }
+  const dynalite = await startDynalite({ path: dataDir });
+  const target = endpointTarget(dynalite.endpoint, DEFAULT_AUDIT_TABLE);
+  return {
+    ...target,
+    description: `${DEFAULT_AUDIT_TABLE} in ${dataDir}`,
+    close: async () => {
+      await target.close();
+      await dynalite.stop();
+    },
+  };
+}
+
+export function runQuery(query: DynamoDbAuditQuery, request: AuditRequest): Promise<AuditQueryResult> {
+  const limit = { limit: request.limit };
+  const window = { since: request.since!, until: request.until, limit: request.limit };
+  switch (request.command) {
+    case 'user':
+      return query.userTimeline(request.subject!, limit);
+    case 'group':
+      return query.groupHistory(request.subject!, limit);
+    case 'event':
+      return query.eventHistory(request.subject!, limit);
+    case 'changes':
+      return query.changes(window);
+    case 'failures':
+      return query.failures(window);
+    case 'actor':
+      return query.byActor(request.subject!, window);
+  }
+}
+
+function explain(error: unknown, target: OpenTarget | undefined): string {
+  const err = error as Error & { code?: string; cause?: { code?: string } };
+  if (err.name === 'ResourceNotFoundException') return `Audit table not found: ${target?.description ?? ''}`;
+  if (err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') {
+    return `Cannot reach ${target?.description ?? 'DynamoDB'}: is it running? (a stale endpoints.json is left by an npm start that has stopped)`;
+  }
+  return `${err.name}: ${err.message}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let request: AuditRequest | undefined;
+  try {
+    request = parseAuditArgs(argv, new Date());
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`audit: ${error.message}\nRun with --help for usage.\n`);
+    return 2;
+  }
+  if (request === undefined) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+
+  let target: OpenTarget | undefined;
+  try {
+    target = await openTarget(request.target);
+    const query = new DynamoDbAuditQuery({ client: target.client, tableName: target.tableName, pageSize: request.pageSize });
+    const result = await runQuery(query, request);
+    const width = process.stdout.isTTY ? Math.max(80, process.stdout.columns ?? 80) : 80;
+    process.stdout.write(formatRecords(result.records, request.format, width));
+    if (result.truncated) {
+      process.stderr.write(`audit: showing the newest ${request.limit} records; older ones exist (raise --limit or narrow the window)\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof InvalidAuditQueryError) {
+      process.stderr.write(`audit: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`audit: ${explain(error, target)}\n`);
+    return 1;
+  } finally {
+    await target?.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`audit: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

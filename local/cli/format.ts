@@ -1,0 +1,163 @@
+/**
+ * How audit records are printed: a table for people (fits 80 columns), JSON and CSV for export.
+ * JSON and CSV carry every field, in one fixed order, with times in UTC ISO-8601.
+ */
+import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
+import type { OutcomeRecord, WriteRecord } from '../../lambdas/domain/ports';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Every field a record can have, in output order (the CSV columns). */
+export const RECORD_FIELDS = [
+  'kind', 'at', 'eventId', 'attempt', 'sequence', 'type', 'action', 'outcome', 'errorCode', 'errorMessage',
+  'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
+  'changes', 'writes', 'requestId', 'attempts', 'waitedMs', 'owedWaitMs', 'receivedAt', 'occurredAt',
+] as const;
+type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord;
+type UnlistedField = Exclude<RecordField, (typeof RECORD_FIELDS)[number]>;
+/** Fails to compile when a record type gains a field that RECORD_FIELDS does not list. */
+export const EVERY_FIELD_LISTED: [UnlistedField] extends [never] ? true : UnlistedField = true;
+
+const TIME_FIELDS = new Set<string>(['at', 'receivedAt', 'occurredAt']);
+
+export function formatRecords(records: AuditRecord[], format: OutputFormat, width = 80): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(records.map(orderedRecord), null, 2)}\n`;
+    case 'csv':
+      return toCsv(records);
+    case 'table':
+      return toTable(records, width);
+  }
+}
+
+/** The record with its fields in RECORD_FIELDS order and its times in UTC. */
+export function orderedRecord(record: AuditRecord): Record<string, unknown> {
+  const fields = record as unknown as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const name of RECORD_FIELDS) {
+    const value = fields[name];
+    if (value !== undefined) ordered[name] = TIME_FIELDS.has(name) ? utcIso(String(value)) : value;
+  }
+  return ordered;
+}
+
+function toCsv(records: AuditRecord[]): string {
+  const rows = records.map((record) => {
+    const fields = orderedRecord(record);
+    return RECORD_FIELDS.map((name) => csvCell(fields[name]));
+  });
+  return [[...RECORD_FIELDS], ...rows].map((cells) => `${cells.join(',')}\n`).join('');
+}
+
+/** RFC 4180: quote cells holding a comma, quote or line break; nested values as JSON. */
+function csvCell(value: unknown): string {
+  if (value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+interface Column {
+  title: string;
+  /** The narrowest this column is squeezed to when the line is too long. */
+  minWidth: number;
+}
+
+/** Time, event, subject, then what happened: the action or event type first, then its result. */
+const TABLE_COLUMNS: Column[] = [
+  { title: 'TIME (UTC)', minWidth: 20 },
+  { title: 'EVENT', minWidth: 12 },
+  { title: 'SUBJECT', minWidth: 12 },
+  { title: 'WHAT HAPPENED', minWidth: 20 },
+];
+const LAST = TABLE_COLUMNS.length - 1;
+
+function toTable(records: AuditRecord[], width: number): string {
+  if (records.length === 0) return '(no records)\n';
+  const rows = records.map(tableRow);
+  const widths = fitWidths(
+    TABLE_COLUMNS.map((column, i) => Math.max(column.title.length, ...rows.map((row) => row[i]!.length))),
+    width,
+  );
+  return [TABLE_COLUMNS.map((c) => c.title), ...rows]
+    .map((cells) => cells.map((cell, i) => (i === LAST ? clip(cell, widths[i]!) : clip(cell, widths[i]!).padEnd(widths[i]!))))
+    .map((cells) => `${cells.join(' ').trimEnd()}\n`)
+    .join('');
+}
+
+/** What the last column keeps before the leading columns give up any room. */
+const LAST_COLUMN_COMFORT = 40;
+
+/**
+ * Narrows the line until it fits: first the last column down to a comfortable width, then the
+ * widest of the leading columns down to their minimums, then the last column to its minimum.
+ */
+function fitWidths(natural: number[], width: number): number[] {
+  const widths = [...natural];
+  const tooLong = () => widths.reduce((sum, w) => sum + w, 0) + widths.length - 1 > width;
+  while (tooLong() && widths[LAST]! > LAST_COLUMN_COMFORT) widths[LAST]!--;
+  while (tooLong()) {
+    let widest = -1;
+    for (let i = 0; i < LAST; i++) {
+      if (widths[i]! > TABLE_COLUMNS[i]!.minWidth && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    }
+    if (widest < 0) break;
+    widths[widest]!--;
+  }
+  while (tooLong() && widths[LAST]! > TABLE_COLUMNS[LAST]!.minWidth) widths[LAST]!--;
+  return widths;
+}
+
+function tableRow(record: AuditRecord): string[] {
+  const time = utcIso(record.at).replace(/\.\d{3}Z$/, 'Z');
+  const what = record.kind === 'WRITE' ? writeSummary(record) : outcomeSummary(record);
+  return [time, record.eventId, subjectOf(record), what];
+}
+
+/** The user, else the group; a membership's group goes next to the action (see membershipGroup). */
+function subjectOf(record: AuditRecord): string {
+  return record.userName ?? record.userId ?? record.groupDisplayName ?? record.groupId ?? '-';
+}
+
+/** For a record about both a user and a group (a membership): the group, shown after the action. */
+function membershipGroup(record: OutcomeRecord | WriteRecord): string | undefined {
+  const user = record.userName ?? record.userId;
+  return user === undefined ? undefined : (record.groupDisplayName ?? record.groupId);
+}
+
+function outcomeSummary(record: OutcomeRecord): string {
+  const parts: string[] = [record.type ?? 'event', membershipGroup(record) ?? '', record.outcome].filter(Boolean);
+  if (record.attempt > 1) parts.push(`(attempt ${record.attempt})`);
+  if (record.outcome === 'APPLIED') parts.push(`(${record.writes} write${record.writes === 1 ? '' : 's'})`);
+  const reason = [record.errorCode, record.errorMessage].filter(Boolean).join(': ');
+  if (reason) parts.push(reason);
+  return parts.join(' ');
+}
+
+function writeSummary(record: WriteRecord): string {
+  const group = membershipGroup(record);
+  if (group !== undefined) return `${record.action} ${group}`;
+  const changes = record.changes ?? [];
+  if (changes.length === 1) {
+    const [change] = changes;
+    return `${record.action} ${change!.path}: ${shortValue(change!.before)} -> ${shortValue(change!.after)}`;
+  }
+  if (changes.length > 1) return `${record.action} ${changes.map((change) => change.path).join(', ')}`;
+  return record.action;
+}
+
+function shortValue(value: unknown): string {
+  return value === undefined ? '(unset)' : (JSON.stringify(value) ?? String(value));
+}
+
+function clip(text: string, width: number): string {
+  // One line per record: line breaks inside values would break the table.
+  const flat = text.replace(/[\r\n\t]+/g, ' ');
+  return flat.length <= width ? flat : `${flat.slice(0, Math.max(0, width - 1))}…`;
+}
+
+function utcIso(time: string): string {
+  const parsed = Date.parse(time);
+  return Number.isNaN(parsed) ? time : new Date(parsed).toISOString();
+}

@@ -1,0 +1,66 @@
+import { formatRecords, orderedRecord, RECORD_FIELDS } from '../../local/cli/format';
+import { auditTrail, select } from './fixtures';
+
+const trail = auditTrail();
+
+describe('table format', () => {
+  it('fits every line in 80 columns and keeps one line per record', () => {
+    const lines = formatRecords(trail, 'table').trimEnd().split('\n');
+    expect(lines).toHaveLength(trail.length + 1);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(lines[0]).toMatch(/^TIME \(UTC\)\s+EVENT\s+SUBJECT\s+WHAT HAPPENED$/);
+  });
+
+  it('summarises outcomes and changes (given room)', () => {
+    const table = formatRecords(select((r) => r.eventId === 'evt-move-ann' || r.eventId === 'evt-leave-carl'), 'table', 120);
+    expect(table).toContain('2024-05-02T10:00:01Z evt-move-ann');
+    expect(table).toContain('UpdateUser title: "Engineer" -> "Engineering Manager"');
+    expect(table).toMatch(/ann +CreateGroupMembership Managers/);
+    expect(table).toContain('user.upserted APPLIED (3 writes)');
+    expect(table).toMatch(/user.deleted FAILED \(attempt 5\) DELETION_CAP: deletion cap/);
+  });
+
+  it('clips what does not fit in 80 columns with an ellipsis', () => {
+    const table = formatRecords(select((r) => r.eventId === 'evt-move-ann'), 'table');
+    expect(table).toMatch(/UpdateUser title: "Engineer" -> "Eng[^"]*…$/m);
+  });
+
+  it('uses a wider terminal when it has one', () => {
+    const wide = formatRecords(trail, 'table', 160).split('\n');
+    expect(Math.max(...wide.map((l) => l.length))).toBeGreaterThan(80);
+  });
+
+  it('says so when there is nothing', () => {
+    expect(formatRecords([], 'table')).toBe('(no records)\n');
+  });
+});
+
+describe('json format', () => {
+  it('carries every field, in a fixed order, with times in UTC', () => {
+    const [record] = select((r) => r.eventId === 'evt-join-bob' && r.kind === 'WRITE');
+    const [parsed] = JSON.parse(formatRecords([record!], 'json'));
+    expect(parsed).toEqual(record);
+    expect(Object.keys(parsed)).toEqual(RECORD_FIELDS.filter((f) => f in record!));
+  });
+
+  it('prints times with an offset in UTC', () => {
+    const [record] = trail;
+    expect(orderedRecord({ ...record!, at: '2024-05-01T10:00:01+02:00' }).at).toBe('2024-05-01T08:00:01.000Z');
+  });
+});
+
+describe('csv format', () => {
+  it('has one fixed header and one row per record, quoting what needs it', () => {
+    const [groupWrite] = select((r) => r.eventId === 'evt-group-eng' && r.kind === 'WRITE');
+    const lines = formatRecords([groupWrite!], 'csv').split('\n');
+    expect(lines[0]).toBe(RECORD_FIELDS.join(','));
+    expect(lines[1]).toContain(
+      '"[{""path"":""displayName"",""after"":""Engineering""},{""path"":""description"",""after"":""Builds things, \\""fast\\"", and ships""}]"',
+    );
+    expect(lines).toHaveLength(3);
+  });
+
+  it('prints only the header for no records', () => {
+    expect(formatRecords([], 'csv')).toBe(`${RECORD_FIELDS.join(',')}\n`);
+  });
+});
