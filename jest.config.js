@@ -8,5 +8,6 @@ module.exports = {
   },
   // Middy is ESM-only: let ts-jest transform it.
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60000,
 };

@@ -19,6 +19,9 @@ import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
 import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
 import { renderSummary, summarizeRun } from '../pipeline/run-summary';
 
+// See lambdas' pinned SDK note in the README: the Node 22 notice is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const ROOT = resolve(__dirname, '../..');
 const STATE_DIR = join(ROOT, '.local');
 const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');

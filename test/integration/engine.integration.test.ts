@@ -1,0 +1,173 @@
+/**
+ * The engine with its real adapters: the real IdentitystoreClient (our retry strategy and limiter)
+ * against the emulator with its quota and faults on, and the real DynamoDB adapters against dynalite.
+ */
+import { DescribeUserCommand, IdentitystoreClient, ListGroupMembershipsForMemberCommand } from '@aws-sdk/client-identitystore';
+import { DynamoDbAuditLog } from '../../lambdas/adapters/dynamodb-audit-log';
+import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
+import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-processing-state';
+import { IdentityStoreAdapter } from '../../lambdas/adapters/identity-store';
+import { createIdentityStoreClient } from '../../lambdas/adapters/identity-store-client';
+import type { RetryNotice } from '../../lambdas/adapters/retry-after-strategy';
+import type { OutcomeRecord } from '../../lambdas/domain/ports';
+import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
+import { startEmulator, type RunningEmulator } from '../../local/emulator';
+import { ada, at, events, person } from '../support/events';
+import { useDynalite } from '../support/dynalite';
+
+const STORE = 'd-1234567890';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const settings: ProcessSettings = {
+  identityStoreId: STORE,
+  managedGroupScope: { kind: 'created' },
+  maxMembershipRemovalsPerEvent: 5,
+  deletionCap: 2,
+  // One window spanning years: the cap test cannot straddle a window boundary.
+  deletionWindowSeconds: 10 * 365 * 86_400,
+};
+
+const dynamo = useDynalite();
+
+async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], requestsPerSecond = 50) {
+  const emulator = await startEmulator({ identityStoreIds: [STORE], ...emulatorOptions });
+  const retries: RetryNotice[] = [];
+  const { client } = createIdentityStoreClient({
+    region: 'us-east-1',
+    endpoint: emulator.endpoint,
+    credentials,
+    requestsPerSecond,
+    burst: 5,
+    onRetry: (notice) => retries.push(notice),
+  });
+  const { documentClient, tables } = dynamo.current;
+  const audit = new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 });
+  const state = new DynamoDbProcessingState({ client: documentClient, tableName: tables.state });
+  const query = new DynamoDbAuditQuery({ client: documentClient, tableName: tables.audit });
+  const published: OutcomeRecord[] = [];
+  let message = 0;
+  const deliver = async (event: unknown, receiveCount = 1) => {
+    const tally = { waitedMs: 0 };
+    const identityStore = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
+    return processDelivery(
+      JSON.stringify(event),
+      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date() },
+      { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) } },
+      settings,
+      tally,
+    );
+  };
+  const reader = new IdentitystoreClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials });
+  const groupsOf = async (userId: string) => {
+    const { GroupMemberships = [] } = await reader.send(
+      new ListGroupMembershipsForMemberCommand({ IdentityStoreId: STORE, MemberId: { UserId: userId } }),
+    );
+    return GroupMemberships.map((m) => m.GroupId!);
+  };
+  return { emulator, client, reader, retries, deliver, query, groupsOf, published };
+}
+
+let current: { emulator: RunningEmulator; client: IdentitystoreClient; reader: IdentitystoreClient } | undefined;
+afterEach(async () => {
+  current?.client.destroy();
+  current?.reader.destroy();
+  await current?.emulator.stop();
+  current = undefined;
+});
+const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('engine against the emulator and dynalite', () => {
+  it('applies a duplicate once: one CreateUser in the store, NOOP the second time', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const event = events.userUpserted(ada({ UserName: unique('ada') }), { id: unique('dup') });
+    const first = await h.deliver(event);
+    const second = await h.deliver(event, 2);
+    expect([first.record.outcome, second.record.outcome]).toEqual(['APPLIED', 'NOOP']);
+    expect(h.emulator.writes().filter((w) => w.action === 'CreateUser')).toHaveLength(1);
+    const history = await h.query.eventHistory(event.id);
+    expect(history.records.filter((r) => r.kind === 'OUTCOME').map((r) => r.kind === 'OUTCOME' && r.outcome)).toEqual(['APPLIED', 'NOOP']);
+  });
+
+  it('supersedes an older event that arrives after a newer one', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const userName = unique('late');
+    const newer = await h.deliver(events.userUpserted({ ...person(userName), Title: 'new' }, { at: at(30) }));
+    const older = await h.deliver(events.userUpserted({ ...person(userName), Title: 'old' }, { at: at(20) }));
+    expect(older.record.outcome).toBe('SUPERSEDED');
+    const user = await h.reader.send(new DescribeUserCommand({ IdentityStoreId: STORE, UserId: newer.record.userId! }));
+    expect(user.Title).toBe('new');
+  });
+
+  it('honours RetryAfterSeconds when the quota throttles, and the events all apply', async () => {
+    // A client allowed 50 rps against a 2 rps quota: the quota, not the limiter, decides.
+    const h = (current = await harness({ tps: 2, burst: 2 }));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => h.deliver(events.groupUpserted(unique(`quota-${i}`)))),
+    );
+    expect(results.map((r) => r.record.outcome)).toEqual(['APPLIED', 'APPLIED', 'APPLIED', 'APPLIED']);
+    const throttled = h.retries.filter((r) => r.errorName === 'ThrottlingException');
+    expect(throttled.length).toBeGreaterThan(0);
+    for (const retry of throttled) {
+      expect(retry.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect(retry.delayMs).toBeGreaterThanOrEqual(retry.retryAfterSeconds! * 1000);
+    }
+    expect(results.some((r) => r.record.waitedMs >= 1000)).toBe(true);
+  });
+
+  it('converges under injected faults (throttles, 500s, conflicts, dropped connections)', async () => {
+    const h = (current = await harness({ tps: 0, faults: 'throttle=0.1,server=0.1,conflict=0.1,drop=0.05,retryAfter=1', seed: 7 }));
+    const groups = [unique('g1'), unique('g2')];
+    for (const group of groups) expect((await h.deliver(events.groupUpserted(group))).record.outcome).toBe('APPLIED');
+    const joined = await h.deliver(events.userUpserted(ada({ UserName: unique('faulty') }), { groups }));
+    expect(joined.record.outcome).toBe('APPLIED');
+    expect(await h.groupsOf(joined.record.userId!)).toHaveLength(2);
+    const faults = h.emulator.stats().faults;
+    expect(faults.throttle + faults.server + faults.conflict + faults.drop).toBeGreaterThan(0);
+  });
+
+  it('renames by ExternalId instead of creating a second person', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const ext = { Issuer: 'workday', Id: unique('W') };
+    const before = await h.deliver(events.userUpserted({ ...person(unique('old')), ExternalIds: [ext] }, { at: at(1) }));
+    const newName = unique('new');
+    const after = await h.deliver(events.userUpserted({ ...person(newName), ExternalIds: [ext] }, { at: at(2) }));
+    expect(after.record.userId).toBe(before.record.userId);
+    const user = await h.reader.send(new DescribeUserCommand({ IdentityStoreId: STORE, UserId: after.record.userId! }));
+    expect(user.UserName).toBe(newName);
+  });
+
+  it('holds deletions over the cap back as retryable, with the wait owed', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const names = [unique('a'), unique('b'), unique('c')];
+    for (const name of names) await h.deliver(events.userUpserted(person(name), { at: at(1) }));
+    const outcomes = [];
+    for (const name of names) outcomes.push(await h.deliver(events.userDeleted({ userName: name }, { at: at(2) })));
+    expect(outcomes.map((o) => o.record.outcome)).toEqual(['APPLIED', 'APPLIED', 'RETRYING']);
+    const held = outcomes[2];
+    expect(held.record.errorCode).toBe('DELETION_CAP_REACHED');
+    expect(held.kind === 'retry' && held.owedWaitMs).toBeGreaterThan(0);
+    expect(h.emulator.writes().filter((w) => w.action === 'DeleteUser')).toHaveLength(2);
+  });
+
+  it('retries an event naming a group that does not exist yet, then applies it', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const group = unique('later');
+    const joiner = events.userUpserted(person(unique('early')), { groups: [group], at: at(5) });
+    const first = await h.deliver(joiner);
+    expect(first.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'GROUP_NOT_FOUND' });
+    await h.deliver(events.groupUpserted(group, { at: at(1) }));
+    const second = await h.deliver(joiner, 2);
+    expect(second.record.outcome).toBe('APPLIED');
+    expect(await h.groupsOf(second.record.userId!)).toHaveLength(1);
+  });
+
+  it('rejects a bad event with a reason that names the field and the rule, and records it', async () => {
+    const h = (current = await harness({ tps: 0 }));
+    const bad = { ...events.groupUpserted('AWSAdministrators'), id: unique('bad') };
+    const result = await h.deliver(bad);
+    expect(result.kind).toBe('rejected');
+    expect(result.record.errorMessage).toBe('data.group.DisplayName: is reserved by IAM Identity Center (Administrator, AWSAdministrators)');
+    const history = await h.query.eventHistory(bad.id);
+    expect(history.records).toEqual([expect.objectContaining({ kind: 'OUTCOME', outcome: 'REJECTED' })]);
+    expect(h.emulator.stats().totalCalls).toBe(0);
+  });
+});
