@@ -74,6 +74,8 @@ export async function processDelivery(
     if (!(error instanceof InvalidEventError)) throw error;
     const eventId = error.facts.id ?? `message:${delivery.messageId}`;
     const record = rejectedRecord(eventId, error.facts, error, base, deps, settings);
+    // Invalid events are rejections like any other: producers watch identity.change.rejected.
+    await deps.publisher.publish(record);
     await recordOutcome(deps, record);
     return { kind: 'rejected', eventId, record, code: error.code, reason: error.message };
   }

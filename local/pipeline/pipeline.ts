@@ -167,8 +167,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     const endpointsFile = options.stateDir && join(options.stateDir, 'endpoints.json');
     if (endpointsFile) {
-      // While this runs, `npm run audit` reads the live store instead of opening the locked LevelDB.
-      writeFileSync(endpointsFile, JSON.stringify({ dynamodbEndpoint, auditTableName: LOCAL_NAMES.tables.audit }, null, 2));
+      // While this runs, `npm run audit` reads the live store instead of opening the locked LevelDB,
+      // and `npm run send` adds events to the running queue and bus.
+      const endpoints = {
+        dynamodbEndpoint,
+        auditTableName: LOCAL_NAMES.tables.audit,
+        region: REGION,
+        sqsEndpoint: sqs.endpoint,
+        queueUrl: sqs.queue(LOCAL_NAMES.queue).url,
+        eventBridgeEndpoint: eventBridge.endpoint,
+        eventBusName: LOCAL_NAMES.bus,
+      };
+      writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
       stopStack.unshift(async () => rmSync(endpointsFile, { force: true }));
     }
 

@@ -1,0 +1,149 @@
+/**
+ * Everything the real consumer handler talks to, started on loopback for one test file: the
+ * Identity Store emulator, dynalite with the three tables, the local SQS (source queue + DLQ)
+ * and the local EventBridge. `startHandlerWorld` also sets the environment the CDK stack sets on
+ * the function, so the handler must be imported AFTER it (it reads its config at import).
+ */
+import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbAuditQuery } from '../../../lambdas/adapters/dynamodb-audit-query';
+import type { RuntimeConfig } from '../../../lambdas/shared/config';
+import { DEFAULT_IDENTITY_STORE_ID, startEmulator, type RunningEmulator } from '../../../local/emulator';
+import { startLocalEventBridge, type LocalEventBridge } from '../../../local/eventbridge';
+import { startLocalSqs, type LocalSqs } from '../../../local/sqs';
+import { sqsClientFor } from '../../local/support';
+import { startTestDynamo, type TestDynamo } from '../../support/dynalite';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '000000000000';
+export const IDENTITY_STORE_ID = DEFAULT_IDENTITY_STORE_ID;
+export const BUS_NAME = 'identity-provisioner-test';
+/** SQS's own ceiling: a record nobody touched stays hidden for the whole test file. */
+const SOURCE_QUEUE_VISIBILITY_SECONDS = 43_200;
+
+export interface WorldOptions {
+  queueKind: RuntimeConfig['QUEUE_KIND'];
+  maxReceiveCount: number;
+  redeliveryBaseDelaySeconds: number;
+  /** How many real ms one SQS second lasts: the handler's redelivery delays shrink with it. */
+  sqsSecondMs: number;
+  retrySafetyMarginMs?: number;
+  requestsPerSecond?: number;
+  /** The emulator's account-wide quota (default: none, so only the tests that want throttling get it). */
+  emulatorTps?: number;
+  emulatorBurst?: number;
+}
+
+export interface HandlerWorld {
+  emulator: RunningEmulator;
+  dynamo: TestDynamo;
+  sqs: LocalSqs;
+  eventBridge: LocalEventBridge;
+  /** Clients for the test's own reads: the same SDK the handler uses. */
+  identityStore: IdentitystoreClient;
+  sqsClient: SQSClient;
+  audit: DynamoDbAuditQuery;
+  queue: { name: string; url: string; arn: string };
+  deadLetterQueue: { name: string; url: string };
+  sqsSecondMs: number;
+  /** Empties both queues, so a test never receives what an earlier one left behind. */
+  purgeQueues(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHandlerWorld(options: WorldOptions): Promise<HandlerWorld> {
+  const emulator = await startEmulator({
+    identityStoreIds: [IDENTITY_STORE_ID],
+    tps: options.emulatorTps ?? 0,
+    burst: options.emulatorBurst,
+  });
+  const dynamo = await startTestDynamo();
+  const sqs = await startLocalSqs({ region: REGION, accountId: ACCOUNT_ID, secondMs: options.sqsSecondMs });
+  const eventBridge = await startLocalEventBridge({ sqs, region: REGION, accountId: ACCOUNT_ID });
+
+  const fifo = options.queueKind === 'fifo';
+  const suffix = fifo ? '.fifo' : '';
+  const deadLetterQueue = sqs.createQueue(`identity-provisioner-events-dlq${suffix}`, fifo ? { FifoQueue: 'true' } : {});
+  const queue = sqs.createQueue(`identity-provisioner-events${suffix}`, {
+    ...(fifo && { FifoQueue: 'true' }),
+    VisibilityTimeout: String(SOURCE_QUEUE_VISIBILITY_SECONDS),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
+  });
+
+  const config: Record<keyof RuntimeConfig, string> = {
+    IDENTITY_STORE_ID: IDENTITY_STORE_ID,
+    IDENTITY_STORE_REGION: REGION,
+    AUDIT_TABLE_NAME: dynamo.tables.audit,
+    STATE_TABLE_NAME: dynamo.tables.state,
+    IDEMPOTENCY_TABLE_NAME: dynamo.tables.idempotency,
+    EVENT_BUS_NAME: BUS_NAME,
+    DEAD_LETTER_QUEUE_URL: deadLetterQueue.url,
+    REQUESTS_PER_SECOND: String(options.requestsPerSecond ?? 100),
+    MANAGED_GROUP_SCOPE: 'created',
+    MAX_MEMBERSHIP_REMOVALS_PER_EVENT: '10',
+    DELETION_CAP: '25',
+    DELETION_WINDOW_SECONDS: '3600',
+    AUDIT_RETENTION_DAYS: '0',
+    ID_CACHE_TTL_SECONDS: '60',
+    RETRY_SAFETY_MARGIN_MS: String(options.retrySafetyMarginMs ?? 2000),
+    QUEUE_KIND: options.queueKind,
+    MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
+    REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
+  };
+  const previousEnv = { ...process.env };
+  Object.assign(process.env, config, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_IDENTITYSTORE: emulator.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  // A profile or session token from the developer's shell must not leak into the handler's clients.
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const identityStore = new IdentitystoreClient({ endpoint: emulator.endpoint, region: REGION, credentials });
+  const sqsClient = sqsClientFor(sqs.endpoint);
+  return {
+    emulator,
+    dynamo,
+    sqs,
+    eventBridge,
+    identityStore,
+    sqsClient,
+    audit: new DynamoDbAuditQuery({ client: dynamo.client, tableName: dynamo.tables.audit }),
+    queue: { name: queue.name, url: queue.url, arn: queue.arn },
+    deadLetterQueue: { name: deadLetterQueue.name, url: deadLetterQueue.url },
+    sqsSecondMs: options.sqsSecondMs,
+    purgeQueues: async () => {
+      for (const url of [queue.url, deadLetterQueue.url]) await sqsClient.send(new PurgeQueueCommand({ QueueUrl: url }));
+    },
+    stop: async () => {
+      identityStore.destroy();
+      sqsClient.destroy();
+      await eventBridge.stop();
+      await sqs.stop();
+      await dynamo.stop();
+      await emulator.stop();
+      process.env = previousEnv;
+    },
+  };
+}
+
+type ConsumerModule = typeof import('../../../lambdas/handlers/sqs-consumer');
+
+/**
+ * The real handler, loaded now: it reads its configuration at import, so call this after
+ * startHandlerWorld. Jest runs test files as CommonJS (a dynamic import() would need its ESM
+ * mode), and gives each test file its own module registry, so each file gets a cold start.
+ */
+export function importHandler(): ConsumerModule['handler'] {
+  return (require('../../../lambdas/handlers/sqs-consumer') as ConsumerModule).handler;
+}
