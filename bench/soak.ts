@@ -1,0 +1,79 @@
+/**
+ * `npm run soak -- --events N --seed S`: the whole pipeline under faults and a DynamoDB outage,
+ * checked against the reference model (docs/reliability.md). Exits 1 when any check fails.
+ */
+import { parseArgs } from 'node:util';
+import { parseFaultSpec } from '../local/emulator';
+import { renderSoakReport } from './soak/report';
+import { runSoak, SOAK_DEFAULTS } from './soak/run-soak';
+
+const HELP = `Usage: npm run soak -- [options]
+
+  --events N        distinct events to generate (default ${SOAK_DEFAULTS.events})
+  --seed S          seed of the workload and of the emulator's faults (default ${SOAK_DEFAULTS.seed})
+  --faults SPEC     emulator faults (default ${SOAK_DEFAULTS.faults})
+  --tps N           Identity Store quota and the deployment's budget (default ${SOAK_DEFAULTS.tps})
+  --outage-ms N     how long dynalite is away (default ${SOAK_DEFAULTS.outageMs}; 0 = no outage)
+  --timeout S       give up waiting for the queue to drain (default ${SOAK_DEFAULTS.drainTimeoutMs / 1000})
+  --help            this text
+`;
+
+function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      seed: { type: 'string' },
+      faults: { type: 'string' },
+      tps: { type: 'string' },
+      'outage-ms': { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return Promise.resolve(0);
+  }
+  const whole = (name: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got "${raw}"`);
+    return value;
+  };
+  const faults = values.faults ?? SOAK_DEFAULTS.faults;
+  try {
+    parseFaultSpec(faults);
+  } catch (error) {
+    throw new UsageError(`--faults: ${(error as Error).message}`);
+  }
+  return runSoak({
+    ...SOAK_DEFAULTS,
+    events: whole('events', values.events, SOAK_DEFAULTS.events, 20),
+    seed: whole('seed', values.seed, SOAK_DEFAULTS.seed, 0),
+    faults,
+    tps: whole('tps', values.tps, SOAK_DEFAULTS.tps, 1),
+    outageMs: whole('outage-ms', values['outage-ms'], SOAK_DEFAULTS.outageMs, 0),
+    drainTimeoutMs: whole('timeout', values.timeout, SOAK_DEFAULTS.drainTimeoutMs / 1000, 1) * 1000,
+    log: (line) => process.stderr.write(`${line}\n`),
+  }).then((report) => {
+    process.stdout.write(`${renderSoakReport(report)}\n\n`);
+    const { checks, ...counts } = report;
+    process.stdout.write(`${JSON.stringify({ ...counts, checks: checks.map((c) => ({ name: c.name, passed: c.passed, problems: c.problems.length })) })}\n`);
+    return report.passed ? 0 : 1;
+  });
+}
+
+class UsageError extends Error {}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\nRun npm run soak -- --help for the options.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
