@@ -1,0 +1,27 @@
+import { lowerBoundMs, median, ratio, share } from '../../bench/report/figures';
+
+describe('bench figures', () => {
+  it('bounds the time by the calls the quota admitted, less the bucket it may start with', () => {
+    expect(lowerBoundMs(1020, 20, 20)).toBe(50_000);
+    expect(lowerBoundMs(10, 20, 20)).toBe(0);
+    expect(() => lowerBoundMs(10, 0, 0)).toThrow(RangeError);
+  });
+
+  it('gives the ratio to two decimals, and none without a bound', () => {
+    expect(ratio(54_000, 50_000)).toBe(1.08);
+    expect(ratio(1_000, 0)).toBeNull();
+  });
+
+  it('gives shares as fractions, 0 of nothing', () => {
+    expect(share(1, 3)).toBe(0.3333);
+    expect(share(5, 0)).toBe(0);
+  });
+
+  it('takes the median of odd and even counts without reordering the input', () => {
+    const runs = [300, 100, 200];
+    expect(median(runs)).toBe(200);
+    expect(runs).toEqual([300, 100, 200]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(RangeError);
+  });
+});
