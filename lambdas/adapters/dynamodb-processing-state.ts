@@ -3,9 +3,9 @@
  * (layout: lambdas/shared/tables.ts, STATE TABLE). Every change is a single conditional
  * write, so concurrent Lambdas cannot move a watermark backward or overdraw the deletion cap.
  */
-import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExternalId } from '../domain/identity-change';
-import type { Clock, ProcessingStatePort, Watermark } from '../domain/ports';
+import type { Clock, LeaseResult, ProcessingStatePort, Watermark } from '../domain/ports';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
 
 /** Key values of the state table. Parts that come from events are URI-encoded so a '#' in them cannot collide. */
@@ -14,6 +14,7 @@ export const stateKeys = {
   managedGroup: (groupId: string) => `MANAGED#${groupId}`,
   externalId: ({ Issuer, Id }: ExternalId) => `EXT#${encodeURIComponent(Issuer)}#${encodeURIComponent(Id)}`,
   deletionWindow: (windowStart: Date) => `DELCAP#${windowStart.toISOString()}`,
+  lease: (subjectKey: string) => `LEASE#${subjectKey}`,
 };
 
 const BATCH_GET_LIMIT = 100;
@@ -136,6 +137,63 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
       const tokens = item?.tokens;
       return tokens instanceof Set && tokens.has(token);
     }
+  }
+
+  async tryLeaseSubjects(keys: string[], owner: string, now: Date, until: Date): Promise<LeaseResult> {
+    // A fixed order, so two events wanting the same pair of subjects cannot each hold one.
+    const ordered = [...new Set(keys)].sort();
+    const taken: string[] = [];
+    for (const key of ordered) {
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              pk: stateKeys.lease(key),
+              owner,
+              expiresAtMs: until.getTime(),
+              // Left-over items of crashed invocations are removed by TTL a day later.
+              expiresAt: Math.ceil(until.getTime() / 1000) + DELETION_WINDOW_EXPIRY_SECONDS,
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner OR expiresAtMs < :now',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner, ':now': now.getTime() },
+          }),
+        );
+        taken.push(key);
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) {
+          await this.releaseSubjects(taken, owner);
+          throw error;
+        }
+        await this.releaseSubjects(taken, owner);
+        const holder = await this.get(stateKeys.lease(key));
+        // Released between our put and our read: a moment from now it is free.
+        return { leased: false, heldUntil: new Date(Number(holder?.expiresAtMs ?? now.getTime())) };
+      }
+    }
+    return { leased: true };
+  }
+
+  async releaseSubjects(keys: string[], owner: string): Promise<void> {
+    await Promise.all(
+      [...new Set(keys)].map(async (key) => {
+        try {
+          await this.client.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: { pk: stateKeys.lease(key) },
+              ConditionExpression: '#owner = :owner',
+              ExpressionAttributeNames: { '#owner': 'owner' },
+              ExpressionAttributeValues: { ':owner': owner },
+            }),
+          );
+        } catch (error) {
+          // Someone took it over after it expired: theirs now.
+          if (!isConditionalCheckFailed(error)) throw error;
+        }
+      }),
+    );
   }
 
   private async advanceWatermark(key: string, mark: Watermark): Promise<void> {

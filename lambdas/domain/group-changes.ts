@@ -5,7 +5,7 @@ import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { describeScope, mayCreateGroup } from './managed-scope';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredGroup } from './ports';
-import { advance, findGroup, requireManaged, reserveDeletion, supersededBy } from './steps';
+import { advance, findGroup, findGroupRef, requireManaged, reserveDeletion, supersededBy } from './steps';
 
 export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun): Promise<ApplyResult> {
   const { DisplayName: displayName, Description: description } = change.data.group;
@@ -72,7 +72,7 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
   const superseded = await supersededBy(run, keys);
   if (superseded) return { ...superseded, groupDisplayName: displayName };
 
-  const group = await findGroup(run, displayName);
+  const group = await findGroupRef(run, displayName);
   if (!group) {
     await advance(run, keys, 'deleted');
     return { outcome: 'NOOP', reason: 'the group does not exist (already deleted)', groupDisplayName: displayName, writes: 0 };

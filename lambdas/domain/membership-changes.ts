@@ -4,7 +4,7 @@ import { RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError } from './ports';
-import { advance, findGroup, groupNotFound, requireManaged, supersededBy } from './steps';
+import { advance, findGroupRef, groupNotFound, requireManaged, supersededBy } from './steps';
 import { translateMembershipWriteError } from './user-changes';
 
 const DELETED = new Set(['deleted']);
@@ -34,7 +34,7 @@ export async function applyMembershipChange(change: MembershipChange, run: Engin
     if (!adding) return finish(run, pairKey, { outcome: 'NOOP', reason: 'the user does not exist', ...names, writes: 0 });
     throw new RetryableError('USER_NOT_FOUND', 'the user does not exist yet (the event creating it may still be in flight)');
   }
-  const group = await findGroup(run, groupDisplayName);
+  const group = await findGroupRef(run, groupDisplayName);
   if (!group) {
     if (!adding) return finish(run, pairKey, { outcome: 'NOOP', reason: 'the group does not exist', userId, ...names, writes: 0 });
     throw groupNotFound(groupDisplayName);
@@ -42,8 +42,8 @@ export async function applyMembershipChange(change: MembershipChange, run: Engin
   await requireManaged(run, group, adding ? 'add a member to it' : 'remove a member from it');
 
   const record = { userId, userName, groupId: group.groupId, groupDisplayName: group.displayName };
-  const membershipId = await identityStore.findMembershipId(group.groupId, userId);
-  if (adding && !membershipId) {
+  if (adding) {
+    // No lookup first: the store refuses a second membership of the same pair, and that is our NOOP.
     try {
       const created = await identityStore.createMembership(group.groupId, userId);
       await run.writes.record({ action: 'CreateGroupMembership', ...record, membershipId: created.membershipId }, created.receipt);
@@ -51,7 +51,8 @@ export async function applyMembershipChange(change: MembershipChange, run: Engin
       if (!(error instanceof AlreadyExistsError)) throw translateMembershipWriteError(error, group.displayName);
     }
   }
-  if (!adding && membershipId) {
+  const membershipId = adding ? undefined : await identityStore.findMembershipId(group.groupId, userId);
+  if (membershipId) {
     try {
       const receipt = await identityStore.deleteMembership(membershipId);
       await run.writes.record({ action: 'DeleteGroupMembership', ...record, membershipId }, receipt);

@@ -7,7 +7,7 @@
  * treats names case-insensitively), so a late event is caught even when the subject no longer
  * exists (a tombstone left by a deletion).
  */
-import type { ExternalId } from './identity-change';
+import type { ExternalId, IdentityChange } from './identity-change';
 import type { Watermark } from './ports';
 
 export const subjectKey = {
@@ -40,4 +40,28 @@ export function newerWatermark(
 /** occurredAt as UTC ISO, so watermarks compare as strings whatever offset the source used. */
 export function normalizeOccurredAt(occurredAt: string): string {
   return new Date(occurredAt).toISOString();
+}
+
+/**
+ * The subjects an event changes, leased while it is applied: the person (by every name the event
+ * knows them by) or the group. A membership change leases the person: their memberships are
+ * what user.upserted reconciles.
+ */
+export function leaseKeysOf(change: IdentityChange): string[] {
+  switch (change.type) {
+    case 'user.upserted':
+      return [subjectKey.userName(change.data.user.UserName), ...(change.data.user.ExternalIds ?? []).map(subjectKey.userExternalId)];
+    case 'user.deleted':
+      return [
+        ...(change.data.userName ? [subjectKey.userName(change.data.userName)] : []),
+        ...(change.data.externalId ? [subjectKey.userExternalId(change.data.externalId)] : []),
+      ];
+    case 'group.upserted':
+      return [subjectKey.group(change.data.group.DisplayName)];
+    case 'group.deleted':
+      return [subjectKey.group(change.data.displayName)];
+    case 'membership.added':
+    case 'membership.removed':
+      return [subjectKey.userName(change.data.userName)];
+  }
 }

@@ -184,7 +184,19 @@ export interface ProcessingStatePort {
    * `token` makes the call idempotent: a retry of the same deletion does not take a second slot.
    */
   tryReserveDeletion(now: Date, windowSeconds: number, cap: number, token: string): Promise<boolean>;
+
+  /**
+   * Lease the subjects an event touches until `until`, so that two events about the same person
+   * or group never run at once, whichever function instance handles them. All or nothing: when
+   * any subject is held by another owner, nothing is taken and the answer says until when it is
+   * held. A lease the same owner holds is renewed; an expired one is taken over.
+   */
+  tryLeaseSubjects(keys: string[], owner: string, now: Date, until: Date): Promise<LeaseResult>;
+  /** Give back what `owner` holds; leases it no longer holds are left alone. */
+  releaseSubjects(keys: string[], owner: string): Promise<void>;
 }
+
+export type LeaseResult = { leased: true } | { leased: false; heldUntil: Date };
 
 export interface Clock {
   now(): Date;

@@ -8,7 +8,7 @@
 import { EventRejectedError, RetryableError } from './errors';
 import { applyChange, errorMessage, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
 import type { IdentityChange } from './identity-change';
-import { normalizeOccurredAt } from './ordering';
+import { leaseKeysOf, normalizeOccurredAt } from './ordering';
 import { InvalidEventError, parseEvent, type RejectedEventFacts } from './parse-event';
 import type { OutcomeRecord } from './ports';
 
@@ -16,6 +16,7 @@ export interface ProcessSettings extends EngineSettings {
   /** The identity store this deployment manages (and the only one its IAM role may touch). */
   identityStoreId: string;
 }
+
 
 export interface Delivery {
   /** The transport's id for this message (SQS messageId): names events that have no valid id. */
@@ -25,6 +26,8 @@ export interface Delivery {
   /** The delivery after which the queue moves the message to its DLQ. */
   maxReceiveCount: number;
   receivedAt: Date;
+  /** When this delivery's invocation must be done: its subject leases last until then, no longer. */
+  deadline: Date;
 }
 
 /** Publishes what happened, for downstream automation (account assignments, notifications). */
@@ -99,8 +102,17 @@ export async function processDelivery(
     occurredAt: normalizeOccurredAt(change.occurredAt),
   };
 
+  const leaseKeys = leaseKeysOf(change);
+  // Owned by the event, not the delivery: a retry of this event takes back a lease it left behind.
+  const leaseOwner = change.id;
   try {
-    const result = await applyChange(change, context, deps, settings);
+    const lease = await deps.state.tryLeaseSubjects(leaseKeys, leaseOwner, deps.clock.now(), delivery.deadline);
+    if (!lease.leased) throw subjectBusy(lease.heldUntil, delivery, deps.clock.now());
+    // A lease that cannot be given back lapses by itself after SUBJECT_LEASE_MS; the outcome of
+    // this event does not depend on it, so a failed release must not fail the event.
+    const result = await applyChange(change, context, deps, settings).finally(() =>
+      deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(() => undefined),
+    );
     const record: OutcomeRecord = {
       ...common,
       at: deps.clock.now().toISOString(),
@@ -151,6 +163,18 @@ export async function processDelivery(
     await deps.audit.recordOutcome(record).catch(() => undefined);
     return { kind: 'retry', eventId: change.id, record, code: retryable.code, reason: retryable.message, owedWaitMs: retryable.owedWaitMs };
   }
+}
+
+/**
+ * Another event about the same subject is being applied. Usually it finishes within a second or
+ * two, so look again soon (1, 2, 4... s), but never later than its holder's deadline; on the
+ * second-to-last delivery the queue allows, wait the lease out rather than use up the last one.
+ */
+function subjectBusy(heldUntil: Date, delivery: Delivery, now: Date): RetryableError {
+  const untilFree = Math.max(1_000, heldUntil.getTime() - now.getTime());
+  const backoff = 1_000 * 2 ** (delivery.receiveCount - 1);
+  const owedWaitMs = delivery.receiveCount >= delivery.maxReceiveCount - 1 ? untilFree : Math.min(untilFree, backoff);
+  return new RetryableError('SUBJECT_BUSY', 'another change to the same person or group is being applied right now', owedWaitMs);
 }
 
 async function recordOutcome(deps: ProcessDependencies, record: OutcomeRecord): Promise<void> {

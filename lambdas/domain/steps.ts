@@ -45,15 +45,26 @@ export async function reserveDeletion(run: EngineRun, what: string): Promise<voi
   );
 }
 
-/** The group by display name, or undefined when it does not exist. */
+/** The group with its description, or undefined when it does not exist. */
 export async function findGroup(run: EngineRun, displayName: string): Promise<StoredGroup | undefined> {
   const groupId = await run.ports.identityStore.findGroupIdByDisplayName(displayName);
   if (!groupId) return undefined;
   return (await run.ports.identityStore.describeGroup(groupId)) ?? undefined;
 }
 
+/** The group's id under the name the event uses, when only the id is needed (one call, cacheable). */
+export async function findGroupRef(run: EngineRun, displayName: string): Promise<GroupRef | undefined> {
+  const groupId = await run.ports.identityStore.findGroupIdByDisplayName(displayName);
+  return groupId ? { groupId, displayName } : undefined;
+}
+
+export interface GroupRef {
+  groupId: string;
+  displayName: string;
+}
+
 /** Refuse, as the event's fault, a change to a group this service does not manage. */
-export async function requireManaged(run: EngineRun, group: StoredGroup, action: string): Promise<void> {
+export async function requireManaged(run: EngineRun, group: GroupRef, action: string): Promise<void> {
   const managed = await isInManagedScope(run.settings.managedGroupScope, { groupId: group.groupId, displayName: group.displayName }, run.ports.state);
   if (!managed) {
     throw new EventRejectedError(

@@ -2,24 +2,39 @@
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
-import { subjectKey } from './ordering';
-import { AlreadyExistsError, NotFoundError, type StoredGroup, type StoredUser } from './ports';
-import { advance, findGroup, groupNotFound, requireManaged, reserveDeletion, supersededBy } from './steps';
+import { newerWatermark, subjectKey } from './ordering';
+import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
+import { advance, findGroupRef, groupNotFound, requireManaged, reserveDeletion, supersededBy, type GroupRef } from './steps';
 import { diffUser, toOperations } from './user-diff';
 import { isInManagedScope } from './managed-scope';
 
 export async function applyUserUpserted(change: UserUpserted, run: EngineRun): Promise<ApplyResult> {
   const { ExternalIds: externalIds = [], ...attributes } = change.data.user;
-  const keys = [subjectKey.userName(attributes.UserName), ...externalIds.map(subjectKey.userExternalId)];
-  if (change.data.groups) keys.push(subjectKey.membershipsOf(attributes.UserName));
-  const superseded = await supersededBy(run, keys);
-  if (superseded) return { ...superseded, userName: attributes.UserName };
+  const { groups } = change.data;
+  // Two aspects, ordered separately: the user's attributes, and (when the event lists them) the
+  // user's membership set. A later change to one does not make this event's other one stale.
+  const userKeys = [subjectKey.userName(attributes.UserName), ...externalIds.map(subjectKey.userExternalId)];
+  const membershipKey = subjectKey.membershipsOf(attributes.UserName);
+  const watermarks = await run.ports.state.getWatermarks([...userKeys, membershipKey]);
+  const newerUserChange = newerWatermark(watermarks, userKeys, run.context.occurredAt);
+  const newerMembershipChange = newerWatermark(watermarks, [membershipKey], run.context.occurredAt);
+  const applyAttributes = !newerUserChange;
+  const applyGroups = groups !== undefined && !newerMembershipChange;
+  // A later deletion makes all of it stale: never resurrect a user who has left.
+  if (newerUserChange?.mark.kind === 'deleted' || (!applyAttributes && !applyGroups)) {
+    const newer = newerUserChange ?? newerMembershipChange!;
+    return { outcome: 'SUPERSEDED', reason: describeNewer(newer), userName: attributes.UserName, writes: 0 };
+  }
 
   const { identityStore, state } = run.ports;
   let user = await findUser(run, { userName: attributes.UserName, externalIds });
   let previousUserName: string | undefined;
-  let created = false;
 
+  if (!user && !applyAttributes) {
+    // A newer change to this person was applied, yet the person is gone: nothing left to do here.
+    return { outcome: 'SUPERSEDED', reason: describeNewer(newerUserChange!), userName: attributes.UserName, writes: 0 };
+  }
+  let created = false;
   if (!user) {
     try {
       const { userId, receipt } = await identityStore.createUser(attributes);
@@ -36,13 +51,13 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
       created = true;
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error;
-      // Someone created the same user name between our lookup and our create: converge on it.
+      // The name exists after all: a concurrent creation, or our own CreateUser whose response was
+      // lost and which the SDK retried. Converge on that user.
       user = await findUser(run, { userName: attributes.UserName, externalIds: [] });
       if (!user) throw new RetryableError('USER_CREATE_RACE', 'the user name was taken and released concurrently');
     }
   }
-
-  if (!created) {
+  if (!created && applyAttributes) {
     const changes = diffUser(attributes, user.attributes);
     if (changes.length > 0) {
       previousUserName = changes.some((c) => c.path === 'userName') ? user.attributes.UserName : undefined;
@@ -58,12 +73,19 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
   // Remember which person these ExternalIds name: CreateUser cannot store them in the Identity Store.
   for (const externalId of externalIds) await state.putUserIdForExternalId(externalId, user.userId);
 
-  if (change.data.groups) await reconcileGroups(run, user.userId, attributes.UserName, change.data.groups);
+  if (applyGroups) await reconcileGroups(run, { userId: user.userId, userName: attributes.UserName, isNew: created }, groups!);
 
-  const watermarkKeys = [...keys];
-  if (previousUserName) watermarkKeys.push(subjectKey.userName(previousUserName));
-  await advance(run, watermarkKeys, 'upserted');
-  return { outcome: outcomeOf(run), userId: user.userId, userName: attributes.UserName, writes: run.writes.count };
+  if (applyAttributes) {
+    const keys = previousUserName ? [...userKeys, subjectKey.userName(previousUserName)] : userKeys;
+    await advance(run, keys, 'upserted');
+  }
+  if (applyGroups) await advance(run, [membershipKey], 'reconciled');
+  const partly = applyAttributes ? undefined : `attributes not applied: ${describeNewer(newerUserChange!)}; groups applied`;
+  return { outcome: outcomeOf(run), reason: partly, userId: user.userId, userName: attributes.UserName, writes: run.writes.count };
+}
+
+function describeNewer(newer: { key: string; mark: Watermark }): string {
+  return `a newer change (${newer.mark.eventId}, ${newer.mark.kind} at ${newer.mark.occurredAt}) already applied to ${newer.key.split(':')[0]}`;
 }
 
 export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Promise<ApplyResult> {
@@ -139,36 +161,52 @@ async function findUser(
   return userId ? identityStore.describeUser(userId) : undefined;
 }
 
-/** Make the user's managed memberships exactly `desired`; never touch unmanaged groups. */
-async function reconcileGroups(run: EngineRun, userId: string, userName: string, desired: string[]): Promise<void> {
+/**
+ * Make the user's managed memberships exactly `desired`; never touch unmanaged groups, and leave
+ * alone any membership a newer membership.added/removed already decided.
+ */
+async function reconcileGroups(
+  run: EngineRun,
+  user: { userId: string; userName: string; isNew: boolean },
+  desired: string[],
+): Promise<void> {
   const { identityStore, state } = run.ports;
-  const desiredGroups = new Map<string, StoredGroup>();
+  const { userId, userName } = user;
+  const desiredGroups = new Map<string, GroupRef>();
   for (const displayName of new Set(desired)) {
-    const group = await findGroup(run, displayName);
+    const group = await findGroupRef(run, displayName);
     if (!group) throw groupNotFound(displayName);
     await requireManaged(run, group, 'add a member to it');
     desiredGroups.set(group.groupId, group);
   }
 
-  const current = await identityStore.listMembershipsForUser(userId);
+  // A user this very event created has no memberships yet: no need to ask.
+  const current = user.isNew ? [] : await identityStore.listMembershipsForUser(userId);
   const currentGroupIds = new Set(current.map((m) => m.groupId));
-  const toRemove: { membershipId: string; group: StoredGroup }[] = [];
+  const toAdd = [...desiredGroups.values()].filter((g) => !currentGroupIds.has(g.groupId));
+  const toRemove: { membershipId: string; group: GroupRef }[] = [];
   for (const membership of current) {
     if (desiredGroups.has(membership.groupId)) continue;
     const group = await identityStore.describeGroup(membership.groupId);
     if (!group) continue;
-    const managed = await isInManagedScope(run.settings.managedGroupScope, group, state);
-    if (managed) toRemove.push({ membershipId: membership.membershipId, group });
+    if (await isInManagedScope(run.settings.managedGroupScope, group, state)) {
+      toRemove.push({ membershipId: membership.membershipId, group });
+    }
   }
-  if (toRemove.length > run.settings.maxMembershipRemovalsPerEvent) {
+
+  const pairKey = (group: GroupRef) => subjectKey.membership(userName, group.displayName);
+  const pairMarks = await state.getWatermarks([...toAdd, ...toRemove.map((r) => r.group)].map(pairKey));
+  const decidedLater = (group: GroupRef) => newerWatermark(pairMarks, [pairKey(group)], run.context.occurredAt) !== undefined;
+  const adds = toAdd.filter((g) => !decidedLater(g));
+  const removals = toRemove.filter((r) => !decidedLater(r.group));
+  if (removals.length > run.settings.maxMembershipRemovalsPerEvent) {
     throw new EventRejectedError(
       'TOO_MANY_REMOVALS',
-      `data.groups would remove ${toRemove.length} memberships at once, more than the configured maximum of ${run.settings.maxMembershipRemovalsPerEvent}; refusing (split the change or raise the limit)`,
+      `data.groups would remove ${removals.length} memberships at once, more than the configured maximum of ${run.settings.maxMembershipRemovalsPerEvent}; refusing (split the change or raise the limit)`,
     );
   }
 
-  for (const group of desiredGroups.values()) {
-    if (currentGroupIds.has(group.groupId)) continue;
+  for (const group of adds) {
     try {
       const { membershipId, receipt } = await identityStore.createMembership(group.groupId, userId);
       await run.writes.record(
@@ -180,7 +218,7 @@ async function reconcileGroups(run: EngineRun, userId: string, userName: string,
       throw translateMembershipWriteError(error, group.displayName);
     }
   }
-  for (const { membershipId, group } of toRemove) {
+  for (const { membershipId, group } of removals) {
     try {
       const receipt = await identityStore.deleteMembership(membershipId);
       await run.writes.record(

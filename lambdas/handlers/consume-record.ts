@@ -74,6 +74,7 @@ export async function consumeRecord(
   record: SQSRecord,
   deps: ConsumerDependencies,
   settings: ConsumerSettings,
+  invocationDeadline: Date,
 ): Promise<ConsumedSummary> {
   const tally = { waitedMs: 0 };
   const adapter = new IdentityStoreAdapter({
@@ -92,6 +93,7 @@ export async function consumeRecord(
       receiveCount,
       maxReceiveCount: settings.maxReceiveCount,
       receivedAt: deps.clock.now(),
+      deadline: invocationDeadline,
     },
     {
       identityStore: withCachedLookups(adapter, deps.idCache, settings.identityStoreId),
@@ -124,14 +126,22 @@ export async function consumeRecord(
       });
       throw new RejectedToDeadLetterQueueError(summary);
     case 'retry': {
+      // The last delivery the queue allows: no wait, so the redrive moves it to the DLQ at once.
       const delaySeconds =
-        result.owedWaitMs > 0
-          ? result.owedWaitMs / 1000
-          : Math.min(MAX_REDELIVERY_DELAY_SECONDS, settings.redeliveryBaseDelaySeconds * 2 ** (receiveCount - 1));
+        result.record.outcome === 'FAILED'
+          ? 0
+          : result.owedWaitMs > 0
+            ? result.owedWaitMs / 1000
+            : redeliveryBackoffSeconds(receiveCount, settings.redeliveryBaseDelaySeconds);
       await deps.transport.delayRedelivery(record, delaySeconds);
       throw new RedeliveryRequestedError(result.code, result.reason);
     }
   }
+}
+
+/** base * 2^(receives - 1) seconds, at most 15 minutes. */
+export function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: number): number {
+  return Math.min(MAX_REDELIVERY_DELAY_SECONDS, baseSeconds * 2 ** (receiveCount - 1));
 }
 
 /**

@@ -26,6 +26,8 @@ import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
   consumeRecord,
   idempotencyKeyOf,
+  redeliveryBackoffSeconds,
+  RedeliveryRequestedError,
   RejectedToDeadLetterQueueError,
   type ConsumedSummary,
   type ConsumerObserver,
@@ -109,13 +111,23 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     observer,
   };
 
+  // When the current invocation ends; subject leases taken in it last no longer than that.
+  // Set per invocation and read by its records, like the retry budget.
+  let invocationDeadline = new Date(0);
+
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: 'idempotencyKey',
     expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
+    // Runs only when a stored result answers a repeated delivery: count and log the duplicate.
+    responseHook: (response) => {
+      metrics.addMetric(METRIC.duplicates, MetricUnit.Count, 1);
+      logger.info('duplicate delivery answered from the idempotency store', { eventId: (response as { eventId?: string }).eventId });
+      return response;
+    },
   });
   const consumeIdempotently = makeIdempotent(
     (input: { idempotencyKey: string; record: SQSRecord }): Promise<ConsumedSummary> =>
-      consumeRecord(input.record, dependencies, settings),
+      consumeRecord(input.record, dependencies, settings, invocationDeadline),
     {
       persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamodb }),
       config: idempotencyConfig,
@@ -134,7 +146,8 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
 
     /** Per invocation: the retry budget ends a safety margin before the function's deadline. */
     startInvocation(context: Context): void {
-      budget.setDeadline(Date.now() + context.getRemainingTimeInMillis() - config.RETRY_SAFETY_MARGIN_MS);
+      invocationDeadline = new Date(Date.now() + context.getRemainingTimeInMillis());
+      budget.setDeadline(invocationDeadline.getTime() - config.RETRY_SAFETY_MARGIN_MS);
       idempotencyConfig.registerLambdaContext(context);
     },
 
@@ -147,6 +160,15 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
         return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), record });
       } catch (error) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
+        if (!(error instanceof RedeliveryRequestedError)) {
+          // It failed before the engine could say when to come back (another invocation is
+          // applying this very event, or the idempotency store is down): look again soon rather
+          // than after the queue's long visibility timeout. Best effort: it fails either way.
+          const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+          await dependencies.transport
+            .delayRedelivery(record, redeliveryBackoffSeconds(receiveCount, config.REDELIVERY_BASE_DELAY_SECONDS))
+            .catch(() => undefined);
+        }
         logger.warn('record left for redelivery', {
           messageId: record.messageId,
           receiveCount: record.attributes.ApproximateReceiveCount,

@@ -20,6 +20,7 @@
  *   pk = MANAGED#<groupId>          groups this service created/updated (default managed scope)
  *   pk = EXT#<issuer>#<id>          our ExternalId -> UserId mapping
  *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens, expiresAt)
+ *   pk = LEASE#<subject key>        which event is applying a change to that subject (owner, expiresAtMs)
  *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
  * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).

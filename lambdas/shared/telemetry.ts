@@ -21,6 +21,8 @@ export const METRIC = {
   rejected: 'EventsRejected',
   failed: 'EventsFailed',
   retrying: 'EventsRetrying',
+  /** A delivery of an event already handled, answered from the idempotency store. */
+  duplicates: 'EventsDuplicate',
   identityStoreCalls: 'IdentityStoreCalls',
   throttledCalls: 'ThrottledCalls',
   retryAfterWaitSeconds: 'RetryAfterWaitSeconds',

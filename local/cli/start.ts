@@ -17,13 +17,13 @@ import { EventsFileError, readEventsFile, sendEntries } from '../producer';
 import { LOCAL_DEFAULTS } from '../pipeline/defaults';
 import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
 import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
-import { renderSummary, summarizeRun } from '../pipeline/run-summary';
+import { eventIdOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
 
 // See lambdas' pinned SDK note in the README: the Node 22 notice is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(__dirname, '../..');
-const STATE_DIR = join(ROOT, '.local');
+const DEFAULT_STATE_DIR = join(ROOT, '.local');
 const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');
 
 const HELP = `Usage: npm start -- [options]
@@ -48,12 +48,21 @@ Options:
   --neighbour-tps N             calls per second by another caller sharing the quota
                                 (default ${LOCAL_DEFAULTS.neighbourTps}; 0 = none)
   --timeout SECONDS             give up waiting for the queue to drain (default ${LOCAL_DEFAULTS.timeoutSeconds})
-  --fresh                       wipe .local/ first (identity store, tables, logs)
+  --state-dir DIR               where state, logs and the handler bundle live (default .local/)
+  --fresh                       wipe the state directory first (identity store, tables, logs)
   --quiet                       no progress bar; the summary JSON line is still printed
   --help                        this text
 `;
 
 class UsageError extends Error {}
+
+function readJson(body: string): Record<string, unknown> | string {
+  try {
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return body;
+  }
+}
 
 function parseOptions(argv: string[]) {
   const { values } = parseArgs({
@@ -68,6 +77,7 @@ function parseOptions(argv: string[]) {
       seed: { type: 'string' },
       'neighbour-tps': { type: 'string' },
       timeout: { type: 'string' },
+      'state-dir': { type: 'string' },
       fresh: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -106,6 +116,7 @@ function parseOptions(argv: string[]) {
     seed: values.seed === undefined ? undefined : number('seed', values.seed, 0, 0),
     neighbourTps: number('neighbour-tps', values['neighbour-tps'], LOCAL_DEFAULTS.neighbourTps, 0),
     timeoutSeconds: number('timeout', values.timeout, LOCAL_DEFAULTS.timeoutSeconds, 1),
+    stateDir: resolve(values['state-dir'] ?? DEFAULT_STATE_DIR),
     fresh: values.fresh ?? false,
     quiet: values.quiet ?? false,
   };
@@ -140,8 +151,8 @@ async function main(): Promise<number> {
   }
   if (!existsSync(options.eventsFile)) throw new UsageError(`--events: no such file ${options.eventsFile}`);
   const entries = readEventsFile(options.eventsFile);
-  if (options.fresh) rmSync(STATE_DIR, { recursive: true, force: true });
-  const logFile = join(STATE_DIR, 'logs', 'consumer.log');
+  if (options.fresh) rmSync(options.stateDir, { recursive: true, force: true });
+  const logFile = join(options.stateDir, 'logs', 'consumer.log');
 
   const startedAt = new Date();
   const pipeline = await startLocalPipeline({
@@ -153,7 +164,7 @@ async function main(): Promise<number> {
     requestsPerSecond: options.tps,
     faults: options.faults,
     seed: options.seed,
-    stateDir: STATE_DIR,
+    stateDir: options.stateDir,
     logFile,
   });
   const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId: options.identityStoreId, tps: options.neighbourTps });
@@ -183,6 +194,10 @@ async function main(): Promise<number> {
       .catch((error: Error) => {
         drained = false;
         process.stderr.write(`\n${error.message}\n`);
+        for (const message of pipeline.sqs.queue(LOCAL_NAMES.queue).messages) {
+          const eventId = eventIdOf(readJson(message.body)) ?? message.messageId;
+          process.stderr.write(`  still queued: ${eventId} (${message.state}, received ${message.receiveCount} times)\n`);
+        }
       });
     progress.end();
     neighbour.stop();

@@ -13,11 +13,18 @@ export interface ExpectedState {
   groups: string[];
   /** userName -> the groups the user is in, sorted. */
   users: Record<string, string[]>;
-  /** Event ids and the final outcome each must have in the audit trail. */
-  outcomes: Record<string, 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED'>;
+  /** userName -> the user's title at the end. */
+  titles: Record<string, string>;
+  /**
+   * Event ids and the final outcomes each may end with. Mostly one; where events about the same
+   * person race each other (a leaver processed before their joiner), each valid order's outcome.
+   */
+  outcomes: Record<string, FinalOutcome[]>;
   /** How many messages must be in the DLQ (the invalid ones). */
   deadLetters: number;
 }
+
+export type FinalOutcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED';
 
 export interface Scenario {
   entries: ScenarioEntry[];
@@ -49,10 +56,11 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
     data,
   });
   const viaEventBridge = (document: { type: string }) => ({ source: SOURCE_HR, 'detail-type': document.type, detail: document });
-  const expect = <T extends { id: string }>(document: T, outcome: ExpectedState['outcomes'][string]): T => {
-    outcomes[document.id] = outcome;
+  const expect = <T extends { id: string }>(document: T, ...acceptable: FinalOutcome[]): T => {
+    outcomes[document.id] = acceptable;
     return document;
   };
+  const joinerIds = new Map<string, string>();
 
   // Groups first, through the bus, as an internal tool would publish them.
   for (const name of GROUPS) {
@@ -61,22 +69,25 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   }
 
   // The joiner wave: each with an ExternalId from the HR system and two groups.
-  const people: { userName: string; externalId: string; first: string; last: string; department: string }[] = [];
+  const people: Person[] = [];
   for (let i = 0; i < joiners; i++) {
     const first = FIRST[i % FIRST.length];
     const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
     const userName = `${first}.${last}${i >= 100 ? i : ''}`.toLowerCase();
     const department = DEPARTMENTS[i % DEPARTMENTS.length];
-    const person = { userName, externalId: `W-${1000 + i}`, first, last, department };
+    const person: Person = { userName, externalId: `W-${1000 + i}`, first, last, department, title: 'Engineer' };
     people.push(person);
     users.set(userName, { groups: new Set(['Everyone', department]), externalId: person.externalId });
-    entries.push(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', department] }), 'APPLIED'));
+    const joiner = expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', department] }), 'APPLIED');
+    joinerIds.set(person.externalId, joiner.id);
+    entries.push(joiner);
   }
 
   // Movers: new titles, department moves, one rename by ExternalId.
   const movers = people.slice(0, Math.min(5, people.length));
   for (const person of movers) {
-    entries.push(expect(event('user.upserted', { user: { ...userDocument(person), Title: 'Senior Engineer' } }), 'APPLIED'));
+    person.title = 'Senior Engineer';
+    entries.push(expect(event('user.upserted', { user: userDocument(person) }), 'APPLIED'));
   }
   for (const person of people.filter((p) => p.department === 'Engineering').slice(0, 3)) {
     entries.push(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', 'Platform'] }), 'APPLIED'));
@@ -85,10 +96,10 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   const renamed = people[1];
   if (renamed) {
     const newName = `${renamed.first}.${renamed.last}-married`.toLowerCase();
-    entries.push(expect(event('user.upserted', { user: { ...userDocument(renamed), UserName: newName } }), 'APPLIED'));
     users.set(newName, users.get(renamed.userName)!);
     users.delete(renamed.userName);
     renamed.userName = newName;
+    entries.push(expect(event('user.upserted', { user: userDocument(renamed) }), 'APPLIED'));
   }
   for (const person of people.slice(2, 5)) {
     entries.push(expect(event('membership.added', { userName: person.userName, groupDisplayName: 'Security-Auditors' }), 'APPLIED'));
@@ -103,17 +114,21 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   if (pairTarget) {
     const older = tick();
     const newer = tick();
-    entries.push(expect(event('user.upserted', { user: { ...userDocument(pairTarget), Title: 'Staff Engineer' } }, newer), 'APPLIED'));
-    entries.push(expect(event('user.upserted', { user: { ...userDocument(pairTarget), Title: 'Engineer' } }, older), 'SUPERSEDED'));
+    const before = userDocument(pairTarget);
+    pairTarget.title = 'Staff Engineer';
+    entries.push(expect(event('user.upserted', { user: userDocument(pairTarget) }, newer), 'APPLIED'));
+    entries.push(expect(event('user.upserted', { user: { ...before, Title: 'Principal Engineer' } }, older), 'SUPERSEDED'));
   }
 
-  // Leavers, through the bus; one of them twice (the second finds nobody to delete).
+  // Leavers, through the bus; one of them twice. Processed concurrently with their joiners, a
+  // delete may come first: then it finds nobody (NOOP) and the joiner is SUPERSEDED.
   const leavers = people.slice(-3);
   for (const person of leavers) {
-    entries.push(viaEventBridge(expect(event('user.deleted', { externalId: { Issuer: 'workday', Id: person.externalId } }), 'APPLIED')));
+    entries.push(viaEventBridge(expect(event('user.deleted', { externalId: { Issuer: 'workday', Id: person.externalId } }), 'APPLIED', 'NOOP')));
+    outcomes[joinerIds.get(person.externalId)!] = ['APPLIED', 'SUPERSEDED'];
     users.delete(person.userName);
   }
-  if (leavers[0]) entries.push(expect(event('user.deleted', { userName: leavers[0].userName }), 'NOOP'));
+  if (leavers[0]) entries.push(expect(event('user.deleted', { userName: leavers[0].userName }), 'NOOP', 'APPLIED'));
 
   // Two invalid events: a reserved group name with a bad user name, and an unknown type.
   entries.push(
@@ -126,19 +141,30 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
     expected: {
       groups: [...GROUPS].sort(),
       users: Object.fromEntries([...users].map(([name, u]) => [name, [...u.groups].sort()]).sort()),
+      titles: Object.fromEntries(people.filter((p) => users.has(p.userName)).map((p) => [p.userName, p.title])),
       outcomes,
       deadLetters: 2,
     },
   };
 }
 
-function userDocument(person: { userName: string; externalId: string; first: string; last: string; department: string }) {
+interface Person {
+  userName: string;
+  externalId: string;
+  first: string;
+  last: string;
+  department: string;
+  title: string;
+}
+
+/** The person's whole current profile, as an HR feed sends it with every change. */
+function userDocument(person: Person) {
   return {
     UserName: person.userName,
     DisplayName: `${person.first} ${person.last}`,
     Name: { GivenName: person.first, FamilyName: person.last },
     Emails: [{ Value: `${person.userName}@example.com`, Type: 'work', Primary: true }],
-    Title: 'Engineer',
+    Title: person.title,
     UserType: 'Employee',
     Locale: 'en-GB',
     Timezone: 'Europe/London',

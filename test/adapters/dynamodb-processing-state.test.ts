@@ -157,3 +157,45 @@ describe('DynamoDbProcessingState deletion cap', () => {
     await expect(state().tryReserveDeletion(inWindow, 0, 1, 't')).rejects.toThrow(/windowSeconds/);
   });
 });
+
+describe('DynamoDbProcessingState subject leases', () => {
+  const at = (ms: number) => new Date(FIXED_NOW.getTime() + ms);
+
+  it('lets one owner hold a subject at a time, says until when, and lets the owner renew it', async () => {
+    expect(await state().tryLeaseSubjects(['user:name:lease-a'], 'event-1', at(0), at(10_000))).toEqual({ leased: true });
+    expect(await state().tryLeaseSubjects(['user:name:lease-a'], 'event-2', at(1_000), at(11_000))).toEqual({
+      leased: false,
+      heldUntil: at(10_000),
+    });
+    expect(await state().tryLeaseSubjects(['user:name:lease-a'], 'event-1', at(2_000), at(12_000))).toEqual({ leased: true });
+  });
+
+  it('takes nothing when any subject is held (all or nothing)', async () => {
+    await state().tryLeaseSubjects(['user:ext:x:2'], 'holder', at(0), at(10_000));
+    const result = await state().tryLeaseSubjects(['user:name:lease-b', 'user:ext:x:2'], 'other', at(0), at(10_000));
+    expect(result.leased).toBe(false);
+    expect(await stateItem('LEASE#user:name:lease-b')).toBeUndefined();
+  });
+
+  it('takes over a lease that has expired', async () => {
+    await state().tryLeaseSubjects(['group:lease-c'], 'crashed', at(0), at(1_000));
+    expect(await state().tryLeaseSubjects(['group:lease-c'], 'next', at(5_000), at(6_000))).toEqual({ leased: true });
+    expect(await stateItem('LEASE#group:lease-c')).toMatchObject({ owner: 'next' });
+  });
+
+  it('releases only what the owner still holds', async () => {
+    await state().tryLeaseSubjects(['group:lease-d'], 'first', at(0), at(1_000));
+    await state().tryLeaseSubjects(['group:lease-d'], 'second', at(5_000), at(6_000));
+    await state().releaseSubjects(['group:lease-d'], 'first');
+    expect(await stateItem('LEASE#group:lease-d')).toMatchObject({ owner: 'second' });
+    await state().releaseSubjects(['group:lease-d'], 'second');
+    expect(await stateItem('LEASE#group:lease-d')).toBeUndefined();
+  });
+
+  it('grants a contested subject to exactly one of many concurrent owners', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => state().tryLeaseSubjects(['user:name:lease-e'], `owner-${i}`, at(0), at(10_000))),
+    );
+    expect(results.filter((r) => r.leased)).toHaveLength(1);
+  });
+});

@@ -50,7 +50,7 @@ async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], req
     const identityStore = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
     return processDelivery(
       JSON.stringify(event),
-      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date() },
+      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000) },
       { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) } },
       settings,
       tally,

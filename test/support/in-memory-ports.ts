@@ -14,6 +14,7 @@ import {
   type CallReceipt,
   type Clock,
   type IdentityStorePort,
+  type LeaseResult,
   type Membership,
   type OutcomeRecord,
   type ProcessingStatePort,
@@ -204,6 +205,19 @@ export class InMemoryProcessingState implements ProcessingStatePort {
   }
   async putUserIdForExternalId(externalId: ExternalId, userId: string) {
     this.externalIds.set(`${externalId.Issuer}|${externalId.Id}`, userId);
+  }
+  readonly leases = new Map<string, { owner: string; expiresAtMs: number }>();
+
+  async tryLeaseSubjects(keys: string[], owner: string, now: Date, until: Date): Promise<LeaseResult> {
+    const held = keys
+      .map((key) => this.leases.get(key))
+      .find((lease) => lease && lease.owner !== owner && lease.expiresAtMs >= now.getTime());
+    if (held) return { leased: false, heldUntil: new Date(held.expiresAtMs) };
+    for (const key of keys) this.leases.set(key, { owner, expiresAtMs: until.getTime() });
+    return { leased: true };
+  }
+  async releaseSubjects(keys: string[], owner: string) {
+    for (const key of keys) if (this.leases.get(key)?.owner === owner) this.leases.delete(key);
   }
   async tryReserveDeletion(now: Date, windowSeconds: number, cap: number, token: string) {
     const window = Math.floor(now.getTime() / 1000 / windowSeconds);

@@ -22,7 +22,7 @@ function harness(overrides: Partial<ProcessSettings> = {}) {
   const deliver = (event: unknown, receiveCount = 1) =>
     processDelivery(
       typeof event === 'string' ? event : JSON.stringify(event),
-      { messageId: `m-${++messages}`, receiveCount, maxReceiveCount: 5, receivedAt: clock.now() },
+      { messageId: `m-${++messages}`, receiveCount, maxReceiveCount: 5, receivedAt: clock.now(), deadline: new Date(clock.now().getTime() + 60_000) },
       deps,
       { ...settings, ...overrides },
     );
@@ -323,5 +323,65 @@ describe('bad input and the audit trail', () => {
     const second = await h.deliver(event, 2);
     expect(second.record.outcome).toBe('NOOP');
     expect(h.identityStore.groups.size).toBe(1);
+  });
+});
+
+describe('the two aspects of user.upserted', () => {
+  it('applies a late joiner event\'s groups even though a newer title change already applied', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    await h.deliver(events.userUpserted(ada({ Title: 'Senior' }), { at: at(10) }));
+    const late = await h.deliver(events.userUpserted(ada({ Title: 'Junior' }), { groups: ['Engineering'], at: at(5) }));
+    expect(late.record.outcome).toBe('APPLIED');
+    expect(late.record.errorMessage).toMatch(/^attributes not applied: a newer change/);
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Engineering'] });
+    expect([...h.identityStore.users.values()][0].attributes.Title).toBe('Senior');
+  });
+
+  it('does not apply an older group list after a newer one', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Platform');
+    await h.deliver(events.userUpserted(ada(), { groups: ['Platform'], at: at(10) }));
+    const late = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(5) }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Platform'] });
+  });
+});
+
+describe('one change per subject at a time', () => {
+  it('sends an event back shortly while another change to the same person holds the lease', async () => {
+    const h = harness();
+    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(h.clock.now().getTime() + 30_000));
+    const busy = await h.deliver(events.userUpserted(ada()));
+    // First delivery: look again in 1 s; the second-to-last delivery waits the holder's lease out.
+    expect(busy.kind === 'retry' && busy.owedWaitMs).toBe(1_000);
+    const patient = await h.deliver(events.userUpserted(ada()), 4);
+    expect(patient.kind === 'retry' && patient.owedWaitMs).toBe(30_000);
+    expect(busy.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'SUBJECT_BUSY' });
+    expect(h.identityStore.calls).toEqual([]);
+    await h.state.releaseSubjects(['user:name:ada'], 'someone-else');
+    expect((await h.deliver(events.userUpserted(ada()), 5)).record.outcome).toBe('APPLIED');
+    expect(h.state.leases.size).toBe(0);
+  });
+});
+
+describe('reconciling groups against newer membership changes', () => {
+  it('keeps a membership that a newer membership.added created, even when an older group list omits it', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Security');
+    await h.deliver(events.userUpserted(ada(), { at: at(1) }));
+    await h.deliver(events.membership('membership.added', 'ada', 'Security', { at: at(9) }));
+    const late = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(5) }));
+    expect(late.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Engineering', 'Security'] });
+  });
+
+  it('makes no membership lookups for a user the same event creates', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    h.identityStore.calls.length = 0;
+    await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'] }));
+    expect(h.identityStore.calls).not.toContain('ListGroupMembershipsForMember');
+    expect(h.identityStore.calls).not.toContain('DescribeGroup');
   });
 });
