@@ -4,7 +4,8 @@
  * and the local EventBridge. `startHandlerWorld` also sets the environment the CDK stack sets on
  * the function, so the handler must be imported AFTER it (it reads its config at import).
  */
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { createIdentityStoreClient } from '../../../lambdas/adapters/identity-store-client';
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditQuery } from '../../../lambdas/adapters/dynamodb-audit-query';
 import type { RuntimeConfig } from '../../../lambdas/shared/config';
@@ -109,7 +110,9 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
   delete process.env.AWS_SESSION_TOKEN;
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const identityStore = new IdentitystoreClient({ endpoint: emulator.endpoint, region: REGION, credentials });
+  // The test's own reader shares the emulator's quota with the handler: it must wait out
+  // throttles the way the product does (RetryAfterSeconds), not fail on them.
+  const identityStore = createIdentityStoreClient({ endpoint: emulator.endpoint, region: REGION, credentials, requestsPerSecond: 50 }).client;
   const sqsClient = sqsClientFor(sqs.endpoint);
   return {
     emulator,
