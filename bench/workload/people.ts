@@ -3,22 +3,18 @@
  * extension, one email) and the events that carry them. Deterministic: the same inputs give the
  * same documents, so two runs (ours and the baseline) see exactly the same workload.
  */
-import type { IdentityChange, UserUpserted } from '../../lambdas/domain/identity-change';
+import type { IdentityChange } from '../../lambdas/domain/identity-change';
+import {
+  EXTERNAL_ID_ISSUER,
+  FIRST_NAMES as FIRST,
+  LAST_NAMES as LAST,
+  userDocument,
+  type Person,
+} from '../../local/scenario/people';
+
+export { EXTERNAL_ID_ISSUER, userDocument, type Person };
 
 export const BENCH_ACTOR = 'bench';
-export const EXTERNAL_ID_ISSUER = 'workday';
-
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Backus', 'Hamilton', 'Thompson'];
-
-export interface Person {
-  userName: string;
-  externalId: string;
-  first: string;
-  last: string;
-  department: string;
-  title: string;
-}
 
 /** The `index`-th person of a run; `tag` keeps names of different bench cases apart. */
 export function person(index: number, department: string, tag = 'bench'): Person {
@@ -31,21 +27,6 @@ export function person(index: number, department: string, tag = 'bench'): Person
     last,
     department,
     title: 'Engineer',
-  };
-}
-
-export function userDocument(p: Person): UserUpserted['data']['user'] {
-  return {
-    UserName: p.userName,
-    DisplayName: `${p.first} ${p.last}`,
-    Name: { GivenName: p.first, FamilyName: p.last },
-    Emails: [{ Value: `${p.userName}@example.com`, Type: 'work', Primary: true }],
-    Title: p.title,
-    UserType: 'Employee',
-    Locale: 'en-GB',
-    Timezone: 'Europe/London',
-    Extensions: { 'aws:identitystore:enterprise': { department: p.department, employeeNumber: p.externalId } },
-    ExternalIds: [{ Issuer: EXTERNAL_ID_ISSUER, Id: p.externalId }],
   };
 }
 

@@ -1,3 +1,5 @@
+import { FIRST_NAMES, LAST_NAMES, userDocument, type Person } from './people';
+
 /**
  * The bundled onboarding scenario that `npm start` runs (examples/onboarding.jsonl is generated
  * from it): groups created, a wave of joiners with groups, movers (attribute changes, group
@@ -36,8 +38,6 @@ const ACTOR_HR = 'hr-system';
 const SOURCE_HR = 'identity-provisioner.hr';
 const DEPARTMENTS = ['Engineering', 'Platform', 'Data', 'Finance'];
 const GROUPS = ['Everyone', ...DEPARTMENTS, 'Security-Auditors'];
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Backus', 'Hamilton', 'Thompson'];
 
 export function onboardingScenario(options: { joiners?: number } = {}): Scenario {
   const joiners = options.joiners ?? 40;
@@ -71,8 +71,8 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   // The joiner wave: each with an ExternalId from the HR system and two groups.
   const people: Person[] = [];
   for (let i = 0; i < joiners; i++) {
-    const first = FIRST[i % FIRST.length];
-    const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+    const first = FIRST_NAMES[i % FIRST_NAMES.length];
+    const last = LAST_NAMES[Math.floor(i / FIRST_NAMES.length) % LAST_NAMES.length];
     const userName = `${first}.${last}${i >= 100 ? i : ''}`.toLowerCase();
     const department = DEPARTMENTS[i % DEPARTMENTS.length];
     const person: Person = { userName, externalId: `W-${1000 + i}`, first, last, department, title: 'Engineer' };
@@ -145,30 +145,5 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
       outcomes,
       deadLetters: 2,
     },
-  };
-}
-
-interface Person {
-  userName: string;
-  externalId: string;
-  first: string;
-  last: string;
-  department: string;
-  title: string;
-}
-
-/** The person's whole current profile, as an HR feed sends it with every change. */
-function userDocument(person: Person) {
-  return {
-    UserName: person.userName,
-    DisplayName: `${person.first} ${person.last}`,
-    Name: { GivenName: person.first, FamilyName: person.last },
-    Emails: [{ Value: `${person.userName}@example.com`, Type: 'work', Primary: true }],
-    Title: person.title,
-    UserType: 'Employee',
-    Locale: 'en-GB',
-    Timezone: 'Europe/London',
-    Extensions: { 'aws:identitystore:enterprise': { department: person.department, employeeNumber: person.externalId } },
-    ExternalIds: [{ Issuer: 'workday', Id: person.externalId }],
   };
 }
