@@ -108,8 +108,8 @@ export async function processDelivery(
   try {
     const lease = await deps.state.tryLeaseSubjects(leaseKeys, leaseOwner, deps.clock.now(), delivery.deadline);
     if (!lease.leased) throw subjectBusy(lease.heldUntil, delivery, deps.clock.now());
-    // A lease that cannot be given back lapses by itself after SUBJECT_LEASE_MS; the outcome of
-    // this event does not depend on it, so a failed release must not fail the event.
+    // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
+    // event does not depend on it, so a failed release must not fail the event.
     const result = await applyChange(change, context, deps, settings).finally(() =>
       deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(() => undefined),
     );
