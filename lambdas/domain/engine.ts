@@ -109,13 +109,18 @@ export interface EngineRun {
   writes: WriteRecorder;
 }
 
+/**
+ * `writes` is the caller's, so that it can say how many writes an attempt made even when the
+ * attempt then fails.
+ */
 export async function applyChange(
   change: IdentityChange,
   context: ApplyContext,
   ports: EnginePorts,
   settings: EngineSettings,
+  writes = new WriteRecorder(context, ports.audit, ports.clock),
 ): Promise<ApplyResult> {
-  const run: EngineRun = { context, ports, settings, writes: new WriteRecorder(context, ports.audit, ports.clock) };
+  const run: EngineRun = { context, ports, settings, writes };
   switch (change.type) {
     case 'user.upserted':
       return applyUserUpserted(change, run);

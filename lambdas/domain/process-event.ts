@@ -6,7 +6,7 @@
  * acknowledges can lack its record. When the record cannot be written the event is retried.
  */
 import { EventRejectedError, RetryableError } from './errors';
-import { applyChange, errorMessage, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
+import { applyChange, errorMessage, WriteRecorder, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
 import type { IdentityChange } from './identity-change';
 import { leaseKeysOf, normalizeOccurredAt } from './ordering';
 import { InvalidEventError, parseEvent, type RejectedEventFacts } from './parse-event';
@@ -102,6 +102,7 @@ export async function processDelivery(
     occurredAt: normalizeOccurredAt(change.occurredAt),
   };
 
+  const writes = new WriteRecorder(context, deps.audit, deps.clock);
   const leaseKeys = leaseKeysOf(change);
   // Owned by the event, not the delivery: a retry of this event takes back a lease it left behind.
   const leaseOwner = change.id;
@@ -110,7 +111,7 @@ export async function processDelivery(
     if (!lease.leased) throw subjectBusy(lease.heldUntil, delivery, deps.clock.now());
     // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
     // event does not depend on it, so a failed release must not fail the event.
-    const result = await applyChange(change, context, deps, settings).finally(() =>
+    const result = await applyChange(change, context, deps, settings, writes).finally(() =>
       deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(() => undefined),
     );
     const record: OutcomeRecord = {
@@ -137,7 +138,7 @@ export async function processDelivery(
         errorCode: error.code,
         errorMessage: error.message,
         waitedMs: tally.waitedMs,
-        writes: 0,
+        writes: writes.count,
       };
       await deps.publisher.publish(record);
       await recordOutcome(deps, record);
@@ -155,7 +156,8 @@ export async function processDelivery(
       errorCode: retryable.code,
       errorMessage: retryable.message,
       waitedMs: tally.waitedMs,
-      writes: 0,
+      // Writes made before the failure stay made (and recorded); the retry converges from there.
+      writes: writes.count,
       owedWaitMs: retryable.owedWaitMs || undefined,
     };
     if (lastDelivery) await deps.publisher.publish(record).catch(() => undefined);

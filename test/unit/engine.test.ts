@@ -385,3 +385,14 @@ describe('reconciling groups against newer membership changes', () => {
     expect(h.identityStore.calls).not.toContain('DescribeGroup');
   });
 });
+
+describe('outcome records of failed attempts', () => {
+  it('count the writes the attempt made before it failed', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    // The user is created, then a group in the list does not exist yet.
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering', 'Later'] }));
+    expect(result.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'GROUP_NOT_FOUND', writes: 1 });
+    expect(h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action)).toEqual(['CreateUser']);
+  });
+});
