@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseFaultSpec } from '../local/emulator';
 import { renderSoakReport } from './soak/report';
 import { runSoak, SOAK_DEFAULTS } from './soak/run-soak';
+import { DEFAULT_SUBJECT_GAP } from './soak/workload';
 
 const HELP = `Usage: npm run soak -- [options]
 
@@ -14,6 +15,8 @@ const HELP = `Usage: npm run soak -- [options]
   --faults SPEC     emulator faults (default ${SOAK_DEFAULTS.faults})
   --tps N           Identity Store quota and the deployment's budget (default ${SOAK_DEFAULTS.tps})
   --outage-ms N     how long dynalite is away (default ${SOAK_DEFAULTS.outageMs}; 0 = no outage)
+  --subject-gap N   at least N source positions between two events about one person or group
+                    (default ${DEFAULT_SUBJECT_GAP}; small values make their deliveries overlap)
   --timeout S       give up waiting for the queue to drain (default ${SOAK_DEFAULTS.drainTimeoutMs / 1000})
   --help            this text
 `;
@@ -26,6 +29,7 @@ function main(): Promise<number> {
       faults: { type: 'string' },
       tps: { type: 'string' },
       'outage-ms': { type: 'string' },
+      'subject-gap': { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -54,6 +58,7 @@ function main(): Promise<number> {
     faults,
     tps: whole('tps', values.tps, SOAK_DEFAULTS.tps, 1),
     outageMs: whole('outage-ms', values['outage-ms'], SOAK_DEFAULTS.outageMs, 0),
+    subjectGap: whole('subject-gap', values['subject-gap'], DEFAULT_SUBJECT_GAP, 1),
     drainTimeoutMs: whole('timeout', values.timeout, SOAK_DEFAULTS.drainTimeoutMs / 1000, 1) * 1000,
     log: (line) => process.stderr.write(`${line}\n`),
   }).then((report) => {
