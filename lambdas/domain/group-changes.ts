@@ -5,7 +5,7 @@ import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { describeScope, mayCreateGroup } from './managed-scope';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredGroup } from './ports';
-import { advance, findGroup, findGroupRef, requireManaged, reserveDeletion, supersededBy } from './steps';
+import { advance, findGroup, findGroupRef, requireManaged, reserveDeletion, staleOrGone, supersededBy } from './steps';
 
 export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun): Promise<ApplyResult> {
   const { DisplayName: displayName, Description: description } = change.data.group;
@@ -105,6 +105,7 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
     await run.writes.record({ action: 'DeleteGroup', groupId: group.groupId, groupDisplayName: group.displayName }, receipt);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
+    await staleOrGone(await identityStore.findGroupIdByDisplayName(displayName, { fresh: true }), group.groupId, 'group');
   }
   await advance(run, keys, 'deleted');
   return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: group.displayName, writes: run.writes.count };

@@ -4,7 +4,7 @@
  * process learns they are wrong: on a delete, a rename, or a describe that finds nothing.
  */
 import type { ExternalId } from './identity-change';
-import type { AttributeOperation, Clock, IdentityStorePort } from './ports';
+import type { AttributeOperation, Clock, IdentityStorePort, LookupOptions } from './ports';
 
 export class IdCache {
   private readonly entries = new Map<string, { id: string; expiresAt: number }>();
@@ -49,18 +49,21 @@ const keys = {
 
 export function withCachedLookups(port: IdentityStorePort, cache: IdCache, identityStoreId: string): IdentityStorePort {
   if (!cache.enabled) return port;
-  const cached = async (key: string, lookup: () => Promise<string | undefined>) => {
-    const hit = cache.get(key);
+  const cached = async (key: string, lookup: () => Promise<string | undefined>, options?: LookupOptions) => {
+    const hit = options?.fresh ? undefined : cache.get(key);
     if (hit) return hit;
     const id = await lookup();
     if (id) cache.set(key, id);
+    else cache.forgetKey(key);
     return id;
   };
   return {
     ...bindAll(port),
-    findUserIdByUserName: (userName) => cached(keys.userName(identityStoreId, userName), () => port.findUserIdByUserName(userName)),
+    findUserIdByUserName: (userName, options) =>
+      cached(keys.userName(identityStoreId, userName), () => port.findUserIdByUserName(userName), options),
     findUserIdByExternalId: (e) => cached(keys.externalId(identityStoreId, e), () => port.findUserIdByExternalId(e)),
-    findGroupIdByDisplayName: (name) => cached(keys.group(identityStoreId, name), () => port.findGroupIdByDisplayName(name)),
+    findGroupIdByDisplayName: (name, options) =>
+      cached(keys.group(identityStoreId, name), () => port.findGroupIdByDisplayName(name), options),
     describeUser: async (userId) => {
       const user = await port.describeUser(userId);
       if (!user) cache.forgetId(userId);

@@ -4,7 +4,7 @@ import { RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError } from './ports';
-import { advance, findGroupRef, groupNotFound, requireManaged, supersededBy } from './steps';
+import { advance, findGroupRef, groupNotFound, requireManaged, staleOrGone, supersededBy } from './steps';
 import { translateMembershipWriteError } from './user-changes';
 
 const DELETED = new Set(['deleted']);
@@ -52,6 +52,12 @@ export async function applyMembershipChange(change: MembershipChange, run: Engin
     }
   }
   const membershipId = adding ? undefined : await identityStore.findMembershipId(group.groupId, userId);
+  if (!adding && !membershipId) {
+    // Before concluding there is nothing to remove, make sure the ids (perhaps from a warm cache)
+    // still name this user and group, not incarnations deleted since.
+    await staleOrGone(await identityStore.findUserIdByUserName(userName, { fresh: true }), userId, 'user');
+    await staleOrGone(await identityStore.findGroupIdByDisplayName(groupDisplayName, { fresh: true }), group.groupId, 'group');
+  }
   if (membershipId) {
     try {
       const receipt = await identityStore.deleteMembership(membershipId);

@@ -45,15 +45,20 @@ export interface AttributeOperation {
  * undefined; writes that collide or miss throw the typed errors below; throttling and server
  * errors are retried inside the adapter and surface as RetryableError when the budget runs out.
  */
+/** `fresh`: answer from the service, not from any cache of earlier answers. */
+export interface LookupOptions {
+  fresh?: boolean;
+}
+
 export interface IdentityStorePort {
-  findUserIdByUserName(userName: string): Promise<string | undefined>;
+  findUserIdByUserName(userName: string, options?: LookupOptions): Promise<string | undefined>;
   findUserIdByExternalId(externalId: ExternalId): Promise<string | undefined>;
   describeUser(userId: string): Promise<StoredUser | undefined>;
   createUser(attributes: UserAttributes): Promise<{ userId: string; receipt: CallReceipt }>;
   updateUser(userId: string, operations: AttributeOperation[]): Promise<CallReceipt>;
   deleteUser(userId: string): Promise<CallReceipt>;
 
-  findGroupIdByDisplayName(displayName: string): Promise<string | undefined>;
+  findGroupIdByDisplayName(displayName: string, options?: LookupOptions): Promise<string | undefined>;
   describeGroup(groupId: string): Promise<StoredGroup | undefined>;
   createGroup(group: { displayName: string; description?: string }): Promise<{ groupId: string; receipt: CallReceipt }>;
   updateGroup(groupId: string, operations: AttributeOperation[]): Promise<CallReceipt>;

@@ -74,6 +74,17 @@ export async function requireManaged(run: EngineRun, group: GroupRef, action: st
   }
 }
 
+/**
+ * A write answered "not found" for an id we resolved from a name. Either the subject is gone
+ * (the wanted state for a delete), or our id was stale: the name now belongs to a new incarnation
+ * made by another instance since we (or our warm cache) looked it up. A fresh lookup tells which.
+ */
+export async function staleOrGone(currentId: string | undefined, resolvedId: string, what: string): Promise<void> {
+  if (currentId !== undefined && currentId !== resolvedId) {
+    throw new RetryableError('STALE_REFERENCE', `the ${what} was re-created with a new id meanwhile; will look it up again`);
+  }
+}
+
 export function groupNotFound(displayName: string): RetryableError {
   return new RetryableError(
     'GROUP_NOT_FOUND',

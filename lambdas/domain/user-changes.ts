@@ -4,7 +4,7 @@ import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
 import { newerWatermark, subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
-import { advance, findGroupRef, groupNotFound, requireManaged, reserveDeletion, supersededBy, type GroupRef } from './steps';
+import { advance, findGroupRef, groupNotFound, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
 import { diffUser, toOperations } from './user-diff';
 import { isInManagedScope } from './managed-scope';
 
@@ -129,6 +129,7 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
     await run.writes.record({ action: 'DeleteUser', userId: user.userId, userName: resolvedName }, receipt);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
+    await staleOrGone(await identityStore.findUserIdByUserName(resolvedName, { fresh: true }), user.userId, 'user');
   }
 
   const tombstones = [

@@ -1,3 +1,4 @@
+import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
@@ -11,13 +12,15 @@ const settings: ProcessSettings = {
   deletionWindowSeconds: 3600,
 };
 
-function harness(overrides: Partial<ProcessSettings> = {}) {
+function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number } = {}) {
   const identityStore = new InMemoryIdentityStore();
   const state = new InMemoryProcessingState();
   const audit = new InMemoryAuditLog();
   const clock = new FixedClock();
   const published: OutcomeRecord[] = [];
-  const deps = { identityStore, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
+  // With idCacheMs, the engine sees the store through a warm-process id cache, as in Lambda.
+  const port = options.idCacheMs ? withCachedLookups(identityStore, new IdCache(options.idCacheMs, clock), settings.identityStoreId) : identityStore;
+  const deps = { identityStore: port, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
   let messages = 0;
   const deliver = (event: unknown, receiveCount = 1) =>
     processDelivery(
@@ -394,5 +397,41 @@ describe('outcome records of failed attempts', () => {
     const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering', 'Later'] }));
     expect(result.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'GROUP_NOT_FOUND', writes: 1 });
     expect(h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action)).toEqual(['CreateUser']);
+  });
+});
+
+describe('a warm id cache that another instance made stale', () => {
+  /** Another instance deletes the group and creates it again under the same name. */
+  async function recreateBehindTheCache(h: ReturnType<typeof harness>, displayName: string): Promise<string> {
+    const old = [...h.identityStore.groups.values()].find((g) => g.displayName === displayName)!;
+    await h.identityStore.deleteGroup(old.groupId); // cascades its memberships, as the service does
+    const groupId = h.identityStore.seedGroup(displayName);
+    h.state.managed.set(groupId, displayName);
+    return groupId;
+  }
+
+  it('deletes the group that exists now, not the incarnation the cache remembers', async () => {
+    const h = harness({}, { idCacheMs: 60_000 });
+    await h.deliver(events.groupUpserted('Temp', { at: at(1) }));
+    await recreateBehindTheCache(h, 'Temp');
+    const event = events.groupDeleted('Temp', { at: at(5) });
+    const first = await h.deliver(event);
+    expect(first.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'STALE_REFERENCE' });
+    expect((await h.deliver(event, 2)).record.outcome).toBe('APPLIED');
+    expect(h.identityStore.groups.size).toBe(0);
+  });
+
+  it('does not call a membership removal done when the cached group id is stale', async () => {
+    const h = harness({}, { idCacheMs: 60_000 });
+    await h.deliver(events.groupUpserted('Temp', { at: at(1) }));
+    await h.deliver(events.userUpserted(ada(), { at: at(1) }));
+    await h.deliver(events.membership('membership.added', 'ada', 'Temp', { at: at(2) }));
+    const newGroupId = await recreateBehindTheCache(h, 'Temp');
+    const userId = [...h.identityStore.users.keys()][0];
+    await h.identityStore.createMembership(newGroupId, userId);
+    const event = events.membership('membership.removed', 'ada', 'Temp', { at: at(5) });
+    expect((await h.deliver(event)).record.errorCode).toBe('STALE_REFERENCE');
+    expect((await h.deliver(event, 2)).record.outcome).toBe('APPLIED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: [] });
   });
 });
