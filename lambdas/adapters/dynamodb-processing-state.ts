@@ -15,6 +15,7 @@ export const stateKeys = {
   externalId: ({ Issuer, Id }: ExternalId) => `EXT#${encodeURIComponent(Issuer)}#${encodeURIComponent(Id)}`,
   deletionWindow: (windowStart: Date) => `DELCAP#${windowStart.toISOString()}`,
   lease: (subjectKey: string) => `LEASE#${subjectKey}`,
+  groupCreationIntent: (displayName: string) => `INTENT#group:${displayName.toLowerCase()}`,
 };
 
 const BATCH_GET_LIMIT = 100;
@@ -81,6 +82,23 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
         ExpressionAttributeValues: { ':displayName': displayName, ':now': this.clock.now().toISOString() },
       }),
     );
+  }
+
+  async recordGroupCreationIntent(displayName: string, eventId: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: stateKeys.groupCreationIntent(displayName), displayName, eventId, at: this.clock.now().toISOString() },
+      }),
+    );
+  }
+
+  async hasGroupCreationIntent(displayName: string): Promise<boolean> {
+    return (await this.get(stateKeys.groupCreationIntent(displayName))) !== undefined;
+  }
+
+  async clearGroupCreationIntent(displayName: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: stateKeys.groupCreationIntent(displayName) } }));
   }
 
   async getUserIdForExternalId(externalId: ExternalId): Promise<string | undefined> {

@@ -22,6 +22,7 @@ export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun):
         `data.group.DisplayName "${displayName}" is outside the managed scope (${describeScope(run.settings.managedGroupScope)}); refusing to create it`,
       );
     }
+    await state.recordGroupCreationIntent(displayName, run.context.eventId);
     try {
       const { groupId, receipt } = await identityStore.createGroup({ displayName, description });
       // Mark before recording: a crash between the two must not leave a group we made but cannot prove we manage.
@@ -107,6 +108,8 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
     if (!(error instanceof NotFoundError)) throw error;
     await staleOrGone(await identityStore.findGroupIdByDisplayName(displayName, { fresh: true }), group.groupId, 'group');
   }
+  // A group someone else creates under this name later is theirs, not ours.
+  await run.ports.state.clearGroupCreationIntent(displayName);
   await advance(run, keys, 'deleted');
   return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: group.displayName, writes: run.writes.count };
 }

@@ -15,11 +15,28 @@ export const subjectKey = {
   userExternalId: (externalId: ExternalId) =>
     `user:ext:${encodeURIComponent(externalId.Issuer)}:${encodeURIComponent(externalId.Id)}`,
   /** The user's complete membership set, as last reconciled (user.upserted with groups, user.deleted). */
-  membershipsOf: (userName: string) => `memberships-of:${userName.toLowerCase()}`,
+  membershipsOf: (userName: string) => membershipSetKey(subjectKey.userName(userName)),
   group: (displayName: string) => `group:${displayName.toLowerCase()}`,
   membership: (userName: string, groupDisplayName: string) =>
     `membership:${userName.toLowerCase()}|${groupDisplayName.toLowerCase()}`,
 };
+
+/** Every key a person is known by in an event: the user name and each ExternalId it carries. */
+export function personKeys(userName: string | undefined, externalIds: ExternalId[]): string[] {
+  return [...(userName === undefined ? [] : [subjectKey.userName(userName)]), ...externalIds.map(subjectKey.userExternalId)];
+}
+
+/**
+ * The person's membership set under each of those keys, so that a late group list is recognised
+ * as stale whichever name it still uses (a rename changes the user name, not the person).
+ */
+export function membershipSetKeys(keysOfPerson: string[]): string[] {
+  return keysOfPerson.map(membershipSetKey);
+}
+
+function membershipSetKey(personKey: string): string {
+  return `memberships-of|${personKey}`;
+}
 
 /** The watermark that makes an event at `occurredAt` too late, if any. */
 export function newerWatermark(

@@ -179,6 +179,15 @@ export interface ProcessingStatePort {
   isManagedGroup(groupId: string): Promise<boolean>;
   markManagedGroup(groupId: string, displayName: string): Promise<void>;
 
+  /**
+   * "This service is about to create a group with this name", recorded before CreateGroup. If the
+   * create lands but its managed mark does not (a lost response, the state table away), the group
+   * found later under that name is still provably ours. Cleared when we delete the group.
+   */
+  recordGroupCreationIntent(displayName: string, eventId: string): Promise<void>;
+  hasGroupCreationIntent(displayName: string): Promise<boolean>;
+  clearGroupCreationIntent(displayName: string): Promise<void>;
+
   /** Our own ExternalId -> UserId mapping (CreateUser cannot set ExternalIds). */
   getUserIdForExternalId(externalId: ExternalId): Promise<string | undefined>;
   putUserIdForExternalId(externalId: ExternalId, userId: string): Promise<void>;

@@ -63,10 +63,23 @@ export interface GroupRef {
   displayName: string;
 }
 
+/**
+ * Whether this service may change the group. With the default scope, a group that has no managed
+ * mark but whose creation this service recorded setting out to do is ours (the create landed, the
+ * mark did not): it is marked now.
+ */
+export async function isManaged(run: EngineRun, group: GroupRef): Promise<boolean> {
+  const { managedGroupScope } = run.settings;
+  const { state } = run.ports;
+  if (await isInManagedScope(managedGroupScope, group, state)) return true;
+  if (managedGroupScope.kind !== 'created' || !(await state.hasGroupCreationIntent(group.displayName))) return false;
+  await state.markManagedGroup(group.groupId, group.displayName);
+  return true;
+}
+
 /** Refuse, as the event's fault, a change to a group this service does not manage. */
 export async function requireManaged(run: EngineRun, group: GroupRef, action: string): Promise<void> {
-  const managed = await isInManagedScope(run.settings.managedGroupScope, { groupId: group.groupId, displayName: group.displayName }, run.ports.state);
-  if (!managed) {
+  if (!(await isManaged(run, group))) {
     throw new EventRejectedError(
       'GROUP_NOT_MANAGED',
       `group "${group.displayName}" is outside the managed scope (${describeScope(run.settings.managedGroupScope)}); refusing to ${action}`,

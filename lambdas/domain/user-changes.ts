@@ -2,22 +2,21 @@
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
-import { newerWatermark, subjectKey } from './ordering';
+import { membershipSetKeys, newerWatermark, personKeys, subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
-import { advance, findGroupRef, groupNotFound, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
+import { advance, findGroupRef, groupNotFound, isManaged, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
 import { diffUser, toOperations } from './user-diff';
-import { isInManagedScope } from './managed-scope';
 
 export async function applyUserUpserted(change: UserUpserted, run: EngineRun): Promise<ApplyResult> {
   const { ExternalIds: externalIds = [], ...attributes } = change.data.user;
   const { groups } = change.data;
   // Two aspects, ordered separately: the user's attributes, and (when the event lists them) the
   // user's membership set. A later change to one does not make this event's other one stale.
-  const userKeys = [subjectKey.userName(attributes.UserName), ...externalIds.map(subjectKey.userExternalId)];
-  const membershipKey = subjectKey.membershipsOf(attributes.UserName);
-  const watermarks = await run.ports.state.getWatermarks([...userKeys, membershipKey]);
+  const userKeys = personKeys(attributes.UserName, externalIds);
+  const membershipKeys = membershipSetKeys(userKeys);
+  const watermarks = await run.ports.state.getWatermarks([...userKeys, ...membershipKeys]);
   const newerUserChange = newerWatermark(watermarks, userKeys, run.context.occurredAt);
-  const newerMembershipChange = newerWatermark(watermarks, [membershipKey], run.context.occurredAt);
+  const newerMembershipChange = newerWatermark(watermarks, membershipKeys, run.context.occurredAt);
   const applyAttributes = !newerUserChange;
   const applyGroups = groups !== undefined && !newerMembershipChange;
   // A later deletion makes all of it stale: never resurrect a user who has left.
@@ -79,7 +78,10 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
     const keys = previousUserName ? [...userKeys, subjectKey.userName(previousUserName)] : userKeys;
     await advance(run, keys, 'upserted');
   }
-  if (applyGroups) await advance(run, [membershipKey], 'reconciled');
+  if (applyGroups) {
+    const keys = previousUserName ? [...membershipKeys, subjectKey.membershipsOf(previousUserName)] : membershipKeys;
+    await advance(run, keys, 'reconciled');
+  }
   const partly = applyAttributes ? undefined : `attributes not applied: ${describeNewer(newerUserChange!)}; groups applied`;
   return { outcome: outcomeOf(run), reason: partly, userId: user.userId, userName: attributes.UserName, writes: run.writes.count };
 }
@@ -90,9 +92,8 @@ function describeNewer(newer: { key: string; mark: Watermark }): string {
 
 export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Promise<ApplyResult> {
   const { userName, externalId } = change.data;
-  const keys: string[] = [];
-  if (userName) keys.push(subjectKey.userName(userName), subjectKey.membershipsOf(userName));
-  if (externalId) keys.push(subjectKey.userExternalId(externalId));
+  const named = personKeys(userName, externalId ? [externalId] : []);
+  const keys = [...named, ...membershipSetKeys(named)];
   const superseded = await supersededBy(run, keys);
   if (superseded) return { ...superseded, userName };
 
@@ -132,12 +133,8 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
     await staleOrGone(await identityStore.findUserIdByUserName(resolvedName, { fresh: true }), user.userId, 'user');
   }
 
-  const tombstones = [
-    ...keys,
-    subjectKey.userName(resolvedName),
-    subjectKey.membershipsOf(resolvedName),
-    ...user.externalIds.map(subjectKey.userExternalId),
-  ];
+  const everyName = [...named, ...personKeys(resolvedName, user.externalIds)];
+  const tombstones = [...everyName, ...membershipSetKeys(everyName)];
   await advance(run, tombstones, 'deleted');
   return { outcome: outcomeOf(run), userId: user.userId, userName: resolvedName, writes: run.writes.count };
 }
@@ -190,9 +187,7 @@ async function reconcileGroups(
     if (desiredGroups.has(membership.groupId)) continue;
     const group = await identityStore.describeGroup(membership.groupId);
     if (!group) continue;
-    if (await isInManagedScope(run.settings.managedGroupScope, group, state)) {
-      toRemove.push({ membershipId: membership.membershipId, group });
-    }
+    if (await isManaged(run, group)) toRemove.push({ membershipId: membership.membershipId, group });
   }
 
   const pairKey = (group: GroupRef) => subjectKey.membership(userName, group.displayName);

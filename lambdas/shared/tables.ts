@@ -21,6 +21,7 @@
  *   pk = EXT#<issuer>#<id>          our ExternalId -> UserId mapping
  *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens, expiresAt)
  *   pk = LEASE#<subject key>        which event is applying a change to that subject (owner, expiresAtMs)
+ *   pk = INTENT#group:<name>        this service set out to create that group (eventId, at)
  *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
  * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).

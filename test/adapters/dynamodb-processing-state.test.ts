@@ -199,3 +199,14 @@ describe('DynamoDbProcessingState subject leases', () => {
     expect(results.filter((r) => r.leased)).toHaveLength(1);
   });
 });
+
+describe('DynamoDbProcessingState group creation intents', () => {
+  it('records, finds (whatever the case of the name) and clears an intent', async () => {
+    expect(await state().hasGroupCreationIntent('Intent-A')).toBe(false);
+    await state().recordGroupCreationIntent('Intent-A', 'event-1');
+    expect(await state().hasGroupCreationIntent('intent-a')).toBe(true);
+    expect(await stateItem('INTENT#group:intent-a')).toMatchObject({ displayName: 'Intent-A', eventId: 'event-1' });
+    await state().clearGroupCreationIntent('Intent-A');
+    expect(await state().hasGroupCreationIntent('Intent-A')).toBe(false);
+  });
+});

@@ -183,6 +183,16 @@ export class InMemoryProcessingState implements ProcessingStatePort {
   readonly watermarks = new Map<string, Watermark>();
   readonly managed = new Map<string, string>();
   readonly externalIds = new Map<string, string>();
+  readonly creationIntents = new Set<string>();
+  async recordGroupCreationIntent(displayName: string) {
+    this.creationIntents.add(displayName.toLowerCase());
+  }
+  async hasGroupCreationIntent(displayName: string) {
+    return this.creationIntents.has(displayName.toLowerCase());
+  }
+  async clearGroupCreationIntent(displayName: string) {
+    this.creationIntents.delete(displayName.toLowerCase());
+  }
   readonly deletionWindows = new Map<number, Set<string>>();
 
   async getWatermarks(keys: string[]) {

@@ -435,3 +435,43 @@ describe('a warm id cache that another instance made stale', () => {
     expect(h.identityStore.snapshot()).toEqual({ ada: [] });
   });
 });
+
+describe('ordering across a rename', () => {
+  it('recognises a late group list under the old user name as stale (same ExternalId)', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Platform', 'Data');
+    const ext = { Issuer: 'workday', Id: 'W-9' };
+    await h.deliver(events.userUpserted(ada({ ExternalIds: [ext] }), { groups: ['Engineering'], at: at(1) }));
+    await h.deliver(events.userUpserted(ada({ UserName: 'ada.king', ExternalIds: [ext] }), { groups: ['Platform'], at: at(3) }));
+    const late = await h.deliver(events.userUpserted(ada({ ExternalIds: [ext] }), { groups: ['Data'], at: at(2) }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+    expect(h.identityStore.snapshot()).toEqual({ 'ada.king': ['Platform'] });
+  });
+});
+
+describe('a group this service created but could not mark as managed', () => {
+  it('is recognised as ours later, through the creation intent recorded before CreateGroup', async () => {
+    const h = harness();
+    const mark = h.state.markManagedGroup.bind(h.state);
+    let failures = 1;
+    h.state.markManagedGroup = async (groupId, displayName) => {
+      if (failures-- > 0) throw new Error('state table away');
+      return mark(groupId, displayName);
+    };
+    const first = await h.deliver(events.groupUpserted('Engineering', { at: at(1) }));
+    expect(first.record.outcome).toBe('RETRYING');
+    expect(h.identityStore.groups.size).toBe(1);
+    const again = await h.deliver(events.groupUpserted('Engineering', { at: at(1), id: first.eventId }), 2);
+    expect(again.record.outcome).toBe('NOOP');
+    expect((await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(2) }))).record.outcome).toBe('APPLIED');
+  });
+
+  it('forgets the intent when it deletes the group, so a same-named group made later by someone else stays theirs', async () => {
+    const h = harness();
+    await h.deliver(events.groupUpserted('Temp', { at: at(1) }));
+    await h.deliver(events.groupDeleted('Temp', { at: at(2) }));
+    h.identityStore.seedGroup('Temp');
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Temp'], at: at(3) }));
+    expect(result.record.errorCode).toBe('GROUP_NOT_MANAGED');
+  });
+});
