@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { IDENTITY_STORE_ID_PATTERN } from '../lambdas/domain/identity-change';
 import { managedGroupScopeSchema } from '../lambdas/shared/config';
 import { OUTCOME_EVENT_SOURCE } from '../lambdas/shared/telemetry';
+import { DEFAULT_ACCEPTED_SOURCES } from '../lambdas/shared/ingestion';
 
 export type QueueKind = 'standard' | 'fifo';
 export type RemovalPolicyName = 'retain' | 'destroy';
@@ -64,7 +65,8 @@ export interface ProvisionerSettings {
 }
 
 export const DEFAULT_EVENT_BUS_NAME = 'identity-provisioner';
-export const DEFAULT_ACCEPTED_SOURCES = ['identity-provisioner.hr', 'identity-provisioner.manual'] as const;
+/** Re-exported: the construct's default is the one the local pipeline's rule uses. */
+export { DEFAULT_ACCEPTED_SOURCES };
 
 /** Numbers from `-c` are strings: coerce, but refuse an empty string instead of reading it as 0. */
 const wholeNumber = (rule: string) =>

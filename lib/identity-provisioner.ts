@@ -14,7 +14,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { EVENTS_TARGET_QUEUE_SAME_ACCOUNT } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { EVENT_TYPES } from '../lambdas/domain/identity-change';
+import { ingestionEventPattern } from '../lambdas/shared/ingestion';
 import { parseProvisionerSettings, type ProvisionerConfig, type ProvisionerSettings } from './config';
 import type { IdentityProvisionerState } from './identity-provisioner-state';
 import { ProvisionerAlarms } from './provisioner-alarms';
@@ -118,10 +118,8 @@ export class IdentityProvisioner extends Construct {
     this.rule = new Rule(this, 'Rule', {
       eventBus: this.eventBus,
       description: 'identity-change events (contract v1) from the accepted producers to the provisioner queue',
-      eventPattern: {
-        source: [...config.acceptedSources],
-        detailType: [...EVENT_TYPES],
-      },
+      // The same pattern the local pipeline's rule uses (lambdas/shared/ingestion.ts).
+      eventPattern: toCdkEventPattern(ingestionEventPattern([...config.acceptedSources])),
     });
     this.rule.addTarget(
       new SqsQueue(this.queue, {
@@ -197,4 +195,9 @@ function resolveIdentityStoreRegion(scope: Construct, configured: string | undef
       'Set -c identityStoreRegion=<region of IAM Identity Center> or give the stack an env.',
   );
   return FALLBACK_IDENTITY_STORE_REGION;
+}
+
+/** EventBridge's JSON pattern in the CDK's camelCase form. */
+function toCdkEventPattern(pattern: ReturnType<typeof ingestionEventPattern>): { source: string[]; detailType: string[] } {
+  return { source: pattern.source, detailType: pattern['detail-type'] };
 }
