@@ -35,10 +35,14 @@ export interface OutcomePublisher {
   publish(outcome: OutcomeRecord): Promise<void>;
 }
 
-export type ProcessResult =
+export type ProcessResult = (
   | { kind: 'done'; eventId: string; record: OutcomeRecord; change: IdentityChange; result: ApplyResult }
   | { kind: 'rejected'; eventId: string; record: OutcomeRecord; code: string; reason: string }
-  | { kind: 'retry'; eventId: string; record: OutcomeRecord; code: string; reason: string; owedWaitMs: number };
+  | { kind: 'retry'; eventId: string; record: OutcomeRecord; code: string; reason: string; owedWaitMs: number }
+) & {
+  /** Best-effort steps that failed without changing the outcome, for the caller to log. */
+  warnings: string[];
+};
 
 /** Observes the Identity Store calls of one attempt (the adapter reports them). */
 export interface CallTally {
@@ -80,9 +84,11 @@ export async function processDelivery(
     // Invalid events are rejections like any other: producers watch identity.change.rejected.
     await deps.publisher.publish(record);
     await recordOutcome(deps, record);
-    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message };
+    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message, warnings: [] };
   }
 
+  const warnings: string[] = [];
+  const noteFailure = (step: string) => (failure: unknown) => void warnings.push(`${step}: ${errorMessage(failure)}`);
   const subject = subjectOf(change);
   const common = {
     ...base,
@@ -112,7 +118,7 @@ export async function processDelivery(
     // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
     // event does not depend on it, so a failed release must not fail the event.
     const result = await applyChange(change, context, deps, settings, writes).finally(() =>
-      deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(() => undefined),
+      deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(noteFailure('subject lease not released (it lapses at the invocation deadline)')),
     );
     const record: OutcomeRecord = {
       ...common,
@@ -128,7 +134,7 @@ export async function processDelivery(
     };
     await deps.publisher.publish(record);
     await recordOutcome(deps, record);
-    return { kind: 'done', eventId: change.id, record, change, result };
+    return { kind: 'done', eventId: change.id, record, change, result, warnings };
   } catch (error) {
     if (error instanceof EventRejectedError) {
       const record: OutcomeRecord = {
@@ -142,7 +148,7 @@ export async function processDelivery(
       };
       await deps.publisher.publish(record);
       await recordOutcome(deps, record);
-      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message };
+      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message, warnings };
     }
     // Everything else is worth another try: our own RetryableErrors, and anything unexpected
     // (a state-store outage, a bug fixed by a redeploy) rather than losing the event.
@@ -160,10 +166,18 @@ export async function processDelivery(
       writes: writes.count,
       owedWaitMs: retryable.owedWaitMs || undefined,
     };
-    if (lastDelivery) await deps.publisher.publish(record).catch(() => undefined);
-    // Best effort: the event goes back to the queue whether or not this record lands.
-    await deps.audit.recordOutcome(record).catch(() => undefined);
-    return { kind: 'retry', eventId: change.id, record, code: retryable.code, reason: retryable.message, owedWaitMs: retryable.owedWaitMs };
+    // Best effort: the event goes back to the queue (or on to the DLQ) whether or not these land.
+    if (lastDelivery) await deps.publisher.publish(record).catch(noteFailure('identity.change.failed not published'));
+    await deps.audit.recordOutcome(record).catch(noteFailure(`${record.outcome} outcome not recorded`));
+    return {
+      kind: 'retry',
+      eventId: change.id,
+      record,
+      code: retryable.code,
+      reason: retryable.message,
+      owedWaitMs: retryable.owedWaitMs,
+      warnings,
+    };
   }
 }
 

@@ -88,6 +88,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
       };
       if (result.kind === 'done') logger.info('event processed', entry);
       else logger.warn('event not applied', entry);
+      if (result.warnings.length > 0) logger.warn('best-effort steps failed', { eventId: result.eventId, warnings: result.warnings });
     },
   };
 
@@ -167,7 +168,12 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
           const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
           await dependencies.transport
             .delayRedelivery(record, redeliveryBackoffSeconds(receiveCount, config.REDELIVERY_BASE_DELAY_SECONDS))
-            .catch(() => undefined);
+            .catch((failure: unknown) =>
+              logger.warn('redelivery delay not set; the queue visibility timeout applies', {
+                messageId: record.messageId,
+                errorName: failure instanceof Error ? failure.name : typeof failure,
+              }),
+            );
         }
         logger.warn('record left for redelivery', {
           messageId: record.messageId,

@@ -475,3 +475,20 @@ describe('a group this service created but could not mark as managed', () => {
     expect(result.record.errorCode).toBe('GROUP_NOT_MANAGED');
   });
 });
+
+describe('best-effort steps', () => {
+  it('report a RETRYING record that could not be written, instead of dropping the failure', async () => {
+    const h = harness();
+    await withGroups(h, 'Eng');
+    h.audit.failNext = 1;
+    const result = await h.deliver(events.membership('membership.added', 'nobody', 'Eng'));
+    expect(result.kind).toBe('retry');
+    expect(result.warnings).toEqual(['RETRYING outcome not recorded: audit store unavailable']);
+    expect(h.audit.outcomes.filter((o) => o.eventId === result.eventId)).toEqual([]);
+  });
+
+  it('report nothing when every step landed', async () => {
+    const h = harness();
+    expect((await h.deliver(events.groupUpserted('Eng'))).warnings).toEqual([]);
+  });
+});
