@@ -205,9 +205,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 }
 
 /** The same variables lib/ sets on the deployed function, plus local endpoints and dummy credentials. */
-function functionEnvironment(
-  options: LocalPipelineOptions,
-  endpoints: { identityStoreEndpoint: string; dynamodbEndpoint: string; sqsEndpoint: string; eventBridgeEndpoint: string; deadLetterQueueUrl: string },
+export interface FunctionEndpoints {
+  identityStoreEndpoint: string;
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  eventBridgeEndpoint: string;
+  deadLetterQueueUrl: string;
+}
+
+export function functionEnvironment(
+  options: Omit<LocalPipelineOptions, 'logFile' | 'emulatorTps' | 'batchSize' | 'functionTimeoutSeconds'>,
+  endpoints: FunctionEndpoints,
 ): Record<string, string> {
   const config: Record<keyof RuntimeConfig, string> = {
     IDENTITY_STORE_ID: options.identityStoreId,
