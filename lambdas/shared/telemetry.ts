@@ -23,6 +23,8 @@ export const METRIC = {
   retrying: 'EventsRetrying',
   /** A delivery of an event already handled, answered from the idempotency store. */
   duplicates: 'EventsDuplicate',
+  /** Events refused because of who sent them (PRODUCER_NOT_ALLOWED, PRODUCER_UNKNOWN). */
+  producerRefused: 'EventsProducerRefused',
   identityStoreCalls: 'IdentityStoreCalls',
   throttledCalls: 'ThrottledCalls',
   retryAfterWaitSeconds: 'RetryAfterWaitSeconds',

@@ -1,0 +1,228 @@
+/**
+ * Who may put what where: the resource policies of the bus, the queues and the DLQs, as plain
+ * IAM policy JSON built from the producer declarations. The stack turns them into CDK policy
+ * statements (lib/identity-provisioner.ts); the local SQS and EventBridge evaluate the very same
+ * documents (local/iam), so a sender refused in AWS is refused on a laptop too.
+ *
+ * Same-account principals need no Allow on a queue or a bus: only an explicit Deny keeps them
+ * out. So every door is a Deny to everyone but the declared principals, plus an Allow for the
+ * declared principals of other accounts. No CDK import here: ARNs are strings (tokens in lib/).
+ *
+ * A condition on a key the request does not carry: a positive operator (ArnEquals) does not
+ * match, a negated one (ArnNotLike) does. `aws:SourceArn` is present only when a service (here
+ * EventBridge) acts for a resource; `aws:PrincipalArn` is the role ARN for a role's sessions.
+ */
+import {
+  accountOfPrincipal,
+  busProducers,
+  queueProducers,
+  type ProducerDeclaration,
+  type ProducerDeclarations,
+} from '../lambdas/shared/producers';
+import { OUTCOME_EVENT_SOURCE } from '../lambdas/shared/telemetry';
+
+export type ConditionBlock = Record<string, Record<string, string | string[]>>;
+
+export interface PolicyStatementJson {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Principal: '*' | { AWS: string[] } | { Service: string };
+  Action: string[];
+  Resource: string[];
+  Condition?: ConditionBlock;
+}
+
+/** The ARNs the policies name (CDK tokens in lib/, plain strings locally). */
+export interface IngestionResources {
+  accountId: string;
+  busArn: string;
+  /** The rule that delivers bus events to the bus queue; absent when no producer uses the bus. */
+  ruleArn?: string;
+  /** The queue the rule delivers to. */
+  busQueueArn: string;
+  /** One queue per `via: queue` producer, by producer name. */
+  producerQueueArns: Readonly<Record<string, string>>;
+  deadLetterQueueArn: string;
+  ruleDeadLetterQueueArn?: string;
+  /** The consumer function's role: moves rejected events to the DLQ, publishes outcome events. */
+  functionRoleArn: string;
+  /** Roles allowed to redrive the DLQs into the queues (a message move sends as its caller). */
+  operatorPrincipals: readonly string[];
+  /** The deployment created the bus, so every source on it is its to police (not a shared bus). */
+  ownsBus: boolean;
+}
+
+/** SendMessageBatch is authorised as sqs:SendMessage. */
+const SEND_MESSAGE = ['sqs:SendMessage'];
+const PUT_EVENTS = ['events:PutEvents'];
+
+/**
+ * The bus queue: only the rule delivers to it (and operators redriving the DLQs). A producer that
+ * could write to it directly could forge an EventBridge envelope with another producer's source.
+ */
+export function busQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
+  const condition: ConditionBlock = {};
+  if (resources.ruleArn !== undefined) condition.ArnNotEquals = { 'aws:SourceArn': resources.ruleArn };
+  if (resources.operatorPrincipals.length > 0) condition.ArnNotLike = { 'aws:PrincipalArn': [...resources.operatorPrincipals] };
+  return [
+    {
+      Sid: 'OnlyTheRuleAndOperatorsSend',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: SEND_MESSAGE,
+      Resource: [resources.busQueueArn],
+      ...(Object.keys(condition).length > 0 && { Condition: condition }),
+    },
+  ];
+}
+
+/** A queue producer's own queue: only its principals send (and operators redriving). */
+export function producerQueueStatements(name: string, producer: ProducerDeclaration, resources: IngestionResources): PolicyStatementJson[] {
+  const queueArn = resources.producerQueueArns[name];
+  if (queueArn === undefined) throw new Error(`no queue ARN for queue producer "${name}"`);
+  const statements: PolicyStatementJson[] = [
+    {
+      Sid: 'OnlyTheProducerSends',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: SEND_MESSAGE,
+      Resource: [queueArn],
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': [...producer.principals, ...resources.operatorPrincipals] } },
+    },
+  ];
+  const external = otherAccountPrincipals(producer.principals, resources.accountId);
+  if (external.length > 0) {
+    statements.push({
+      Sid: 'ProducerInOtherAccountSends',
+      Effect: 'Allow',
+      Principal: { AWS: external },
+      Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      Resource: [queueArn],
+    });
+  }
+  return statements;
+}
+
+/** The DLQ: only the function moves rejected events into it (the queues' redrive is SQS's own). */
+export function deadLetterQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
+  return [
+    {
+      Sid: 'OnlyTheFunctionSends',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: SEND_MESSAGE,
+      Resource: [resources.deadLetterQueueArn],
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn } },
+    },
+  ];
+}
+
+/** The rule's DLQ: only EventBridge, for this rule. */
+export function ruleDeadLetterQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
+  if (resources.ruleDeadLetterQueueArn === undefined || resources.ruleArn === undefined) return [];
+  return [
+    {
+      Sid: 'OnlyTheRuleSends',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: SEND_MESSAGE,
+      Resource: [resources.ruleDeadLetterQueueArn],
+      Condition: { ArnNotEquals: { 'aws:SourceArn': resources.ruleArn } },
+    },
+  ];
+}
+
+/**
+ * The bus: each producer's source is usable by its principals only, for its event types only;
+ * the outcome source by the function only; on a bus this deployment owns, no other source at all.
+ */
+export function busStatements(producers: ProducerDeclarations, resources: IngestionResources): PolicyStatementJson[] {
+  const bus = [resources.busArn];
+  const statements: PolicyStatementJson[] = [];
+  for (const [name, producer] of busProducers(producers)) {
+    const id = pascal(name);
+    statements.push({
+      Sid: `Only${id}SendsAs${id}`,
+      Effect: 'Deny',
+      Principal: '*',
+      Action: PUT_EVENTS,
+      Resource: bus,
+      Condition: {
+        StringEquals: { 'events:source': producer.source },
+        ArnNotLike: { 'aws:PrincipalArn': [...producer.principals] },
+      },
+    });
+    statements.push({
+      Sid: `${id}SendsOnlyItsEventTypes`,
+      Effect: 'Deny',
+      Principal: '*',
+      Action: PUT_EVENTS,
+      Resource: bus,
+      Condition: {
+        StringEquals: { 'events:source': producer.source },
+        StringNotEquals: { 'events:detail-type': [...producer.eventTypes] },
+      },
+    });
+    const external = otherAccountPrincipals(producer.principals, resources.accountId);
+    if (external.length > 0) {
+      statements.push({
+        Sid: `${id}InOtherAccountSends`,
+        Effect: 'Allow',
+        Principal: { AWS: external },
+        Action: PUT_EVENTS,
+        Resource: bus,
+        Condition: { StringEquals: { 'events:source': producer.source } },
+      });
+    }
+  }
+  statements.push({
+    Sid: 'OnlyTheFunctionSendsOutcomes',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: PUT_EVENTS,
+    Resource: bus,
+    Condition: {
+      StringEquals: { 'events:source': OUTCOME_EVENT_SOURCE },
+      ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn },
+    },
+  });
+  if (resources.ownsBus) {
+    statements.push({
+      Sid: 'NoUndeclaredSources',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: PUT_EVENTS,
+      Resource: bus,
+      Condition: {
+        StringNotEquals: { 'events:source': [...busProducers(producers).map(([, p]) => p.source), OUTCOME_EVENT_SOURCE] },
+      },
+    });
+  }
+  return statements;
+}
+
+/** Every queue statement, by the queue ARN it governs (what local/ installs on its queues). */
+export function queueStatementsByArn(producers: ProducerDeclarations, resources: IngestionResources): Map<string, PolicyStatementJson[]> {
+  const byArn = new Map<string, PolicyStatementJson[]>();
+  byArn.set(resources.busQueueArn, busQueueStatements(resources));
+  for (const [name, producer] of queueProducers(producers)) {
+    byArn.set(resources.producerQueueArns[name], producerQueueStatements(name, producer, resources));
+  }
+  byArn.set(resources.deadLetterQueueArn, deadLetterQueueStatements(resources));
+  if (resources.ruleDeadLetterQueueArn !== undefined) {
+    byArn.set(resources.ruleDeadLetterQueueArn, ruleDeadLetterQueueStatements(resources));
+  }
+  return byArn;
+}
+
+function otherAccountPrincipals(principals: readonly string[], accountId: string): string[] {
+  return principals.filter((arn) => accountOfPrincipal(arn) !== accountId);
+}
+
+/** `access-portal` -> `AccessPortal`: statement ids allow only letters and digits. */
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
