@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { IDENTITY_STORE_ID_PATTERN } from '../domain/identity-change';
 import type { ManagedGroupScope } from '../domain/managed-scope';
+import { runtimeProducersSchema } from './producers';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -58,6 +59,22 @@ export const runtimeConfigSchema = z.object({
    * down) comes back after base * 2^(receives-1) seconds, at most 15 minutes.
    */
   REDELIVERY_BASE_DELAY_SECONDS: positiveInt,
+  /**
+   * The declared producers (JSON array, lambdas/shared/producers.ts): how the function tells who
+   * sent a record (its queue, or the bus source) and what that producer may ask for. `[]` when
+   * none is declared: then every event is refused as PRODUCER_UNKNOWN.
+   */
+  PRODUCERS: z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of producers' });
+        return z.NEVER;
+      }
+    })
+    .pipe(runtimeProducersSchema),
 });
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
