@@ -11,6 +11,11 @@
  * A condition on a key the request does not carry: a positive operator (ArnEquals) does not
  * match, a negated one (ArnNotLike) does. `aws:SourceArn` is present only when a service (here
  * EventBridge) acts for a resource; `aws:PrincipalArn` is the role ARN for a role's sessions.
+ *
+ * `events:source` and `events:detail-type` are multivalued: one PutEvents call carries the sources
+ * and detail-types of all its entries, and the call is authorised as a whole. A plain StringEquals
+ * on them never matches (so a Deny written that way would never apply); they take the set
+ * operators: ForAnyValue (some entry has it) and ForAllValues (every entry has it).
  */
 import {
   accountOfPrincipal,
@@ -147,8 +152,9 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
       Principal: '*',
       Action: PUT_EVENTS,
       Resource: bus,
+      // Some entry uses P's source, and the caller is not one of P's principals.
       Condition: {
-        StringEquals: { 'events:source': producer.source },
+        'ForAnyValue:StringEquals': { 'events:source': producer.source },
         ArnNotLike: { 'aws:PrincipalArn': [...producer.principals] },
       },
     });
@@ -158,9 +164,11 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
       Principal: '*',
       Action: PUT_EVENTS,
       Resource: bus,
+      // Some entry uses P's source, and some entry's detail-type is outside P's event types. (A
+      // principal belongs to one bus producer only, so its calls carry no other declared source.)
       Condition: {
-        StringEquals: { 'events:source': producer.source },
-        StringNotEquals: { 'events:detail-type': [...producer.eventTypes] },
+        'ForAnyValue:StringEquals': { 'events:source': producer.source },
+        'ForAnyValue:StringNotEquals': { 'events:detail-type': [...producer.eventTypes] },
       },
     });
     const external = otherAccountPrincipals(producer.principals, resources.accountId);
@@ -171,7 +179,8 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
         Principal: { AWS: external },
         Action: PUT_EVENTS,
         Resource: bus,
-        Condition: { StringEquals: { 'events:source': producer.source } },
+        // Every entry uses P's source.
+        Condition: { 'ForAllValues:StringEquals': { 'events:source': producer.source } },
       });
     }
   }
@@ -182,7 +191,7 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
     Action: PUT_EVENTS,
     Resource: bus,
     Condition: {
-      StringEquals: { 'events:source': OUTCOME_EVENT_SOURCE },
+      'ForAnyValue:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE },
       ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn },
     },
   });
@@ -193,8 +202,9 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
       Principal: '*',
       Action: PUT_EVENTS,
       Resource: bus,
+      // Some entry's source is neither a declared producer's nor the outcome source.
       Condition: {
-        StringNotEquals: { 'events:source': [...busProducers(producers).map(([, p]) => p.source), OUTCOME_EVENT_SOURCE] },
+        'ForAnyValue:StringNotEquals': { 'events:source': [...busProducers(producers).map(([, p]) => p.source), OUTCOME_EVENT_SOURCE] },
       },
     });
   }

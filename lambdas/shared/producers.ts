@@ -127,6 +127,24 @@ export const producerDeclarationsSchema = z.preprocess(
       return withSources;
     })
     .superRefine((producers, ctx) => {
+      // One bus producer per principal: a PutEvents call is authorised on the set of its entries'
+      // sources and detail-types, so a principal of two producers could pair one producer's source
+      // with the other's event types.
+      const busProducerOf = new Map<string, string>();
+      for (const [name, producer] of Object.entries(producers)) {
+        if (producer.via !== 'bus') continue;
+        for (const principal of producer.principals) {
+          const other = busProducerOf.get(principal);
+          if (other !== undefined && other !== name) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [name, 'principals'],
+              message: `${principal} already sends as bus producer "${other}": a principal may send through the bus as one producer only`,
+            });
+          }
+          busProducerOf.set(principal, name);
+        }
+      }
       const bySource = new Map<string, string>();
       for (const [name, producer] of Object.entries(producers)) {
         if (producer.source === undefined) continue;
