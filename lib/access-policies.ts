@@ -59,6 +59,9 @@ export interface IngestionResources {
 
 /** SendMessageBatch is authorised as sqs:SendMessage. */
 const SEND_MESSAGE = ['sqs:SendMessage'];
+/** What takes a message off a queue: whoever can do these can make an event (an offboarding) vanish. */
+const TAKE_MESSAGES = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:PurgeQueue'];
+const DESTROY_MESSAGES = ['sqs:DeleteMessage', 'sqs:PurgeQueue'];
 const PUT_EVENTS = ['events:PutEvents'];
 
 /**
@@ -78,7 +81,38 @@ export function busQueueStatements(resources: IngestionResources): PolicyStateme
       Resource: [resources.busQueueArn],
       ...(Object.keys(condition).length > 0 && { Condition: condition }),
     },
+    onlyTheConsumerTakesMessages(resources.busQueueArn, resources),
   ];
+}
+
+/**
+ * A source queue: only the consumer (the event source mapping polls with the function's role) and
+ * the operators receive, delete or purge. Anyone else who could would be able to drop an event
+ * before it is applied: an offboarding, say, by the person being offboarded.
+ */
+function onlyTheConsumerTakesMessages(queueArn: string, resources: IngestionResources): PolicyStatementJson {
+  return {
+    Sid: 'OnlyTheConsumerAndOperatorsTakeMessages',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: TAKE_MESSAGES,
+    Resource: [queueArn],
+    Condition: { ArnNotLike: { 'aws:PrincipalArn': [resources.functionRoleArn, ...resources.operatorPrincipals] } },
+  };
+}
+
+/** A DLQ: it may be read (inspected) by the account's principals, but only operators delete or purge. */
+function onlyOperatorsDestroyMessages(queueArn: string, resources: IngestionResources): PolicyStatementJson {
+  return {
+    Sid: 'OnlyOperatorsDeleteMessages',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: DESTROY_MESSAGES,
+    Resource: [queueArn],
+    ...(resources.operatorPrincipals.length > 0 && {
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': [...resources.operatorPrincipals] } },
+    }),
+  };
 }
 
 /** A queue producer's own queue: only its principals send (and operators redriving). */
@@ -94,6 +128,7 @@ export function producerQueueStatements(name: string, producer: ProducerDeclarat
       Resource: [queueArn],
       Condition: { ArnNotLike: { 'aws:PrincipalArn': [...producer.principals, ...resources.operatorPrincipals] } },
     },
+    onlyTheConsumerTakesMessages(queueArn, resources),
   ];
   const external = otherAccountPrincipals(producer.principals, resources.accountId);
   if (external.length > 0) {
@@ -119,6 +154,7 @@ export function deadLetterQueueStatements(resources: IngestionResources): Policy
       Resource: [resources.deadLetterQueueArn],
       Condition: { ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn } },
     },
+    onlyOperatorsDestroyMessages(resources.deadLetterQueueArn, resources),
   ];
 }
 
@@ -134,6 +170,7 @@ export function ruleDeadLetterQueueStatements(resources: IngestionResources): Po
       Resource: [resources.ruleDeadLetterQueueArn],
       Condition: { ArnNotEquals: { 'aws:SourceArn': resources.ruleArn } },
     },
+    onlyOperatorsDestroyMessages(resources.ruleDeadLetterQueueArn, resources),
   ];
 }
 
