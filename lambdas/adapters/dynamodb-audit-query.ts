@@ -50,6 +50,8 @@ interface PartitionQuery {
   partitionValue: string;
   skBetween?: [string, string];
   onlyKind?: AuditRecord['kind'];
+  /** Only records of this verified producer (a filter: the partition is still read). */
+  onlyProducer?: string;
 }
 
 export class InvalidAuditQueryError extends Error {
@@ -112,7 +114,19 @@ export class DynamoDbAuditQuery {
     );
   }
 
-  /** Everything one actor (an event producer) caused in a window. */
+  /**
+   * Everything one verified producer caused in a window: every outcome and write recorded with
+   * that `producer` (`unverified` for what no producer could be verified for). One Query per day on
+   * byDay, filtered: it reads the whole window's records, so keep windows short on a busy table.
+   */
+  byProducer(producer: string, options: WindowOptions): Promise<AuditQueryResult> {
+    return this.newest(
+      this.perDay(options, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween, onlyProducer: producer }]),
+      options.limit,
+    );
+  }
+
+  /** Everything one actor (what events claim as their author) caused in a window. */
   byActor(actor: string, options: WindowOptions): Promise<AuditQueryResult> {
     return this.newest(
       this.perDay(options, (day, skBetween) => [
@@ -193,12 +207,18 @@ export class DynamoDbAuditQuery {
       names['#sk'] = AUDIT_TABLE.sortKey;
       [values[':from'], values[':to']] = partition.skBetween;
     }
-    let filter: string | undefined;
+    const filters: string[] = [];
     if (partition.onlyKind) {
-      filter = '#kind = :kind';
+      filters.push('#kind = :kind');
       names['#kind'] = 'kind';
       values[':kind'] = partition.onlyKind;
     }
+    if (partition.onlyProducer !== undefined) {
+      filters.push('#producer = :producer');
+      names['#producer'] = 'producer';
+      values[':producer'] = partition.onlyProducer;
+    }
+    const filter = filters.length > 0 ? filters.join(' AND ') : undefined;
     return {
       TableName: this.tableName,
       IndexName: partition.index,

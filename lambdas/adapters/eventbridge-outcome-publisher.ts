@@ -1,7 +1,7 @@
 /**
  * Publishes identity.change.applied / rejected / failed to the bus, so downstream automation
  * (account assignments, notifications) can chain on the resulting UserId/GroupId. Only ids, type,
- * outcome and error code travel: no personal attributes leave through the bus.
+ * outcome, error code and the verified producer travel: no personal attributes leave through the bus.
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { OutcomePublisher } from '../domain/process-event';
@@ -32,6 +32,9 @@ export class EventBridgeOutcomePublisher implements OutcomePublisher {
               userId: record.userId,
               groupId: record.groupId,
               errorCode: record.errorCode,
+              // Who sent it, as AWS vouched for it (`unverified` when nothing could be verified).
+              producer: record.producer,
+              senderId: record.senderId,
               attempt: record.attempt,
               occurredAt: record.occurredAt,
               at: record.at,

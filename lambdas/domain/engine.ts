@@ -7,6 +7,7 @@
  * Every write is recorded in the audit trail right after it succeeds; if that record cannot be
  * written the event fails as retryable (the retry finds the write done and records the rest).
  */
+import type { ProducerGrant } from '../shared/producers';
 import type { IdentityChange } from './identity-change';
 import type { ManagedGroupScope } from './managed-scope';
 import type {
@@ -15,6 +16,7 @@ import type {
   Clock,
   IdentityStorePort,
   ProcessingStatePort,
+  ProducerFacts,
   WriteRecord,
 } from './ports';
 import { RetryableError } from './errors';
@@ -57,6 +59,14 @@ export interface ApplyContext {
   identityStoreId: string;
   /** UTC ISO, normalized. */
   occurredAt: string;
+  /** Who sent the event, as AWS vouches for it: recorded on every write. */
+  sender: ProducerFacts;
+  /**
+   * What that producer may touch. Its event types and groups were checked before the engine ran;
+   * the engine still needs the groups: a user's `groups` list is the complete list within them,
+   * so a reconcile never removes a membership in a group outside them.
+   */
+  grant: ProducerGrant;
 }
 
 /** Records each write of the current attempt in order. Created per event attempt. */
@@ -74,7 +84,10 @@ export class WriteRecorder {
   }
 
   async record(
-    write: Omit<WriteRecord, 'eventId' | 'sequence' | 'attempt' | 'at' | 'actor' | 'identityStoreId' | 'requestId' | 'attempts' | 'waitedMs'>,
+    write: Omit<
+      WriteRecord,
+      keyof ProducerFacts | 'eventId' | 'sequence' | 'attempt' | 'at' | 'actor' | 'identityStoreId' | 'requestId' | 'attempts' | 'waitedMs'
+    >,
     receipt: CallReceipt,
   ): Promise<void> {
     const record: WriteRecord = {
@@ -84,6 +97,7 @@ export class WriteRecorder {
       attempt: this.context.attempt,
       at: this.clock.now().toISOString(),
       actor: this.context.actor,
+      ...this.context.sender,
       identityStoreId: this.context.identityStoreId,
       requestId: receipt.requestId,
       attempts: receipt.attempts,

@@ -134,7 +134,10 @@ export const userUpsertedSchema = z.strictObject({
     user: userAttributesSchema.extend({
       ExternalIds: z.array(externalIdSchema).min(1).max(10).optional(),
     }),
-    /** The complete list of managed groups the user should be in. Absent: memberships untouched. */
+    /**
+     * The complete list of managed groups, within the sending producer's grant, the user should be
+     * in; memberships in groups outside that grant are left alone. Absent: memberships untouched.
+     */
     groups: z.array(groupDisplayNameSchema).max(100).optional(),
   }),
 });

@@ -97,11 +97,24 @@ export class InvalidRequestError extends Error {
   }
 }
 
+/**
+ * Who sent an event, as AWS vouches for it (lambdas/domain/producer.ts), on every audit record.
+ * `actor` next to it is only what the sender wrote into the event.
+ */
+export interface ProducerFacts {
+  /** The verified producer's name; `unverified` when none could be verified (PRODUCER_UNKNOWN, unreadable bus-queue body). */
+  producer: string;
+  /** SQS's SenderId of the message, raw: the sending principal's unique id (the bus rule's, for the bus queue). */
+  senderId: string;
+  /** The door it came in by: the bus queue or a producer queue. */
+  via: 'bus' | 'queue';
+}
+
 /** The final outcome of one event, or RETRYING for an attempt that will be tried again. */
 export type Outcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED' | 'FAILED' | 'RETRYING';
 
 /** One Identity Store write, as the audit trail keeps it. */
-export interface WriteRecord {
+export interface WriteRecord extends ProducerFacts {
   eventId: string;
   /** Position of this write within the event's attempt (0, 1, ...). */
   sequence: number;
@@ -126,7 +139,7 @@ export interface WriteRecord {
 }
 
 /** What happened to one event (one record per attempt; the last is the final outcome). */
-export interface OutcomeRecord {
+export interface OutcomeRecord extends ProducerFacts {
   eventId: string;
   attempt: number;
   at: string;

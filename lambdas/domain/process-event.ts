@@ -5,18 +5,21 @@
  * Rule: the outcome is written to the audit trail before this returns, so nothing the caller
  * acknowledges can lack its record. When the record cannot be written the event is retried.
  */
+import type { RuntimeProducer } from '../shared/producers';
 import { EventRejectedError, RetryableError } from './errors';
 import { applyChange, errorMessage, WriteRecorder, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
 import type { IdentityChange } from './identity-change';
 import { leaseKeysOf, normalizeOccurredAt } from './ordering';
-import { InvalidEventError, parseEvent, type RejectedEventFacts } from './parse-event';
-import type { OutcomeRecord } from './ports';
+import { InvalidEventError, parseEvent, type ParsedEvent, type RejectedEventFacts } from './parse-event';
+import type { OutcomeRecord, ProducerFacts } from './ports';
+import { doorOf, grantRefusal, PRODUCER_NOT_ALLOWED, UNVERIFIED_PRODUCER, type Door, type RecordOrigin } from './producer';
 
 export interface ProcessSettings extends EngineSettings {
   /** The identity store this deployment manages (and the only one its IAM role may touch). */
   identityStoreId: string;
+  /** The declared producers (PRODUCERS): who may send, by which door, and what each may ask for. */
+  producers: readonly RuntimeProducer[];
 }
-
 
 export interface Delivery {
   /** The transport's id for this message (SQS messageId): names events that have no valid id. */
@@ -28,6 +31,8 @@ export interface Delivery {
   receivedAt: Date;
   /** When this delivery's invocation must be done: its subject leases last until then, no longer. */
   deadline: Date;
+  /** The queue the message came from and its SenderId: all the function knows of who sent it. */
+  origin: RecordOrigin;
 }
 
 /** Publishes what happened, for downstream automation (account assignments, notifications). */
@@ -65,33 +70,42 @@ export async function processDelivery(
     receivedAt: delivery.receivedAt.toISOString(),
   };
 
-  let change: IdentityChange;
-  let source: string;
+  const door = doorOf(delivery.origin, settings.producers);
+  let parsed: ParsedEvent;
   try {
-    ({ change, source } = parseEvent(body));
+    parsed = parseEvent(body, door, settings.producers);
+    const { change, source, producer } = parsed;
+    const facts = { id: change.id, type: change.type, actor: change.actor, occurredAt: change.occurredAt, source, producer };
+    // Before any Identity Store call: what the producer may not ask for is never looked up.
+    const refusal = grantRefusal(change, producer.producer);
+    if (refusal !== undefined) throw new InvalidEventError(PRODUCER_NOT_ALLOWED, refusal, facts);
     const targetStore = change.identityStoreId ?? settings.identityStoreId;
     if (targetStore !== settings.identityStoreId) {
       throw new InvalidEventError(
         'WRONG_IDENTITY_STORE',
         `identityStoreId: must be this deployment's identity store (${settings.identityStoreId}), got ${targetStore}`,
-        { id: change.id, type: change.type, actor: change.actor, occurredAt: change.occurredAt, source },
+        facts,
       );
     }
   } catch (error) {
     if (!(error instanceof InvalidEventError)) throw error;
     const eventId = error.facts.id ?? `message:${delivery.messageId}`;
-    const record = rejectedRecord(eventId, error.facts, error, base, deps, settings);
+    const sender = senderOf(door, delivery, error.facts.producer?.producer.name);
+    const record = rejectedRecord(eventId, error.facts, error, { ...base, ...sender }, deps, settings);
     // Invalid events are rejections like any other: producers watch identity.change.rejected.
     await deps.publisher.publish(record);
     await recordOutcome(deps, record);
     return { kind: 'rejected', eventId, record, code: error.code, reason: error.message, warnings: [] };
   }
 
+  const { change, source, producer } = parsed;
+  const sender = senderOf(door, delivery, producer.producer.name);
   const warnings: string[] = [];
   const noteFailure = (step: string) => (failure: unknown) => void warnings.push(`${step}: ${errorMessage(failure)}`);
   const subject = subjectOf(change);
   const common = {
     ...base,
+    ...sender,
     eventId: change.id,
     occurredAt: change.occurredAt,
     source,
@@ -106,6 +120,8 @@ export async function processDelivery(
     actor: change.actor,
     identityStoreId: settings.identityStoreId,
     occurredAt: normalizeOccurredAt(change.occurredAt),
+    sender,
+    grant: producer.producer,
   };
 
   const writes = new WriteRecorder(context, deps.audit, deps.clock);
@@ -201,11 +217,16 @@ async function recordOutcome(deps: ProcessDependencies, record: OutcomeRecord): 
   }
 }
 
+/** What the records say of who sent the event: the door always, the producer when verified. */
+function senderOf(door: Door, delivery: Delivery, producer: string | undefined): ProducerFacts {
+  return { producer: producer ?? UNVERIFIED_PRODUCER, senderId: delivery.origin.senderId, via: door.via };
+}
+
 function rejectedRecord(
   eventId: string,
   facts: RejectedEventFacts,
   error: InvalidEventError,
-  base: { attempt: number; receivedAt: string },
+  base: { attempt: number; receivedAt: string } & ProducerFacts,
   deps: ProcessDependencies,
   settings: ProcessSettings,
 ): OutcomeRecord {

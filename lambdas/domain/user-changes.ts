@@ -1,4 +1,5 @@
 /** user.upserted and user.deleted. */
+import { groupInGrant } from '../shared/producers';
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
@@ -160,8 +161,12 @@ async function findUser(
 }
 
 /**
- * Make the user's managed memberships exactly `desired`; never touch unmanaged groups, and leave
- * alone any membership a newer membership.added/removed already decided.
+ * Make the user's memberships exactly `desired` within the groups this event may speak for: those
+ * both in the managed scope and in its producer's grant. With several producers, `groups` is the
+ * complete list within the sender's grant: the HR feed's list says nothing about the `app-*` groups
+ * an access portal manages, so a membership outside the grant is left alone (and does not count
+ * towards the removal cap). A membership a newer membership.added/removed decided is left alone too.
+ * Every desired group is in the grant already (checked before the engine ran).
  */
 async function reconcileGroups(
   run: EngineRun,
@@ -187,6 +192,7 @@ async function reconcileGroups(
     if (desiredGroups.has(membership.groupId)) continue;
     const group = await identityStore.describeGroup(membership.groupId);
     if (!group) continue;
+    if (!groupInGrant(group.displayName, run.context.grant.groups)) continue;
     if (await isManaged(run, group)) toRemove.push({ membershipId: membership.membershipId, group });
   }
 
@@ -198,7 +204,7 @@ async function reconcileGroups(
   if (removals.length > run.settings.maxMembershipRemovalsPerEvent) {
     throw new EventRejectedError(
       'TOO_MANY_REMOVALS',
-      `data.groups would remove ${removals.length} memberships at once, more than the configured maximum of ${run.settings.maxMembershipRemovalsPerEvent}; refusing (split the change or raise the limit)`,
+      `data.groups would remove ${removals.length} memberships at once (in groups producer "${run.context.sender.producer}" may touch), more than the configured maximum of ${run.settings.maxMembershipRemovalsPerEvent}; refusing (split the change or raise the limit)`,
     );
   }
 

@@ -60,6 +60,14 @@ export class RedeliveryRequestedError extends Error {
   }
 }
 
+/** A record SQS did not confirm (recorded already): reported as failed, never applied. */
+export class UnconfirmedRecordError extends Error {
+  constructor(messageId: string) {
+    super(`record ${messageId} not confirmed by SQS as received from its queue`);
+    this.name = 'UnconfirmedRecordError';
+  }
+}
+
 /** Thrown after a rejected record went to the DLQ: acknowledged, but not cached as done. */
 export class RejectedToDeadLetterQueueError extends Error {
   readonly summary: ConsumedSummary;
@@ -94,6 +102,8 @@ export async function consumeRecord(
       maxReceiveCount: settings.maxReceiveCount,
       receivedAt: deps.clock.now(),
       deadline: invocationDeadline,
+      // What AWS vouches for about the sender: the queue, and SQS's SenderId.
+      origin: { queueArn: record.eventSourceARN, senderId: record.attributes.SenderId },
     },
     {
       identityStore: withCachedLookups(adapter, deps.idCache, settings.identityStoreId),
@@ -145,13 +155,18 @@ export function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: numb
 }
 
 /**
- * The event id a record carries (bare document or EventBridge detail), for idempotency; the
- * message id when there is none, so even unreadable messages are handled once per delivery.
+ * The event id a record carries (bare document or EventBridge detail), for idempotency, scoped to
+ * where it came from (the queue, and for an envelope its source): one producer cannot have another
+ * producer's event answered as a duplicate by sending its id first. The message id when there is
+ * none, so even unreadable messages are handled once per delivery.
  */
 export function idempotencyKeyOf(record: SQSRecord): string {
   const document = readJson(record.body);
-  const id = document?.detail && typeof document.detail === 'object' ? (document.detail as { id?: unknown }).id : document?.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? `event:${id}` : `message:${record.messageId}`;
+  const enveloped = document?.detail && typeof document.detail === 'object';
+  const id = enveloped ? (document.detail as { id?: unknown }).id : document?.id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return `message:${record.messageId}`;
+  const source = enveloped && typeof document.source === 'string' ? document.source.slice(0, 256) : '';
+  return `event:${record.eventSourceARN}|${source}|${id}`;
 }
 
 /** The person or group a record is about, so changes to one subject in a batch run in turn. */

@@ -20,7 +20,8 @@ import { createIdentityStoreClient } from '../adapters/identity-store-client';
 import { RetryBudget } from '../adapters/retry-after-strategy';
 import { SqsTransport } from '../adapters/sqs-transport';
 import { IdCache } from '../domain/id-cache';
-import type { Outcome } from '../domain/ports';
+import { doorOf, PRODUCER_REFUSAL_CODES, UNCONFIRMED_RECORD, UNVERIFIED_PRODUCER } from '../domain/producer';
+import type { Outcome, OutcomeRecord } from '../domain/ports';
 import { loadRuntimeConfig } from '../shared/config';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
@@ -76,6 +77,9 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     call: () => metrics.addMetric(METRIC.identityStoreCalls, MetricUnit.Count, 1),
     result: (result) => {
       metrics.addMetric(OUTCOME_METRIC[result.record.outcome], MetricUnit.Count, 1);
+      if (result.record.errorCode !== undefined && PRODUCER_REFUSAL_CODES.includes(result.record.errorCode)) {
+        metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
+      }
       // Ids, codes and counts only: names and attributes stay out of the logs.
       const entry = {
         eventId: result.eventId,
@@ -85,6 +89,8 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
         writes: result.record.writes,
         waitedMs: result.record.waitedMs,
         errorCode: result.record.errorCode,
+        producer: result.record.producer,
+        via: result.record.via,
       };
       if (result.kind === 'done') logger.info('event processed', entry);
       else logger.warn('event not applied', entry);
@@ -100,6 +106,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     deletionWindowSeconds: config.DELETION_WINDOW_SECONDS,
     maxReceiveCount: config.MAX_RECEIVE_COUNT,
     redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
+    producers: config.PRODUCERS,
   };
   const dependencies = {
     identityStoreClient,
@@ -144,6 +151,49 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
       config.QUEUE_KIND === 'fifo'
         ? { kind: 'fifo' as const, processor: new SqsFifoPartialProcessorAsync() }
         : { kind: 'standard' as const, processor: new BatchProcessor(EventType.SQS) },
+
+    /**
+     * Per invocation, before any record is trusted: SQS confirms each record was received from the
+     * queue it names (a hand-made invocation cannot fake a live receipt handle). Returns the
+     * message ids of the records it did not confirm, each already recorded in the audit trail as
+     * REJECTED UNCONFIRMED_RECORD; they are reported as failed, so a real message comes back.
+     */
+    async confirmRecords(records: readonly SQSRecord[]): Promise<Set<string>> {
+      // Kept away for the rest of the invocation and a minute, long enough for the event source
+      // mapping to delete what succeeded.
+      const seconds = (invocationDeadline.getTime() - Date.now()) / 1000 + 60;
+      const unconfirmed = await dependencies.transport.confirmReceived(records, seconds);
+      for (const record of records) {
+        const reason = unconfirmed.get(record.messageId);
+        if (reason === undefined) continue;
+        const at = clock.now().toISOString();
+        const outcome: OutcomeRecord = {
+          eventId: `unconfirmed:${record.messageId}`,
+          attempt: Number(record.attributes?.ApproximateReceiveCount) || 1,
+          at,
+          receivedAt: at,
+          source: 'unknown',
+          producer: UNVERIFIED_PRODUCER,
+          senderId: String(record.attributes?.SenderId ?? ''),
+          via: doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS).via,
+          identityStoreId: config.IDENTITY_STORE_ID,
+          outcome: 'REJECTED',
+          errorCode: UNCONFIRMED_RECORD,
+          errorMessage: `not applied: SQS did not confirm this record as received from its queue (${reason})`,
+          waitedMs: 0,
+          writes: 0,
+        };
+        // Recorded before the batch goes on; if the trail is down the whole batch comes back.
+        await dependencies.audit.recordOutcome(outcome);
+        metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
+        logger.warn('record not confirmed by SQS: not applied', {
+          messageId: record.messageId,
+          eventSourceARN: record.eventSourceARN,
+          errorCode: UNCONFIRMED_RECORD,
+        });
+      }
+      return new Set(unconfirmed.keys());
+    },
 
     /** Per invocation: the retry budget ends a safety margin before the function's deadline. */
     startInvocation(context: Context): void {

@@ -9,16 +9,21 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { KeyedSerializer } from '../shared/keyed-serializer';
-import { subjectOf } from './consume-record';
+import { subjectOf, UnconfirmedRecordError } from './consume-record';
 import { createConsumerRuntime } from './consumer-runtime';
 
 const runtime = createConsumerRuntime();
 
 async function consumeBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   runtime.startInvocation(context);
+  // The event is only the function's input: trust no record SQS does not confirm as received.
+  const unconfirmed = await runtime.confirmRecords(event.Records);
   // Records about different people run in parallel; records about the same one run in turn.
   const serializer = new KeyedSerializer();
-  const consume = (record: SQSRecord) => serializer.run(subjectOf(record), () => runtime.consume(record));
+  const consume = (record: SQSRecord) =>
+    unconfirmed.has(record.messageId)
+      ? Promise.reject(new UnconfirmedRecordError(record.messageId))
+      : serializer.run(subjectOf(record), () => runtime.consume(record));
   const { batch } = runtime;
   // Every failed record already carries its own redelivery delay, so a batch in which all failed
   // is reported record by record like any other, not thrown as a function error.

@@ -37,6 +37,9 @@ const GROUP_PATTERN_PATTERN = /^[^*]{0,1023}\*?$/;
 
 export type ProducerVia = 'bus' | 'queue';
 
+/** `producer` on the records of a message no declared producer could be verified for; no producer may be named so. */
+export const UNVERIFIED_PRODUCER = 'unverified';
+
 /** What a producer may ask for: event types, and the groups its events may touch. */
 export interface ProducerGrant {
   /** Event types, or `*` for all six. */
@@ -157,6 +160,16 @@ export const producerDeclarationsSchema = z.preprocess(
           });
         }
         bySource.set(producer.source, name);
+      }
+    })
+    .superRefine((producers, ctx) => {
+      // Records of senders no producer could be verified for carry this name: no producer may take it.
+      if (UNVERIFIED_PRODUCER in producers) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [UNVERIFIED_PRODUCER],
+          message: `"${UNVERIFIED_PRODUCER}" is reserved: the audit trail records it for senders no producer could be verified for`,
+        });
       }
     }),
 );

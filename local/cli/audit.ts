@@ -27,8 +27,12 @@ Commands:
   event <eventId>                 one event: each attempt's outcome and its writes
   changes --since T [--until T]   Identity Store writes in a window
   failures --since T [--until T]  events that ended FAILED or REJECTED, with reasons
+  producer <name> --since T [--until T]
+                                  everything one verified producer caused in a window
+                                  (as AWS vouched for it; "unverified" for refused senders)
   actor <name> --since T [--until T]
-                                  everything one event producer caused in a window
+                                  everything events claiming this actor caused in a window
+                                  (the actor is what the sender wrote: a claim, not a proof)
 
 Options:
   --format table|json|csv   output format (default table; json and csv carry every field)
@@ -48,17 +52,18 @@ endpoint in <local-dir>/endpoints.json when npm start is running, else the files
 in <local-dir>/dynamodb. Times are printed in UTC.
 `;
 
-const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'actor'] as const;
+const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'producer', 'actor'] as const;
 type Command = (typeof COMMANDS)[number];
 const NEEDS_SUBJECT: Record<Command, string | undefined> = {
   user: 'userName',
   group: 'displayName',
   event: 'eventId',
+  producer: 'producer name',
   actor: 'actor name',
   changes: undefined,
   failures: undefined,
 };
-const WINDOWED: readonly Command[] = ['changes', 'failures', 'actor'];
+const WINDOWED: readonly Command[] = ['changes', 'failures', 'producer', 'actor'];
 
 /** Bad options: the message is shown with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -257,6 +262,8 @@ export function runQuery(query: DynamoDbAuditQuery, request: AuditRequest): Prom
       return query.changes(window);
     case 'failures':
       return query.failures(window);
+    case 'producer':
+      return query.byProducer(request.subject!, window);
     case 'actor':
       return query.byActor(request.subject!, window);
   }

@@ -11,7 +11,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** Every field a record can have, in output order (the CSV columns). */
 export const RECORD_FIELDS = [
   'kind', 'at', 'eventId', 'attempt', 'sequence', 'type', 'action', 'outcome', 'errorCode', 'errorMessage',
-  'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
+  'producer', 'via', 'senderId', 'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
   'changes', 'writes', 'requestId', 'attempts', 'waitedMs', 'owedWaitMs', 'receivedAt', 'occurredAt',
 ] as const;
 type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord;
@@ -77,13 +77,23 @@ function toTable(records: AuditRecord[], width: number): string {
   if (records.length === 0) return '(no records)\n';
   const rows = records.map(tableRow);
   const widths = fitWidths(
-    TABLE_COLUMNS.map((column, i) => Math.max(column.title.length, ...rows.map((row) => row[i]!.length))),
+    TABLE_COLUMNS.map((column, i) => Math.max(column.title.length, ...rows.map((row) => (i === LAST ? row.cells[i]!.length + row.tail.length : row.cells[i]!.length)))),
     width,
   );
-  return [TABLE_COLUMNS.map((c) => c.title), ...rows]
-    .map((cells) => cells.map((cell, i) => (i === LAST ? clip(cell, widths[i]!) : clip(cell, widths[i]!).padEnd(widths[i]!))))
+  const lastCell = (row: TableRow) => {
+    const full = row.cells[LAST]! + row.tail;
+    return full.length <= widths[LAST]! ? full : clip(row.cells[LAST]!, widths[LAST]!);
+  };
+  return [{ cells: TABLE_COLUMNS.map((c) => c.title), tail: '' }, ...rows]
+    .map((row) => row.cells.map((cell, i) => (i === LAST ? lastCell(row) : clip(cell, widths[i]!).padEnd(widths[i]!))))
     .map((cells) => `${cells.join(' ').trimEnd()}\n`)
     .join('');
+}
+
+/** A table line: its cells, and a tail for the last cell shown only when it fits whole. */
+interface TableRow {
+  cells: string[];
+  tail: string;
 }
 
 /** What the last column keeps before the leading columns give up any room. */
@@ -109,10 +119,13 @@ function fitWidths(natural: number[], width: number): number[] {
   return widths;
 }
 
-function tableRow(record: AuditRecord): string[] {
+function tableRow(record: AuditRecord): TableRow {
   const time = utcIso(record.at).replace(/\.\d{3}Z$/, 'Z');
   const what = record.kind === 'WRITE' ? writeSummary(record) : outcomeSummary(record);
-  return [time, record.eventId, subjectOf(record), what];
+  // The verified producer of an outcome, where it fits (records from before producers were
+  // declared have none); a write's producer is its event's, on the outcome line.
+  const tail = record.kind === 'OUTCOME' && record.producer !== undefined ? ` (from ${record.producer})` : '';
+  return { cells: [time, record.eventId, subjectOf(record), what], tail };
 }
 
 /** The user, else the group; a membership's group goes next to the action (see membershipGroup). */

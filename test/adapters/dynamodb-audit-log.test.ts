@@ -25,6 +25,9 @@ function outcome(overrides: Partial<OutcomeRecord> = {}): OutcomeRecord {
     receivedAt: '2024-05-01T09:00:00.000Z',
     occurredAt: '2024-05-01T08:59:00.000Z',
     source: 'hr.workday',
+    producer: 'hr',
+    senderId: 'AIDAEVENTBRIDGERULE',
+    via: 'bus',
     actor: 'workday-sync',
     type: 'user.upserted',
     identityStoreId: STORE,
@@ -44,6 +47,9 @@ function write(overrides: Partial<WriteRecord> = {}): WriteRecord {
     attempt: 1,
     at: '2024-05-01T09:00:01.000Z',
     action: 'CreateGroupMembership',
+    producer: 'hr',
+    senderId: 'AIDAEVENTBRIDGERULE',
+    via: 'bus',
     actor: 'workday-sync',
     identityStoreId: STORE,
     userId: 'u-1',
@@ -92,6 +98,9 @@ describe('DynamoDbAuditLog keys and index attributes', () => {
       actorDay: 'workday-sync#2024-05-01',
       problemDay: 'FAILED#2024-05-01',
       errorCode: 'Throttled',
+      producer: 'hr',
+      senderId: 'AIDAEVENTBRIDGERULE',
+      via: 'bus',
     });
     expect(item).not.toHaveProperty('groupKey');
     expect(item).not.toHaveProperty('expiresAt');
@@ -107,6 +116,9 @@ describe('DynamoDbAuditLog keys and index attributes', () => {
       groupKey: 'GROUP#Engineering',
       day: '2024-05-01',
       actorDay: 'workday-sync#2024-05-01',
+      producer: 'hr',
+      senderId: 'AIDAEVENTBRIDGERULE',
+      via: 'bus',
     });
     expect(item).not.toHaveProperty('problemDay');
   });

@@ -81,6 +81,14 @@ describe('audit CLI against an endpoint', () => {
     expect(run.stderr).toMatch(/showing the newest 5 records; older ones exist/);
   });
 
+  it('producer: what one verified producer caused, with the producer in every row', async () => {
+    const run = await audit('producer', 'okta-bridge', '--since', '2024-05-01', '--until', '2024-05-10', '--format', 'csv', ...target());
+    expect(run.code).toBe(0);
+    const [header, ...rows] = run.stdout.trimEnd().split('\n');
+    const column = header!.split(',').indexOf('producer');
+    expect(rows.map((row) => row.split(',')[column])).toEqual(['okta-bridge', 'okta-bridge']);
+  });
+
   it('group: nothing found prints (no records)', async () => {
     const run = await audit('group', 'Nobody', ...target());
     expect(run).toMatchObject({ code: 0, stdout: '(no records)\n' });
@@ -114,7 +122,9 @@ describe('audit CLI usage', () => {
     [['user', 'ann', 'bob'], /unexpected argument "bob"/],
     [['changes'], /changes needs --since/],
     [['changes', 'extra', '--since', '1d'], /unexpected argument "extra"/],
-    [['user', 'ann', '--since', '1d'], /--since\/--until apply to changes, failures, actor/],
+    [['user', 'ann', '--since', '1d'], /--since\/--until apply to changes, failures, producer, actor/],
+    [['producer'], /producer needs a producer name/],
+    [['producer', 'hr'], /producer needs --since/],
     [['failures', '--since', '1d', '--until', '2d'], /--since must be before --until/],
     [['user', 'ann', '--format', 'xml'], /--format must be one of table, json, csv/],
     [['user', 'ann', '--limit', '0'], /--limit must be a whole number >= 1/],

@@ -13,6 +13,7 @@ import { processDelivery } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { useDynalite } from '../support/dynalite';
 import { ada, at, events } from '../support/events';
+import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
 const REPO = path.resolve(__dirname, '..', '..');
@@ -49,6 +50,7 @@ beforeAll(async () => {
   const settings = {
     identityStoreId: STORE, managedGroupScope: { kind: 'created' as const },
     maxMembershipRemovalsPerEvent: 5, deletionCap: 5, deletionWindowSeconds: 3600,
+    producers: [fullGrantQueueProducer()],
   };
   const byJane = (event: Record<string, unknown>) => ({ ...event, actor: 'jane@example.com' });
   const script = [
@@ -61,7 +63,7 @@ beforeAll(async () => {
   ];
   let n = 0;
   for (const event of script) {
-    await processDelivery(JSON.stringify(event), { messageId: `m${++n}`, receiveCount: 1, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000) }, deps, settings);
+    await processDelivery(JSON.stringify(event), { messageId: `m${++n}`, receiveCount: 1, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN }, deps, settings);
   }
   client.destroy();
 });

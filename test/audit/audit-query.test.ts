@@ -147,8 +147,29 @@ describe('failures', () => {
   });
 });
 
+describe('byProducer', () => {
+  it('returns what one verified producer caused in a window, whatever actor its events claim', async () => {
+    const result = await audit().byProducer('okta-bridge', { since: new Date('2024-04-01T00:00:00Z') });
+    expect(idsOf(result)).toEqual(['evt-admins/OUTCOME/1', 'evt-leave-carl/OUTCOME/5']);
+    expect(result.records.every((r) => r.producer === 'okta-bridge')).toBe(true);
+  });
+
+  it('pages past records of other producers and limits within the window', async () => {
+    const all = await audit().byProducer('hr', { since: new Date('2024-05-01T00:00:00Z'), until: new Date('2024-05-03T00:00:00Z') });
+    expect(all.records.length).toBeGreaterThan(0);
+    expect(all.records.every((r) => r.producer === 'hr')).toBe(true);
+    const limited = await audit(1).byProducer('hr', { since: new Date('2024-05-01T00:00:00Z'), until: new Date('2024-05-04T00:00:00Z'), limit: 2 });
+    expect(idsOf(limited)).toEqual(['evt-leave-ann/WRITE/1', 'evt-leave-ann/OUTCOME/1']);
+    expect(limited.truncated).toBe(true);
+  });
+
+  it('returns nothing for a producer that caused nothing', async () => {
+    expect((await audit().byProducer('nobody', { since: new Date('2024-04-01T00:00:00Z') })).records).toEqual([]);
+  });
+});
+
 describe('byActor', () => {
-  it('returns what one producer caused in a window', async () => {
+  it('returns what events claiming one actor caused in a window', async () => {
     const result = await audit().byActor('okta-scim', { since: new Date('2024-04-01T00:00:00Z') });
     expect(idsOf(result)).toEqual(['evt-admins/OUTCOME/1', 'evt-leave-carl/OUTCOME/5']);
   });

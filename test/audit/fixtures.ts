@@ -8,17 +8,25 @@ import type { AnyDynamoDbClient } from '../../lambdas/adapters/dynamodb-document
 export const STORE = 'd-1234567890';
 export const BULK_EVENTS = 25;
 
-const write = (r: Omit<Extract<AuditRecord, { kind: 'WRITE' }>, 'kind' | 'identityStoreId' | 'attempts' | 'waitedMs'> & { attempts?: number; waitedMs?: number }): AuditRecord => ({
+/** The HR feed, verified through the bus (its events arrive with the bus rule's SenderId). */
+const HR = { producer: 'hr', via: 'bus', senderId: 'AIDAEVENTBRIDGERULE' } as const;
+/** The SCIM bridge, verified by its own producer queue. */
+export const OKTA = { producer: 'okta-bridge', via: 'queue', senderId: 'AROA444455556666OKTA:scim-sync' } as const;
+type Sender = 'producer' | 'via' | 'senderId';
+
+const write = (r: Omit<Extract<AuditRecord, { kind: 'WRITE' }>, 'kind' | 'identityStoreId' | 'attempts' | 'waitedMs' | Sender> & { attempts?: number; waitedMs?: number }): AuditRecord => ({
   kind: 'WRITE',
   identityStoreId: STORE,
+  ...HR,
   attempts: 1,
   waitedMs: 0,
   ...r,
 });
 
-const outcome = (r: Omit<Extract<AuditRecord, { kind: 'OUTCOME' }>, 'kind' | 'identityStoreId' | 'source' | 'waitedMs' | 'receivedAt'> & { source?: string; waitedMs?: number }): AuditRecord => ({
+const outcome = (r: Omit<Extract<AuditRecord, { kind: 'OUTCOME' }>, 'kind' | 'identityStoreId' | 'source' | 'waitedMs' | 'receivedAt' | Sender> & { source?: string; waitedMs?: number } & Partial<Pick<AuditRecord, Sender>>): AuditRecord => ({
   kind: 'OUTCOME',
   identityStoreId: STORE,
+  ...HR,
   source: 'hr.workday',
   waitedMs: 0,
   receivedAt: new Date(Date.parse(r.at) - 1500).toISOString(),
@@ -48,8 +56,8 @@ export function auditTrail(): AuditRecord[] {
     outcome({ eventId: 'evt-join-bob', attempt: 2, at: '2024-05-02T11:00:10.000Z', occurredAt: '2024-05-02T11:00:00.000Z', actor: 'workday', type: 'user.upserted', userName: 'bob', userId: 'u-bob', outcome: 'APPLIED', waitedMs: 1000, writes: 1 }),
 
     // 2024-05-03: problems from the SCIM bridge, and Ann leaves.
-    outcome({ eventId: 'evt-admins', attempt: 1, at: '2024-05-03T07:00:00.000Z', occurredAt: '2024-05-03T06:59:00.000Z', source: 'okta', actor: 'okta-scim', type: 'membership.added', userName: 'ann', groupDisplayName: 'Admins', outcome: 'REJECTED', errorCode: 'GROUP_NOT_MANAGED', errorMessage: 'group Admins is outside the managed scope', writes: 0 }),
-    outcome({ eventId: 'evt-leave-carl', attempt: 5, at: '2024-05-03T08:00:00.000Z', occurredAt: '2024-05-03T07:00:00.000Z', source: 'okta', actor: 'okta-scim', type: 'user.deleted', userName: 'carl', outcome: 'FAILED', errorCode: 'DELETION_CAP', errorMessage: 'deletion cap of 10 per 3600 s reached', writes: 0 }),
+    outcome({ eventId: 'evt-admins', attempt: 1, at: '2024-05-03T07:00:00.000Z', occurredAt: '2024-05-03T06:59:00.000Z', source: 'sqs', ...OKTA, actor: 'okta-scim', type: 'membership.added', userName: 'ann', groupDisplayName: 'Admins', outcome: 'REJECTED', errorCode: 'GROUP_NOT_MANAGED', errorMessage: 'group Admins is outside the managed scope', writes: 0 }),
+    outcome({ eventId: 'evt-leave-carl', attempt: 5, at: '2024-05-03T08:00:00.000Z', occurredAt: '2024-05-03T07:00:00.000Z', source: 'sqs', ...OKTA, actor: 'okta-scim', type: 'user.deleted', userName: 'carl', outcome: 'FAILED', errorCode: 'DELETION_CAP', errorMessage: 'deletion cap of 10 per 3600 s reached', writes: 0 }),
     write({ eventId: 'evt-leave-ann', sequence: 0, attempt: 1, at: '2024-05-03T09:00:01.000Z', action: 'DeleteGroupMembership', actor: 'workday', userId: 'u-ann', userName: 'ann', groupId: 'g-mgr', groupDisplayName: 'Managers', membershipId: 'm-2', requestId: 'r-8' }),
     write({ eventId: 'evt-leave-ann', sequence: 1, attempt: 1, at: '2024-05-03T09:00:02.000Z', action: 'DeleteUser', actor: 'workday', userId: 'u-ann', userName: 'ann', requestId: 'r-9' }),
     outcome({ eventId: 'evt-leave-ann', attempt: 1, at: '2024-05-03T09:00:03.000Z', occurredAt: '2024-05-03T08:30:00.000Z', actor: 'workday', type: 'user.deleted', userName: 'ann', userId: 'u-ann', outcome: 'APPLIED', writes: 2 }),

@@ -1,5 +1,5 @@
 import { formatRecords, orderedRecord, RECORD_FIELDS } from '../../local/cli/format';
-import { auditTrail, select } from './fixtures';
+import { auditTrail, OKTA, select } from './fixtures';
 
 const trail = auditTrail();
 
@@ -18,6 +18,18 @@ describe('table format', () => {
     expect(table).toMatch(/ann +CreateGroupMembership Managers/);
     expect(table).toContain('user.upserted APPLIED (3 writes)');
     expect(table).toMatch(/user.deleted FAILED \(attempt 5\) DELETION_CAP: deletion cap/);
+  });
+
+  it('names the verified producer at the end of an outcome line when it fits whole, and leaves it out when not', () => {
+    const applied = select((r) => r.eventId === 'evt-move-ann' && r.kind === 'OUTCOME');
+    expect(formatRecords(applied, 'table', 120)).toContain('user.upserted APPLIED (3 writes) (from hr)\n');
+    expect(formatRecords(applied, 'table', 80)).toContain('user.upserted APPLIED (3 writes)\n');
+    const rejected = formatRecords(select((r) => r.eventId === 'evt-admins'), 'table', 200);
+    expect(rejected).toMatch(/REJECTED GROUP_NOT_MANAGED: group Admins is outside the managed scope \(from okta-bridge\)$/m);
+    // Clipped: the reason keeps the room, the producer is not shown half.
+    expect(formatRecords(select((r) => r.eventId === 'evt-admins'), 'table', 80)).toMatch(/REJECTED GROU[^(]*…$/m);
+    // Writes carry their producer in json and csv; the table shows it once, on the outcome.
+    expect(formatRecords(select((r) => r.eventId === 'evt-move-ann' && r.kind === 'WRITE'), 'table', 200)).not.toContain('(from');
   });
 
   it('clips what does not fit in 80 columns with an ellipsis', () => {
@@ -46,6 +58,26 @@ describe('json format', () => {
   it('prints times with an offset in UTC', () => {
     const [record] = trail;
     expect(orderedRecord({ ...record!, at: '2024-05-01T10:00:01+02:00' }).at).toBe('2024-05-01T08:00:01.000Z');
+  });
+});
+
+describe('producer fields', () => {
+  it('json and csv carry producer, via and senderId next to actor', () => {
+    const [record] = select((r) => r.eventId === 'evt-admins');
+    const [parsed] = JSON.parse(formatRecords([record!], 'json'));
+    expect(parsed).toMatchObject({ producer: OKTA.producer, via: 'queue', senderId: OKTA.senderId, actor: 'okta-scim' });
+    expect(RECORD_FIELDS.indexOf('producer')).toBe(RECORD_FIELDS.indexOf('actor') - 3);
+    const [header, row] = formatRecords([record!], 'csv').split('\n');
+    const cells = row!.split(',');
+    const column = (name: string) => cells[header!.split(',').indexOf(name)];
+    expect([column('producer'), column('via'), column('senderId'), column('actor')]).toEqual([OKTA.producer, 'queue', OKTA.senderId, 'okta-scim']);
+  });
+
+  it('prints a record from before producers were declared (no producer) without one', () => {
+    const [record] = select((r) => r.eventId === 'evt-move-ann' && r.kind === 'OUTCOME');
+    const legacy = { ...record!, producer: undefined, via: undefined, senderId: undefined } as unknown as typeof record;
+    expect(formatRecords([legacy!], 'table')).toContain('user.upserted APPLIED (3 writes)\n');
+    expect(Object.keys(JSON.parse(formatRecords([legacy!], 'json'))[0])).not.toContain('producer');
   });
 });
 

@@ -2,14 +2,20 @@
  * The bad-input corpus through the whole local pipeline in one go: every malformed, mistyped,
  * oversize, reserved or mis-enveloped message must be REJECTED naming its field and rule, land
  * in the DLQ with that reason, and never hold back the valid events sent behind it.
+ *
+ * Each message goes in by the door its shape belongs to, signed as a principal that door admits:
+ * bare documents (and unreadable bodies) to the queue of the local `manual` producer, EventBridge
+ * envelopes to the bus queue as an operator would redrive them (the bus itself would refuse
+ * most of these envelopes before they reached the queue).
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { badInputBody, loadBadInputCorpus, reasonNames } from '../../bench/soak/bad-input';
 import { localDynamoDbClient } from '../../local/dynalite';
-import { LOCAL_DEFAULTS } from '../../local/pipeline/defaults';
+import { localCredentialsFor } from '../../local/iam';
+import { LOCAL_DEFAULTS, LOCAL_OPERATORS, LOCAL_PRODUCERS } from '../../local/pipeline/defaults';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
-import { sendEntries } from '../../local/producer';
+import { looksLikeEnvelope } from '../../lambdas/domain/producer';
 import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,12 +53,21 @@ describe('bad-input corpus through the local pipeline', () => {
       requestsPerSecond: 50,
       logFile: join(mkdtempSync(join(tmpdir(), 'bad-input-')), 'consumer.log'),
     });
-    const bodies = [...corpus.map((c) => badInputBody(c)), ...validEvents.map((e) => JSON.stringify(e))];
-    const sqs = new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const sent = await sendEntries(bodies, { sqs: { client: sqs, queueUrl: pipeline.sqs.queue(LOCAL_NAMES.queue).url } });
-    sqs.destroy();
-    expect(sent.failed).toEqual([]);
-    corpus.forEach((c, index) => messageIdOf.set(c.name, sent.messageIds[index]));
+    const manual = pipeline.doors.manual;
+    if (manual?.via !== 'queue') throw new Error('the local defaults must declare "manual" as a queue producer');
+    const client = (principal: string) =>
+      new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials: localCredentialsFor(principal), maxAttempts: 1 });
+    const toManualQueue = { client: client(LOCAL_PRODUCERS.manual.principals[0]), queueUrl: manual.queueUrl };
+    const toBusQueue = { client: client(LOCAL_OPERATORS[0]!), queueUrl: pipeline.sqs.queue(LOCAL_NAMES.busQueue).url };
+    const send = async (body: string) => {
+      const door = looksLikeEnvelope(parsedOrUndefined(body)) ? toBusQueue : toManualQueue;
+      const { MessageId } = await door.client.send(new SendMessageCommand({ QueueUrl: door.queueUrl, MessageBody: body }));
+      return MessageId!;
+    };
+    for (const badCase of corpus) messageIdOf.set(badCase.name, await send(badInputBody(badCase)));
+    for (const event of validEvents) await send(JSON.stringify(event));
+    toManualQueue.client.destroy();
+    toBusQueue.client.destroy();
     await pipeline.settled(120_000);
 
     for (const m of pipeline.sqs.queue(LOCAL_NAMES.deadLetterQueue).messages) {
@@ -72,7 +87,9 @@ describe('bad-input corpus through the local pipeline', () => {
 
   it('covers every kind of bad input the brief names', () => {
     const codes = new Set(corpus.map((c) => c.expect.code));
-    expect(codes).toEqual(new Set(['MALFORMED_JSON', 'INVALID_EVENT', 'INVALID_ENVELOPE', 'DETAIL_TYPE_MISMATCH', 'WRONG_IDENTITY_STORE']));
+    expect(codes).toEqual(
+      new Set(['MALFORMED_JSON', 'INVALID_EVENT', 'INVALID_ENVELOPE', 'DETAIL_TYPE_MISMATCH', 'WRONG_IDENTITY_STORE', 'PRODUCER_UNKNOWN']),
+    );
     expect(corpus.length).toBeGreaterThanOrEqual(30);
   });
 
@@ -95,6 +112,16 @@ describe('bad-input corpus through the local pipeline', () => {
     expect(pipeline.pendingMessages()).toBe(0);
   });
 
+  it('records who sent each bad message: the manual queue, or nobody verifiable for an envelope without a source', () => {
+    for (const badCase of corpus) {
+      const letter = deadLetters.get(messageIdOf.get(badCase.name)!);
+      const outcomes = (history.get(letter?.eventId ?? '') ?? []).filter((r) => r.kind === 'OUTCOME');
+      const enveloped = badCase.raw === undefined && looksLikeEnvelope(badCase.body);
+      const expected = !enveloped ? ['manual', 'queue'] : badCase.expect.code === 'PRODUCER_UNKNOWN' ? ['unverified', 'bus'] : ['hr', 'bus'];
+      for (const outcome of outcomes) expect([badCase.name, outcome.producer, outcome.via]).toEqual([badCase.name, ...expected]);
+    }
+  });
+
   it('never crashes a batch: the valid events behind the bad ones are all APPLIED', () => {
     for (const event of validEvents) {
       const outcomes = (history.get(event.id) ?? []).filter((r) => r.kind === 'OUTCOME');
@@ -103,6 +130,14 @@ describe('bad-input corpus through the local pipeline', () => {
       expect(kinds.at(-1)).toBe('APPLIED');
       expect(kinds.filter((k) => k !== 'RETRYING')).toEqual(['APPLIED']);
     }
-    expect(pipeline.mapping.stats().failedInvocations).toBe(0);
+    for (const mapping of pipeline.mappings) expect(mapping.stats().failedInvocations).toBe(0);
   });
 });
+
+function parsedOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -49,7 +49,7 @@ describe('the SQS consumer on a standard queue', () => {
     const groups = await deliver(world, loadSqsEvent('sqs-event-groups.json'));
     expect(failedMessageIds(await handler(groups, lambdaContext()))).toEqual([]);
 
-    const joiners = await deliver(world, loadSqsEvent('sqs-event-eventbridge-joiners.json'));
+    const joiners = await deliver(world, loadSqsEvent('sqs-event-eventbridge-joiners.json'), { queue: world.busQueue });
     expect(failedMessageIds(await handler(joiners, lambdaContext()))).toEqual([]);
 
     expect(await groupsOf(world, 'grace.hopper')).toEqual(['Engineering', 'Everyone', 'Platform']);
@@ -74,7 +74,7 @@ describe('the SQS consumer on a standard queue', () => {
     expect(outcomeEventsOf(world, 'hdl-join-0003')[0].detail).toMatchObject({ userId: graceId, groupId: await groupIdOf(world, 'Platform') });
 
     expect(await outcomesOf(world, 'hdl-join-0001')).toEqual([
-      expect.objectContaining({ outcome: 'APPLIED', attempt: 1, source: 'identity-provisioner.hr', userName: 'grace.hopper', userId: graceId, writes: 3 }),
+      expect.objectContaining({ outcome: 'APPLIED', attempt: 1, source: 'identity-provisioner.hr', producer: 'hr', via: 'bus', userName: 'grace.hopper', userId: graceId, writes: 3 }),
     ]);
     expect(await auditedWritesOf(world, 'hdl-join-0001')).toEqual(['CreateUser', 'CreateGroupMembership', 'CreateGroupMembership']);
   });
@@ -130,6 +130,8 @@ describe('the SQS consumer on a standard queue', () => {
     const malformedEventId = `message:${malformed.messageId}`;
     const [rejectedMalformed] = await outcomesOf(world, malformedEventId);
     expect(rejectedMalformed).toMatchObject({ outcome: 'REJECTED', errorCode: 'MALFORMED_JSON' });
+    // Both came to the test producer's own queue: the queue vouches for who sent even unreadable bytes.
+    for (const rejected of [rejectedInvalid, rejectedMalformed]) expect(rejected).toMatchObject({ producer: 'tests', via: 'queue' });
     expect(rejectedMalformed.errorMessage).toMatch(/^body: is not valid JSON/);
 
     const letters = deadLetters(world);

@@ -14,6 +14,7 @@ import { processDelivery, type ProcessSettings } from '../../lambdas/domain/proc
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { ada, at, events, person } from '../support/events';
 import { useDynalite } from '../support/dynalite';
+import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -24,6 +25,7 @@ const settings: ProcessSettings = {
   deletionCap: 2,
   // One window spanning years: the cap test cannot straddle a window boundary.
   deletionWindowSeconds: 10 * 365 * 86_400,
+  producers: [fullGrantQueueProducer()],
 };
 
 const dynamo = useDynalite();
@@ -50,7 +52,7 @@ async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], req
     const identityStore = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
     return processDelivery(
       JSON.stringify(event),
-      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000) },
+      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
       { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) } },
       settings,
       tally,

@@ -3,6 +3,8 @@ import { processDelivery, type ProcessSettings } from '../../lambdas/domain/proc
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
 import { ada, at, events, person } from '../support/events';
+import { BUS_ORIGIN, fullGrantBusProducer, fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
+import type { RecordOrigin } from '../../lambdas/domain/producer';
 
 const settings: ProcessSettings = {
   identityStoreId: 'd-1234567890',
@@ -10,6 +12,7 @@ const settings: ProcessSettings = {
   maxMembershipRemovalsPerEvent: 3,
   deletionCap: 2,
   deletionWindowSeconds: 3600,
+  producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
 };
 
 function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number } = {}) {
@@ -22,10 +25,10 @@ function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?
   const port = options.idCacheMs ? withCachedLookups(identityStore, new IdCache(options.idCacheMs, clock), settings.identityStoreId) : identityStore;
   const deps = { identityStore: port, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
   let messages = 0;
-  const deliver = (event: unknown, receiveCount = 1) =>
+  const deliver = (event: unknown, receiveCount = 1, origin: RecordOrigin = TEST_ORIGIN) =>
     processDelivery(
       typeof event === 'string' ? event : JSON.stringify(event),
-      { messageId: `m-${++messages}`, receiveCount, maxReceiveCount: 5, receivedAt: clock.now(), deadline: new Date(clock.now().getTime() + 60_000) },
+      { messageId: `m-${++messages}`, receiveCount, maxReceiveCount: 5, receivedAt: clock.now(), deadline: new Date(clock.now().getTime() + 60_000), origin },
       deps,
       { ...settings, ...overrides },
     );
@@ -303,9 +306,9 @@ describe('bad input and the audit trail', () => {
       version: '0', id: 'eb-1', source: 'identity-provisioner.hr', account: '111122223333',
       time: '2026-11-22T09:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'group.upserted', detail,
     };
-    const ok = await h.deliver(envelope);
-    expect(ok.record).toMatchObject({ outcome: 'APPLIED', source: 'identity-provisioner.hr' });
-    const mismatch = await h.deliver({ ...envelope, 'detail-type': 'group.deleted' });
+    const ok = await h.deliver(envelope, 1, BUS_ORIGIN);
+    expect(ok.record).toMatchObject({ outcome: 'APPLIED', source: 'identity-provisioner.hr', producer: 'hr', via: 'bus' });
+    const mismatch = await h.deliver({ ...envelope, 'detail-type': 'group.deleted' }, 1, BUS_ORIGIN);
     expect(mismatch.kind).toBe('rejected');
     expect(mismatch.record.errorCode).toBe('DETAIL_TYPE_MISMATCH');
   });

@@ -16,7 +16,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { createLambdaContext } from '../../../local/lambda/context';
 import { toSqsRecord } from '../../../local/lambda/sqs-event';
-import { ACCOUNT_ID, REGION, type HandlerWorld } from './world';
+import { ACCOUNT_ID, REGION, type HandlerWorld, type QueueRef } from './world';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 
@@ -30,15 +30,38 @@ export interface DeliverOptions {
    * deliveries had failed: the event carries the real ApproximateReceiveCount of the last one.
    */
   receives?: number;
+  /**
+   * The source queue to send to: `world.queue` (the full-grant test producer's queue, for bare
+   * documents) unless said otherwise, e.g. `world.busQueue` for EventBridge envelopes.
+   */
+  queue?: QueueRef;
 }
 
-/** Sends the fixture's records to the source queue and returns them as one received batch. */
+/** A fixture made of message bodies (no message attributes), for deliver(). */
+export function sqsEventOf(bodies: (string | object)[]): SQSEvent {
+  return {
+    Records: bodies.map((body) => ({
+      messageId: '',
+      receiptHandle: '',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '', SenderId: '', ApproximateFirstReceiveTimestamp: '' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: '',
+      awsRegion: REGION,
+    })),
+  };
+}
+
+/** Sends the fixture's records to a source queue and returns them as one received batch. */
 export async function deliver(world: HandlerWorld, fixture: SQSEvent, options: DeliverOptions = {}): Promise<SQSEvent> {
+  const queue = options.queue ?? world.queue;
   const fixtureBySentId = new Map<string, SQSRecord>();
   for (const record of fixture.Records) {
     const sent = await world.sqsClient.send(
       new SendMessageCommand({
-        QueueUrl: world.queue.url,
+        QueueUrl: queue.url,
         MessageBody: record.body,
         MessageAttributes: toSdkAttributes(record.messageAttributes),
         MessageGroupId: record.attributes.MessageGroupId,
@@ -50,13 +73,13 @@ export async function deliver(world: HandlerWorld, fixture: SQSEvent, options: D
 
   let received: Message[] = [];
   for (let delivery = 1; delivery <= (options.receives ?? 1); delivery++) {
-    if (delivery > 1) await makeVisibleAgain(world, received);
-    received = await receiveAll(world, fixtureBySentId.size);
+    if (delivery > 1) await makeVisibleAgain(world, received, queue);
+    received = await receiveAll(world, fixtureBySentId.size, 0, queue);
   }
   const records = received.map((message) => {
     const original = fixtureBySentId.get(message.MessageId!);
     if (!original) throw new Error(`received a message the fixture did not send: ${message.MessageId}`);
-    return { ...original, ...toSqsRecord(message, world.queue.arn) };
+    return { ...original, ...toSqsRecord(message, queue.arn) };
   });
   // Lambda hands records over in queue order, which is the fixture's order here.
   const order = [...fixtureBySentId.keys()];
@@ -65,12 +88,12 @@ export async function deliver(world: HandlerWorld, fixture: SQSEvent, options: D
 }
 
 /** Receives until `count` messages are in hand (the local queue returns what is visible at once). */
-export async function receiveAll(world: HandlerWorld, count: number, waitTimeSeconds = 0): Promise<Message[]> {
+export async function receiveAll(world: HandlerWorld, count: number, waitTimeSeconds = 0, queue = world.queue): Promise<Message[]> {
   const messages: Message[] = [];
   for (let attempt = 0; attempt < 5 && messages.length < count; attempt++) {
     const output = await world.sqsClient.send(
       new ReceiveMessageCommand({
-        QueueUrl: world.queue.url,
+        QueueUrl: queue.url,
         MaxNumberOfMessages: Math.min(10, count - messages.length),
         WaitTimeSeconds: waitTimeSeconds,
         MessageSystemAttributeNames: ['All'],
@@ -79,7 +102,7 @@ export async function receiveAll(world: HandlerWorld, count: number, waitTimeSec
     );
     messages.push(...(output.Messages ?? []));
   }
-  if (messages.length < count) throw new Error(`expected ${count} messages on ${world.queue.name}, received ${messages.length}`);
+  if (messages.length < count) throw new Error(`expected ${count} messages on ${queue.name}, received ${messages.length}`);
   return messages;
 }
 
@@ -96,10 +119,10 @@ export async function receiveNow(world: HandlerWorld, waitTimeSeconds = 0): Prom
   return output.Messages ?? [];
 }
 
-async function makeVisibleAgain(world: HandlerWorld, messages: Message[]): Promise<void> {
+async function makeVisibleAgain(world: HandlerWorld, messages: Message[], queue: QueueRef): Promise<void> {
   for (const message of messages) {
     await world.sqsClient.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: world.queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
+      new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
     );
   }
 }

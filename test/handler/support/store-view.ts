@@ -66,6 +66,11 @@ export async function outcomesOf(world: HandlerWorld, eventId: string): Promise<
   return records.filter((record) => record.kind === 'OUTCOME');
 }
 
+/** Every audit record (OUTCOME and WRITE) of one event, oldest first. */
+export async function auditRecordsOf(world: HandlerWorld, eventId: string) {
+  return (await world.audit.eventHistory(eventId)).records;
+}
+
 /** Identity Store writes the audit trail holds for one event. */
 export async function auditedWritesOf(world: HandlerWorld, eventId: string): Promise<string[]> {
   const { records } = await world.audit.eventHistory(eventId);
@@ -80,6 +85,8 @@ export interface OutcomeEventDetail {
   userId?: string;
   groupId?: string;
   errorCode?: string;
+  producer?: string;
+  senderId?: string;
   attempt: number;
 }
 

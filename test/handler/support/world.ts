@@ -1,14 +1,16 @@
 /**
  * Everything the real consumer handler talks to, started on loopback for one test file: the
- * Identity Store emulator, dynalite with the three tables, the local SQS (source queue + DLQ)
- * and the local EventBridge. `startHandlerWorld` also sets the environment the CDK stack sets on
+ * Identity Store emulator, dynalite with the three tables, the local SQS (the bus queue, one queue
+ * per queue producer, the DLQ they share) and the local EventBridge. `startHandlerWorld` also sets the environment the CDK stack sets on
  * the function, so the handler must be imported AFTER it (it reads its config at import).
  */
 import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { createIdentityStoreClient } from '../../../lambdas/adapters/identity-store-client';
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditQuery } from '../../../lambdas/adapters/dynamodb-audit-query';
+import { EVENT_TYPES } from '../../../lambdas/domain/identity-change';
 import type { RuntimeConfig } from '../../../lambdas/shared/config';
+import type { RuntimeProducer } from '../../../lambdas/shared/producers';
 import { DEFAULT_IDENTITY_STORE_ID, startEmulator, type RunningEmulator } from '../../../local/emulator';
 import { startLocalEventBridge, type LocalEventBridge } from '../../../local/eventbridge';
 import { startLocalSqs, type LocalSqs } from '../../../local/sqs';
@@ -19,6 +21,27 @@ export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '000000000000';
 export const IDENTITY_STORE_ID = DEFAULT_IDENTITY_STORE_ID;
 export const BUS_NAME = 'identity-provisioner-test';
+/** The account the EventBridge-shaped fixtures come from (the HR feed's). */
+export const HR_ACCOUNT_ID = '111122223333';
+
+/** A producer as a test declares it; a queue producer's queue is created by the world. */
+export type WorldProducer = Omit<RuntimeProducer, 'queueArn'>;
+
+/**
+ * What tests that are not about producers send as: `tests`, a queue producer with the full grant
+ * (the bare documents of the fixtures go to its queue, `world.queue`), and `hr`, a bus producer
+ * with the source and account of the EventBridge-shaped fixtures.
+ */
+export const DEFAULT_PRODUCERS: WorldProducer[] = [
+  { name: 'tests', via: 'queue', eventTypes: [...EVENT_TYPES], groups: ['*'] },
+  { name: 'hr', via: 'bus', source: 'identity-provisioner.hr', accounts: [HR_ACCOUNT_ID], eventTypes: [...EVENT_TYPES], groups: ['*'] },
+];
+
+export interface QueueRef {
+  name: string;
+  url: string;
+  arn: string;
+}
 /** SQS's own ceiling: a record nobody touched stays hidden for the whole test file. */
 const SOURCE_QUEUE_VISIBILITY_SECONDS = 43_200;
 
@@ -33,6 +56,8 @@ export interface WorldOptions {
   /** The emulator's account-wide quota (default: none, so only the tests that want throttling get it). */
   emulatorTps?: number;
   emulatorBurst?: number;
+  /** The declared producers (PRODUCERS); DEFAULT_PRODUCERS when absent. */
+  producers?: WorldProducer[];
 }
 
 export interface HandlerWorld {
@@ -44,10 +69,15 @@ export interface HandlerWorld {
   identityStore: IdentitystoreClient;
   sqsClient: SQSClient;
   audit: DynamoDbAuditQuery;
-  queue: { name: string; url: string; arn: string };
+  /** The queue of producer `tests` (else of the first queue producer): where fixtures go by default. */
+  queue: QueueRef;
+  /** The queue the bus rule delivers to: EventBridge envelopes only. */
+  busQueue: QueueRef;
+  /** Each queue producer's own queue, by producer name. */
+  producerQueues: Record<string, QueueRef>;
   deadLetterQueue: { name: string; url: string };
   sqsSecondMs: number;
-  /** Empties both queues, so a test never receives what an earlier one left behind. */
+  /** Empties every queue, so a test never receives what an earlier one left behind. */
   purgeQueues(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -65,11 +95,24 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
   const fifo = options.queueKind === 'fifo';
   const suffix = fifo ? '.fifo' : '';
   const deadLetterQueue = sqs.createQueue(`identity-provisioner-events-dlq${suffix}`, fifo ? { FifoQueue: 'true' } : {});
-  const queue = sqs.createQueue(`identity-provisioner-events${suffix}`, {
-    ...(fifo && { FifoQueue: 'true' }),
-    VisibilityTimeout: String(SOURCE_QUEUE_VISIBILITY_SECONDS),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
+  const sourceQueue = (name: string): QueueRef => {
+    const created = sqs.createQueue(`${name}${suffix}`, {
+      ...(fifo && { FifoQueue: 'true' }),
+      VisibilityTimeout: String(SOURCE_QUEUE_VISIBILITY_SECONDS),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
+    });
+    return { name: created.name, url: created.url, arn: created.arn };
+  };
+  const busQueue = sourceQueue('identity-provisioner-events');
+  const declared = options.producers ?? DEFAULT_PRODUCERS;
+  const producerQueues: Record<string, QueueRef> = {};
+  const producers: RuntimeProducer[] = declared.map((producer) => {
+    if (producer.via !== 'queue') return producer;
+    producerQueues[producer.name] = sourceQueue(`identity-provisioner-producer-${producer.name}`);
+    return { ...producer, queueArn: producerQueues[producer.name]!.arn };
   });
+  const queue = producerQueues.tests ?? Object.values(producerQueues)[0];
+  if (!queue) throw new Error('the handler world needs at least one queue producer');
 
   const config: Record<keyof RuntimeConfig, string> = {
     IDENTITY_STORE_ID: IDENTITY_STORE_ID,
@@ -90,6 +133,7 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
     QUEUE_KIND: options.queueKind,
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
+    PRODUCERS: JSON.stringify(producers),
   };
   const previousEnv = { ...process.env };
   Object.assign(process.env, config, {
@@ -122,11 +166,15 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
     identityStore,
     sqsClient,
     audit: new DynamoDbAuditQuery({ client: dynamo.client, tableName: dynamo.tables.audit }),
-    queue: { name: queue.name, url: queue.url, arn: queue.arn },
+    queue,
+    busQueue,
+    producerQueues,
     deadLetterQueue: { name: deadLetterQueue.name, url: deadLetterQueue.url },
     sqsSecondMs: options.sqsSecondMs,
     purgeQueues: async () => {
-      for (const url of [queue.url, deadLetterQueue.url]) await sqsClient.send(new PurgeQueueCommand({ QueueUrl: url }));
+      for (const { url } of [busQueue, ...Object.values(producerQueues), deadLetterQueue]) {
+        await sqsClient.send(new PurgeQueueCommand({ QueueUrl: url }));
+      }
     },
     stop: async () => {
       identityStore.destroy();
