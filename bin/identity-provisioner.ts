@@ -20,29 +20,33 @@ const app = new App({
   // (producer-protecting), stated explicitly instead of left to a changing library default.
   context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
 });
-const settings = readSettings(app);
 // The CLI fills these from the profile; without them the stacks are environment-agnostic.
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 
-const stateStack = new IdentityProvisionerStateStack(app, 'IdentityProvisionerState', {
-  env,
-  settings,
-  description: 'identity-provisioner: KMS key, audit/state/idempotency tables (stateful, kept across redeploys)',
-  terminationProtection: settings.removalPolicy === 'retain',
-});
-new IdentityProvisionerStack(app, 'IdentityProvisioner', {
-  env,
-  settings,
-  state: stateStack.state,
-  description: 'identity-provisioner: event bus rule, queues, consumer function, alarms (stateless)',
+// Settings are checked twice: alone (configFromContext), then against the stacks (an alarm topic
+// in another Region, an environment or bus policy over AWS's size limits).
+exitOnConfigError(() => {
+  const settings: ProvisionerConfig = configFromContext(app.node);
+  const stateStack = new IdentityProvisionerStateStack(app, 'IdentityProvisionerState', {
+    env,
+    settings,
+    description: 'identity-provisioner: KMS key, audit/state/idempotency tables, consumer role (stateful, kept across redeploys)',
+    terminationProtection: settings.removalPolicy === 'retain',
+  });
+  new IdentityProvisionerStack(app, 'IdentityProvisioner', {
+    env,
+    settings,
+    state: stateStack.state,
+    description: 'identity-provisioner: event bus rule and policies, queues, consumer function, alarms (stateless)',
+  });
 });
 
 addComplianceChecks(app);
 
 /** A bad setting ends the synth with the message alone, not a stack trace. */
-function readSettings(cdkApp: App): ProvisionerConfig {
+function exitOnConfigError(build: () => void): void {
   try {
-    return configFromContext(cdkApp.node);
+    build();
   } catch (error) {
     if (!(error instanceof ProvisionerConfigError)) throw error;
     console.error(error.message);

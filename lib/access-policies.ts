@@ -267,7 +267,7 @@ function otherAccountPrincipals(principals: readonly string[], accountId: string
 }
 
 /** `access-portal` -> `AccessPortal`: statement ids allow only letters and digits. */
-function pascal(name: string): string {
+export function pascal(name: string): string {
   return name
     .split('-')
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))

@@ -4,13 +4,16 @@
  * the synth with a message naming the key and the rule, before anything is deployed.
  *
  * Context values from `-c` arrive as strings: numbers are coerced, lists are JSON arrays or
- * comma-separated.
+ * comma-separated, `producers` is a JSON object.
+ *
+ * Every context key that is not CDK's own must be a setting: a typo (`-c maxConcurency=4`) stops
+ * the synth with "did you mean maxConcurrency" instead of being ignored.
  */
 import { z } from 'zod';
 import { IDENTITY_STORE_ID_PATTERN } from '../lambdas/domain/identity-change';
 import { managedGroupScopeSchema } from '../lambdas/shared/config';
-import { OUTCOME_EVENT_SOURCE } from '../lambdas/shared/telemetry';
-import { DEFAULT_ACCEPTED_SOURCES } from '../lambdas/shared/ingestion';
+import type { EventType } from '../lambdas/domain/identity-change';
+import { PRINCIPAL_ARN_PATTERN, producerDeclarationsSchema, type ProducerDeclaration } from '../lambdas/shared/producers';
 
 export type QueueKind = 'standard' | 'fifo';
 export type RemovalPolicyName = 'retain' | 'destroy';
@@ -25,8 +28,17 @@ export interface ProvisionerSettings {
   readonly eventBusName?: string;
   /** Use this existing bus instead of creating one (refused together with eventBusName). */
   readonly existingEventBusName?: string;
-  /** Event `source` values the rule accepts. Default `["identity-provisioner.hr", "identity-provisioner.manual"]`. */
-  readonly acceptedSources?: readonly string[];
+  /**
+   * Who may change identities, keyed by producer name (lambdas/shared/producers.ts): through which
+   * door (`bus` or `queue`), as which IAM principals, and for which event types and groups.
+   * Default none: then nothing outside the stack can send events, and synth warns.
+   */
+  readonly producers?: ProducerSettings;
+  /**
+   * IAM role or user ARNs allowed to redrive the dead-letter queues into the source queues (a
+   * message move task sends as its caller, so the queue policies must let them). Default none.
+   */
+  readonly operators?: readonly string[];
   /** `standard` (default) or `fifo`. */
   readonly queueKind?: QueueKind;
   /** Lambda event source MaximumConcurrency, 2..1000. Default 2. */
@@ -64,9 +76,16 @@ export interface ProvisionerSettings {
   readonly functionTimeoutSeconds?: number;
 }
 
+/** A producer as written in the settings: `eventTypes` may be `"*"` for all six. */
+export type ProducerSetting = Omit<ProducerDeclaration, 'eventTypes'> & { readonly eventTypes: readonly EventType[] | '*' };
+export type ProducerSettings = Readonly<Record<string, ProducerSetting>>;
+
 export const DEFAULT_EVENT_BUS_NAME = 'identity-provisioner';
-/** Re-exported: the construct's default is the one the local pipeline's rule uses. */
-export { DEFAULT_ACCEPTED_SOURCES };
+
+/** Settings that existed once, with what replaced them: passing one is refused with this hint. */
+export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  acceptedSources: 'replaced by producers (declare each producer with its source; see docs/deploy.md)',
+};
 
 /** Numbers from `-c` are strings: coerce, but refuse an empty string instead of reading it as 0. */
 const wholeNumber = (rule: string) =>
@@ -113,14 +132,16 @@ const settingFields = {
     .string()
     .regex(EVENT_BUS_NAME_PATTERN, { error: 'must be 1-256 of A-Z a-z 0-9 . _ -' })
     .optional(),
-  acceptedSources: stringList
-    .refine((sources) => sources.length > 0, { error: 'must name at least one source' })
-    .refine((sources) => !sources.includes(OUTCOME_EVENT_SOURCE), {
-      error:
-        `must not include "${OUTCOME_EVENT_SOURCE}": that is the source of the outcome events this service ` +
-        'publishes to the same bus, so accepting it would feed its own outcomes back in a loop',
-    })
-    .default([...DEFAULT_ACCEPTED_SOURCES]),
+  producers: producerDeclarationsSchema.default({}),
+  operators: stringList
+    .pipe(
+      z.array(
+        z.string().regex(PRINCIPAL_ARN_PATTERN, {
+          error: 'must be IAM role or user ARNs (arn:aws:iam::<account>:role/<name>); a whole account is not accepted',
+        }),
+      ),
+    )
+    .default([]),
   queueKind: z.enum(['standard', 'fifo'], { error: 'must be "standard" or "fifo"' }).default('standard'),
   maxConcurrency: inRange(2, 1000).default(2),
   requestsPerSecond: positiveNumber.default(20),
@@ -210,25 +231,134 @@ export function parseStateSettings(raw: unknown): StateConfig {
 function parseOrThrow<Schema extends z.ZodType>(schema: Schema, raw: unknown): z.output<Schema> {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? `unknown setting(s): ${issue.keys.join(', ')}`
-      : `${issue.path.join('.') || '(settings)'}: ${issue.message}`,
-  );
-  throw new ProvisionerConfigError(`Invalid identity-provisioner configuration:\n  - ${problems.join('\n  - ')}`);
+  const problems = parsed.error.issues.flatMap((issue): string[] => {
+    const path = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return path === '' ? issue.keys.map(unknownSettingProblem) : issue.keys.map((key) => unknownFieldProblem(path, key));
+    }
+    // A bad record key (a producer name): the key's own rule, not the record's.
+    if (issue.code === 'invalid_key') return [`${path}: ${issue.issues.map((inner) => inner.message).join('; ')}`];
+    return [`${path || '(settings)'}: ${issue.message}`];
+  });
+  throw new ProvisionerConfigError(configErrorMessage(problems));
+}
+
+/** The fields of one producer declaration, for "did you mean" inside `producers`. */
+const PRODUCER_FIELDS = ['via', 'principals', 'source', 'eventTypes', 'groups'];
+
+function unknownFieldProblem(path: string, key: string): string {
+  const closest = path.startsWith('producers.') ? closestOf(key, PRODUCER_FIELDS) : undefined;
+  return `${path}.${key}: unknown key${closest === undefined ? '' : `, did you mean ${closest}?`}`;
+}
+
+/** The message every configuration error carries: one line per problem, each naming its key. */
+export function configErrorMessage(problems: readonly string[]): string {
+  return `Invalid identity-provisioner configuration:\n  - ${problems.join('\n  - ')}`;
+}
+
+/** A removed setting says what replaced it; any other unknown key, which setting it is closest to. */
+function unknownSettingProblem(key: string): string {
+  const removed = REMOVED_SETTINGS[key];
+  if (removed !== undefined) return `${key}: ${removed}`;
+  const closest = closestSetting(key);
+  return closest === undefined
+    ? `${key}: unknown setting (the settings are listed in docs/deploy.md)`
+    : `${key}: unknown setting, did you mean ${closest}?`;
+}
+
+/** The setting nearest to a misspelt key (case-insensitive edit distance), if one is near enough. */
+export function closestSetting(key: string): string | undefined {
+  return closestOf(key, CONTEXT_KEYS);
+}
+
+function closestOf(key: string, names: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  // Near enough: a few slips, never more than a third of the key (so "foo" suggests nothing).
+  const allowed = Math.min(3, Math.max(1, Math.floor(key.length / 3)));
+  return best !== undefined && best.distance <= allowed ? best.name : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }
 
 /** Minimal view of a construct node, so this module needs no CDK import. */
 interface ContextSource {
-  tryGetContext(key: string): unknown;
+  getAllContext(): Record<string, unknown>;
 }
 
-/** Read every setting from CDK context (cdk.json or `-c key=value`) and validate it. */
+/**
+ * Context keys that belong to CDK itself, not to this app: feature flags (`@aws-cdk/...`), what
+ * the CLI passes (`aws:cdk:bundling-stacks`, `aws:cdk:enable-path-metadata`, ...), cached lookups
+ * from cdk.context.json (`availability-zones:account=...`), and the CLI's own cdk.json keys.
+ */
+export function isCdkContextKey(key: string): boolean {
+  return (
+    key.startsWith('@') ||
+    key.startsWith('aws:') ||
+    key.startsWith('aws-cdk:') ||
+    key.includes(':') ||
+    CDK_CLI_CONTEXT_KEYS.includes(key)
+  );
+}
+/** Plain keys the CDK CLI itself reads from cdk.json context. */
+export const CDK_CLI_CONTEXT_KEYS: readonly string[] = ['cli-telemetry', 'acknowledged-issue-numbers'];
+
+/**
+ * Read the settings from CDK context (cdk.json or `-c key=value`) and validate them. Every key
+ * that is not CDK's own is taken as a setting, so an unknown one is refused, not ignored.
+ */
 export function configFromContext(node: ContextSource): ProvisionerConfig {
   const raw: Record<string, unknown> = {};
-  for (const key of CONTEXT_KEYS) {
-    const value = node.tryGetContext(key);
-    if (value !== undefined) raw[key] = value;
+  for (const [key, value] of Object.entries(node.getAllContext())) {
+    if (!isCdkContextKey(key) && value !== undefined) raw[key] = value;
   }
   return parseProvisionerSettings(raw);
+}
+
+/** `arn:aws:sns:eu-west-1:...` -> { partition: 'aws', region: 'eu-west-1' } (the pattern was checked at parse). */
+export function topicPlacement(topicArn: string): { partition: string; region: string } {
+  const [, partition, , region] = topicArn.split(':');
+  return { partition, region };
+}
+
+/** The partition a Region belongs to, from its name. */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  return 'aws';
+}
+
+/**
+ * Alarm actions must name a topic in the alarm's own Region (and so partition): a topic elsewhere
+ * passes synth and fails the deploy. Returns the problem, or undefined when the topic fits.
+ * `region` is the stack's Region, or identityStoreRegion when the stack has none at synth.
+ */
+export function alarmTopicProblem(topicArn: string, region: string, regionIs: string): string | undefined {
+  const topic = topicPlacement(topicArn);
+  const partition = partitionOfRegion(region);
+  if (topic.partition !== partition) {
+    return `alarmTopicArn: the topic is in partition ${topic.partition}, the alarms in ${partition} (${regionIs} ${region}): alarm actions must name a topic in the alarms' own Region`;
+  }
+  if (topic.region !== region) {
+    return `alarmTopicArn: the topic is in ${topic.region}, the alarms in ${region} (${regionIs}): alarm actions must name a topic in the alarms' own Region`;
+  }
+  return undefined;
 }

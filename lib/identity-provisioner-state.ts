@@ -1,11 +1,15 @@
 /**
- * The stateful half: the customer managed key and the three DynamoDB tables. Kept apart from
- * the queue and function (IdentityProvisioner) so that the audit trail and the processing
- * state survive when the stateless half is replaced or redeployed.
+ * The stateful half: the customer managed key, the three DynamoDB tables and the consumer
+ * function's role. Kept apart from the queue and function (IdentityProvisioner) so that the audit
+ * trail and the processing state survive when the stateless half is replaced or redeployed.
+ *
+ * The role lives here because the audit table's resource policy names it (only it may PutItem).
+ * It is created bare; the stateless half imports it by ARN and attaches the function's
+ * permissions there, so this stack never refers to anything in the stateless one.
  */
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE, IDEMPOTENCY_TABLE, STATE_TABLE } from '../lambdas/shared/tables';
@@ -17,7 +21,12 @@ export type IdentityProvisionerStateProps = StateSettings;
 export class IdentityProvisionerState extends Construct {
   /** Encrypts the tables, the queues, the alarm topic and the function's log group. */
   public readonly key: Key;
-  /** Append-only audit trail (PutItem only for the function). */
+  /**
+   * The consumer function's role (trusted by Lambda only, no permissions of its own here): the
+   * only principal the audit table lets PutItem.
+   */
+  public readonly consumerRole: Role;
+  /** Append-only audit trail: its resource policy lets only the consumer role PutItem, and nobody rewrite. */
   public readonly auditTable: Table;
   /** Watermarks, managed groups, ExternalId mapping, deletion-cap windows. */
   public readonly stateTable: Table;
@@ -38,6 +47,11 @@ export class IdentityProvisionerState extends Construct {
     });
     this.allowServicesToUseKey();
 
+    this.consumerRole = new Role(this, 'ConsumerRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'identity-provisioner consumer function (permissions attached by the stateless stack)',
+    });
+
     const commonTableProps = {
       billingMode: BillingMode.PAY_PER_REQUEST,
       encryption: TableEncryption.CUSTOMER_MANAGED,
@@ -53,6 +67,7 @@ export class IdentityProvisionerState extends Construct {
       sortKey: { name: AUDIT_TABLE.sortKey, type: AttributeType.STRING },
       // TTL only when a retention is configured: by default the audit trail is kept forever.
       timeToLiveAttribute: config.auditRetentionDays > 0 ? AUDIT_TABLE.timeToLiveAttribute : undefined,
+      resourcePolicy: auditTablePolicy(this.consumerRole.roleArn),
     });
     for (const [indexName, index] of Object.entries(AUDIT_TABLE.indexes)) {
       this.auditTable.addGlobalSecondaryIndex({
@@ -118,4 +133,42 @@ export class IdentityProvisionerState extends Construct {
       }),
     );
   }
+}
+
+/** Rewrites of an audit record: refused to every principal, administrators included. */
+export const AUDIT_REWRITE_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+] as const;
+
+/**
+ * The audit trail cannot be rewritten, whatever IAM policies say: an explicit Deny in the table's
+ * own policy wins over any Allow. PutItem stays open to the consumer role alone (its puts are
+ * conditional on the item not existing, so it cannot overwrite either). Resource "*" is the table
+ * the policy is attached to (its own ARN would be a circular reference in the template).
+ */
+function auditTablePolicy(consumerRoleArn: string): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'AuditTrailIsAppendOnly',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: [...AUDIT_REWRITE_ACTIONS],
+        resources: ['*'],
+      }),
+      new PolicyStatement({
+        sid: 'OnlyTheConsumerAppends',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['dynamodb:PutItem'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': consumerRoleArn } },
+      }),
+    ],
+  });
 }

@@ -3,8 +3,11 @@
  * (alarmTopicArn) or one created here, encrypted with the key and TLS-only, optionally with an
  * e-mail subscription. Metric names come from lambdas/shared/telemetry.ts, so an alarm cannot
  * watch a metric the function does not emit.
+ *
+ * A topic policy replaces SNS's default one: the created topic's policy must itself let
+ * CloudWatch publish, or no alarm notification would ever arrive.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -14,12 +17,15 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IEventBus, IRule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/telemetry';
+import { pascal } from './access-policies';
 
 /** A message older than this means the consumer is stuck, throttled hard or out of concurrency. */
 export const OLDEST_MESSAGE_AGE_THRESHOLD = Duration.minutes(15);
@@ -33,9 +39,15 @@ const RATE_PERIOD = Duration.minutes(5);
 export interface ProvisionerAlarmsProps {
   /** Encrypts the topic created here. */
   readonly key: IKey;
+  /** The bus queue. */
   readonly queue: IQueue;
+  /** One queue per `via: queue` producer, by producer name. */
+  readonly producerQueues: Readonly<Record<string, IQueue>>;
   readonly deadLetterQueue: IQueue;
-  readonly ruleDeadLetterQueue: IQueue;
+  /** The rule and its DLQ and bus: absent when no producer uses the bus. */
+  readonly ruleDeadLetterQueue?: IQueue;
+  readonly rule?: IRule;
+  readonly eventBus: IEventBus;
   /** Use this topic instead of creating one. */
   readonly alarmTopicArn?: string;
   /** Subscribe this address to the created topic. */
@@ -45,14 +57,26 @@ export interface ProvisionerAlarmsProps {
 export class ProvisionerAlarms extends Construct {
   public readonly topic: ITopic;
   public readonly deadLetterQueueDepth: Alarm;
-  public readonly ruleDeadLetterQueueDepth: Alarm;
+  public readonly ruleDeadLetterQueueDepth?: Alarm;
+  /** EventBridge gave up delivering to the bus queue (FailedInvocations). */
+  public readonly ruleFailedInvocations?: Alarm;
+  /** EventBridge could not even write the event to the rule DLQ (InvocationsFailedToBeSentToDlq). */
+  public readonly ruleDeadLetterWriteFailures?: Alarm;
+  /** The bus queue's oldest message. */
   public readonly oldestMessageAge: Alarm;
+  /** Each producer queue's oldest message, by producer name. */
+  public readonly producerQueueOldestMessageAge: Readonly<Record<string, Alarm>>;
   public readonly failureRate: Alarm;
   public readonly throttleRate: Alarm;
+  /** Events refused because of who sent them (PRODUCER_UNKNOWN, PRODUCER_NOT_ALLOWED). */
+  public readonly producerRefused: Alarm;
+  /** Every alarm created here (the created topic lets exactly these publish). */
+  public readonly all: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ProvisionerAlarmsProps) {
     super(scope, id);
-    this.topic = props.alarmTopicArn !== undefined ? Topic.fromTopicArn(this, 'Topic', props.alarmTopicArn) : this.createTopic(props);
+    const createdTopic = props.alarmTopicArn === undefined ? this.createTopic(props) : undefined;
+    this.topic = createdTopic ?? Topic.fromTopicArn(this, 'Topic', props.alarmTopicArn as string);
     const action = new SnsAction(this.topic);
 
     const alarm = (alarmId: string, settings: AlarmSettings): Alarm => {
@@ -63,6 +87,7 @@ export class ProvisionerAlarms extends Construct {
         ...settings,
       });
       created.addAlarmAction(action);
+      this.all.push(created);
       return created;
     };
 
@@ -76,20 +101,47 @@ export class ProvisionerAlarms extends Construct {
       }),
       threshold: 0,
     });
-    this.ruleDeadLetterQueueDepth = alarm('RuleDeadLetterQueueDepth', {
-      alarmDescription:
-        'EventBridge could not deliver events to the queue (queue or key policy, KMS, or the queue was gone).',
-      metric: props.ruleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(1),
-      }),
-      threshold: 0,
-    });
-    this.oldestMessageAge = alarm('OldestMessageAge', {
-      alarmDescription: `The oldest queued event waits more than ${OLDEST_MESSAGE_AGE_THRESHOLD.toMinutes()} minutes: the consumer is stuck, throttled or short of concurrency.`,
-      metric: props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+    if (props.ruleDeadLetterQueue !== undefined) {
+      this.ruleDeadLetterQueueDepth = alarm('RuleDeadLetterQueueDepth', {
+        alarmDescription:
+          'EventBridge could not deliver events to the queue (queue or key policy, KMS, or the queue was gone).',
+        metric: props.ruleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        threshold: 0,
+      });
+    }
+    if (props.rule !== undefined) {
+      this.ruleFailedInvocations = alarm('RuleFailedInvocations', {
+        alarmDescription:
+          'EventBridge gave up delivering events to the queue (FailedInvocations): they are in the rule DLQ. ' +
+          'Check the queue policy and the key, then redrive the rule DLQ.',
+        metric: ruleMetric('FailedInvocations', props.rule, props.eventBus),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      this.ruleDeadLetterWriteFailures = alarm('RuleDeadLetterWriteFailures', {
+        alarmDescription:
+          'EventBridge could not write undeliverable events to the rule DLQ either (InvocationsFailedToBeSentToDlq): ' +
+          'those events are lost. Check the rule DLQ policy; ask the producers to resend.',
+        metric: ruleMetric('InvocationsFailedToBeSentToDlq', props.rule, props.eventBus),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
+    const oldestMessage = (queue: IQueue, whose: string): AlarmSettings => ({
+      alarmDescription: `The oldest event in ${whose} waits more than ${OLDEST_MESSAGE_AGE_THRESHOLD.toMinutes()} minutes: the consumer is stuck, throttled or short of concurrency.`,
+      metric: queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
       threshold: OLDEST_MESSAGE_AGE_THRESHOLD.toSeconds(),
     });
+    this.oldestMessageAge = alarm('OldestMessageAge', oldestMessage(props.queue, 'the bus queue'));
+    this.producerQueueOldestMessageAge = Object.fromEntries(
+      Object.entries(props.producerQueues).map(([name, queue]) => [
+        name,
+        alarm(`OldestMessageAge${pascal(name)}`, oldestMessage(queue, `the queue of producer ${name}`)),
+      ]),
+    );
     this.failureRate = alarm('FailureRate', {
       alarmDescription: `More than ${FAILURE_RATE_THRESHOLD_PERCENT}% of outcomes failed or rejected in 2 of 3 five-minute periods.`,
       metric: failureRatePercent(),
@@ -103,6 +155,35 @@ export class ProvisionerAlarms extends Construct {
       threshold: THROTTLE_RATE_THRESHOLD_PERCENT,
       evaluationPeriods: 3,
     });
+    this.producerRefused = alarm('ProducerRefused', {
+      alarmDescription:
+        'Events were refused because of who sent them: a producer asked for more than its grant (PRODUCER_NOT_ALLOWED) ' +
+        'or the sender is not a declared producer (PRODUCER_UNKNOWN). Read rejectionReason in the DLQ or the audit trail.',
+      metric: serviceMetric(METRIC.producerRefused),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+
+    if (createdTopic !== undefined) this.letAlarmsPublish(createdTopic);
+  }
+
+  /**
+   * The topic's policy replaces SNS's default one, so CloudWatch may publish only if it says so:
+   * for this account's alarms, these alarms only.
+   */
+  private letAlarmsPublish(topic: Topic): void {
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': this.all.map((created) => created.alarmArn) },
+        },
+      }),
+    );
   }
 
   private createTopic(props: ProvisionerAlarmsProps): Topic {
@@ -130,7 +211,27 @@ type AlarmSettings = {
   threshold: number;
   evaluationPeriods?: number;
   datapointsToAlarm?: number;
+  comparisonOperator?: ComparisonOperator;
 };
+
+/**
+ * A rule's AWS/Events metric (Sum per 5 minutes). EventBridge's documentation lists these metrics
+ * with the RuleName dimension and says a custom bus's rules carry EventBusName and RuleName: the
+ * alarm adds both series (each missing one as 0), so it fires whichever form is published.
+ */
+function ruleMetric(metricName: string, rule: IRule, eventBus: IEventBus): MathExpression {
+  const metric = (dimensionsMap: Record<string, string>) =>
+    new Metric({ namespace: 'AWS/Events', metricName, dimensionsMap, statistic: 'Sum', period: RATE_PERIOD });
+  return new MathExpression({
+    label: `${metricName} of the rule`,
+    expression: 'FILL(byRule, 0) + FILL(byBusAndRule, 0)',
+    usingMetrics: {
+      byRule: metric({ RuleName: rule.ruleName }),
+      byBusAndRule: metric({ EventBusName: eventBus.eventBusName, RuleName: rule.ruleName }),
+    },
+    period: RATE_PERIOD,
+  });
+}
 
 /** A Powertools EMF metric (every metric carries the `service` dimension). */
 function serviceMetric(metricName: string): Metric {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -19,7 +19,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { RUNTIME_ENV_KEYS, type RuntimeConfig } from '../lambdas/shared/config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/telemetry';
+import { METRICS_NAMESPACE, OUTCOME_EVENT_SOURCE, SERVICE_NAME } from '../lambdas/shared/telemetry';
 
 /** The handler is someone else's code; this construct only points at it. */
 export const CONSUMER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'sqs-consumer.ts');
@@ -63,7 +63,17 @@ export const READ_WRITE_TABLE_ACTIONS = [
 
 type RuntimeEnvKey = keyof RuntimeConfig;
 
+/** Lambda's limit on all environment variables together (names and values). */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+/** What an unresolved token (a table name, a queue URL) is counted as when estimating sizes at synth. */
+export const TOKEN_ESTIMATE_CHARS = 128;
+
 export interface ProvisionerFunctionProps {
+  /**
+   * The execution role, trusted by lambda.amazonaws.com and with no policies of its own: the
+   * bind*() helpers attach every permission. It may come from another stack (imported mutable).
+   */
+  readonly role: IRole;
   /** Encrypts the log group; the function may also encrypt/decrypt with it (tables, queues). */
   readonly key: IKey;
   readonly timeout: Duration;
@@ -78,6 +88,9 @@ export interface ProvisionerFunctionProps {
 
 export class ProvisionerFunction extends NodejsFunction {
   private readonly boundEnvKeys = new Set<string>();
+  /** Every variable this construct set, to estimate the environment's size at synth. */
+  private readonly envValues = new Map<string, string>();
+  private readonly role_: IRole;
 
   constructor(scope: Construct, id: string, props: ProvisionerFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
@@ -87,11 +100,14 @@ export class ProvisionerFunction extends NodejsFunction {
     });
     // An explicit role without the AWSLambdaBasicExecutionRole managed policy: log writes are
     // granted on this function's own log group only.
-    const role = new Role(scope, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'identity-provisioner consumer function',
-    });
+    const { role } = props;
     logGroup.grantWrite(role);
+    const baseEnvironment = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
 
     super(scope, id, {
       entry: props.entry ?? CONSUMER_ENTRY,
@@ -103,12 +119,7 @@ export class ProvisionerFunction extends NodejsFunction {
       timeout: props.timeout,
       logGroup,
       role,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
+      environment: baseEnvironment,
       bundling: {
         minify: true,
         sourceMap: true,
@@ -122,8 +133,11 @@ export class ProvisionerFunction extends NodejsFunction {
       },
     });
 
+    this.role_ = role;
+    for (const [key, value] of Object.entries(baseEnvironment)) this.envValues.set(key, value);
+
     // X-Ray (tracing Active) adds xray:PutTraceSegments/PutTelemetryRecords on "*".
-    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
+    this.acknowledgeOnRolePolicy({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'Only the X-Ray actions PutTraceSegments and PutTelemetryRecords, which support no resource-level ' +
@@ -145,20 +159,47 @@ export class ProvisionerFunction extends NodejsFunction {
     });
   }
 
-  /** Set one variable of the runtime contract. */
-  public setRuntimeEnv(key: RuntimeEnvKey, value: string): void {
+  /**
+   * Set one variable of the runtime contract. `sizeOf`: what to measure instead of `value` when
+   * value is one opaque token (Stack.toJsonString) whose deployed text is that string's.
+   */
+  public setRuntimeEnv(key: RuntimeEnvKey, value: string, sizeOf: string = value): void {
     this.boundEnvKeys.add(key);
+    this.envValues.set(key, sizeOf);
     this.addEnvironment(key, value);
   }
 
-  /** Identity Store read/write actions on the one store (and its user/group/membership ARNs). */
+  /**
+   * The environment's size as Lambda counts it (names and values together), each unresolved token
+   * counted as TOKEN_ESTIMATE_CHARS characters: generous, so a deploy cannot fail where synth passed.
+   */
+  public estimatedEnvironmentSize(): { total: number; byKey: Map<string, number> } {
+    const byKey = new Map<string, number>();
+    for (const [key, value] of this.envValues) byKey.set(key, key.length + estimatedLength(value));
+    return { total: [...byKey.values()].reduce((sum, size) => sum + size, 0), byKey };
+  }
+
+  /** Acknowledge cdk-nag findings on the policy the role's permissions land in (created on first grant). */
+  private acknowledgeOnRolePolicy(...acknowledgements: { id: string; reason: string }[]): void {
+    const policy = this.role_.node.children.find((child) => child instanceof Policy);
+    if (policy === undefined) throw new Error('the role has no policy yet: acknowledge after the first grant');
+    Validations.of(policy).acknowledge(...acknowledgements);
+  }
+
+  /**
+   * Identity Store read/write actions on the one store (and its user/group/membership ARNs).
+   * The store's ARN carries its owner's account, which from a delegated administrator account is
+   * the management account, not this one: `*` there, as AWS's own
+   * AWSIdentityCenterExternalManagementPolicy has it. Store ids are globally unique, so the ARN
+   * still names exactly one store.
+   */
   public bindIdentityStore(identityStoreId: string, identityStoreRegion: string): void {
-    const { partition, account } = Stack.of(this);
+    const { partition } = Stack.of(this);
     this.addToRolePolicy(
       new PolicyStatement({
         actions: [...IDENTITY_STORE_ACTIONS],
         resources: [
-          `arn:${partition}:identitystore::${account}:identitystore/${identityStoreId}`,
+          `arn:${partition}:identitystore::*:identitystore/${identityStoreId}`,
           // User, group and membership ARNs carry neither the account nor the store id.
           `arn:${partition}:identitystore:::user/*`,
           `arn:${partition}:identitystore:::group/*`,
@@ -166,18 +207,22 @@ export class ProvisionerFunction extends NodejsFunction {
         ],
       }),
     );
-    const defaultPolicy = this.role?.node.tryFindChild('DefaultPolicy');
-    if (defaultPolicy !== undefined) {
-      for (const kind of ['user', 'group', 'membership']) {
-        Validations.of(defaultPolicy).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:identitystore:::${kind}/*]`,
-          reason:
-            `Identity Store ${kind} ARNs are arn:aws:identitystore:::${kind}/<id>: they carry neither the ` +
-            'account nor the identity store id, so no narrower ARN exists. These actions also require the ' +
-            'identitystore/<identityStoreId> resource, which this statement limits to the one store.',
-        });
-      }
-    }
+    this.acknowledgeOnRolePolicy(
+      ...['user', 'group', 'membership'].map((kind) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:identitystore:::${kind}/*]`,
+        reason:
+          `Identity Store ${kind} ARNs are arn:aws:identitystore:::${kind}/<id>: they carry neither the ` +
+          'account nor the identity store id, so no narrower ARN exists. These actions also require the ' +
+          'identitystore/<identityStoreId> resource, which this statement limits to the one store.',
+      })),
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:identitystore::*:identitystore/${identityStoreId}]`,
+        reason:
+          'The account of an identity store ARN is its owner: from a delegated administrator account that is ' +
+          "the organization's management account, so it cannot be this stack's account. Store ids are globally " +
+          'unique, so the ARN names exactly one store (the form AWSIdentityCenterExternalManagementPolicy uses).',
+      },
+    );
     this.setRuntimeEnv('IDENTITY_STORE_ID', identityStoreId);
     this.setRuntimeEnv('IDENTITY_STORE_REGION', identityStoreRegion);
   }
@@ -214,21 +259,38 @@ export class ProvisionerFunction extends NodejsFunction {
     );
   }
 
-  /** Publishes the identity.change.* outcome events: PutEvents on this bus only. */
+  /**
+   * Publishes the identity.change.* outcome events: PutEvents on this bus only, and only with the
+   * outcome source, so a bug or an injected payload cannot publish as a producer.
+   */
   public bindOutcomeBus(bus: IEventBus): void {
-    bus.grantPutEventsTo(this);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        // events:source is multivalued (every entry's source): a plain StringEquals never matches
+        // it, which would leave the function unable to publish at all. Every entry, this source.
+        conditions: { 'ForAllValues:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE } },
+      }),
+    );
     this.setRuntimeEnv('EVENT_BUS_NAME', bus.eventBusName);
   }
 
   /**
-   * The source queue (ChangeMessageVisibility to honour a RetryAfterSeconds wait longer than the
-   * invocation) and its DLQ (SendMessage to move a rejected event there with its reason).
-   * The event source mapping grants its own receive/delete permissions.
+   * The source queues (ChangeMessageVisibility to honour a RetryAfterSeconds wait longer than the
+   * invocation) and their shared DLQ (SendMessage to move a rejected event there with its reason).
+   * The event source mappings grant their own receive/delete permissions.
    */
-  public bindQueues(sourceQueue: IQueue, deadLetterQueue: IQueue, queueKind: RuntimeConfig['QUEUE_KIND']): void {
-    sourceQueue.grant(this, 'sqs:ChangeMessageVisibility');
+  public bindQueues(sourceQueues: readonly IQueue[], deadLetterQueue: IQueue, queueKind: RuntimeConfig['QUEUE_KIND']): void {
+    for (const sourceQueue of sourceQueues) sourceQueue.grant(this, 'sqs:ChangeMessageVisibility');
     deadLetterQueue.grant(this, 'sqs:SendMessage', 'sqs:GetQueueAttributes');
     this.setRuntimeEnv('DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
     this.setRuntimeEnv('QUEUE_KIND', queueKind);
   }
+}
+
+/** A string's length once deployed, each unresolved token counted as TOKEN_ESTIMATE_CHARS. */
+export function estimatedLength(value: string): number {
+  const tokens = value.match(/\$\{Token\[[^\]]*\]\}/g) ?? [];
+  return value.length - tokens.reduce((sum, token) => sum + token.length, 0) + tokens.length * TOKEN_ESTIMATE_CHARS;
 }

@@ -4,6 +4,7 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { pascal } from './access-policies';
 import type { ProvisionerSettings } from './config';
 import { IdentityProvisioner } from './identity-provisioner';
 import { IdentityProvisionerState } from './identity-provisioner-state';
@@ -42,7 +43,16 @@ export class IdentityProvisionerStack extends Stack {
     new CfnOutput(this, 'QueueUrl', { value: provisioner.queue.queueUrl });
     new CfnOutput(this, 'QueueArn', { value: provisioner.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: provisioner.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: provisioner.ruleDeadLetterQueue.queueUrl });
+    if (provisioner.ruleDeadLetterQueue !== undefined) {
+      new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: provisioner.ruleDeadLetterQueue.queueUrl });
+    }
+    // One per queue producer, named after it: the URL that producer sends to.
+    for (const [name, queue] of Object.entries(provisioner.producerQueues)) {
+      new CfnOutput(this, `ProducerQueueUrl${pascal(name)}`, {
+        value: queue.queueUrl,
+        description: `Queue of producer "${name}" (via queue): send bare v1 documents here`,
+      });
+    }
     new CfnOutput(this, 'EventBusName', { value: provisioner.eventBus.eventBusName });
     new CfnOutput(this, 'FunctionName', { value: provisioner.function.functionName });
     new CfnOutput(this, 'AlarmTopicArn', { value: provisioner.alarms.topic.topicArn });

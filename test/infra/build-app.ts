@@ -15,6 +15,36 @@ import {
 export const TEST_ENV = { account: '123456789012', region: 'eu-west-1' };
 export const TEST_IDENTITY_STORE_ID = 'd-1234567890';
 
+/** Principals of the example producers: HR in another account, the rest in this one. */
+export const HR_ROLE = 'arn:aws:iam::111122223333:role/hr-feed';
+export const MANUAL_ROLE = 'arn:aws:iam::123456789012:role/ops/identity-manual';
+export const PORTAL_ROLE = 'arn:aws:iam::444455556666:role/access-portal';
+export const PORTAL_LOCAL_ROLE = 'arn:aws:iam::123456789012:role/access-portal-worker';
+export const OPERATOR_ROLE = 'arn:aws:iam::123456789012:role/identity-operator';
+
+/**
+ * A typical deployment's producers: an HR feed in another account and a same-account manual
+ * tool on the bus, and an access portal (one principal elsewhere, one here) through its own queue.
+ */
+export const EXAMPLE_PRODUCERS = {
+  hr: {
+    via: 'bus',
+    principals: [HR_ROLE],
+    eventTypes: ['user.upserted', 'user.deleted', 'group.upserted'],
+    groups: ['Everyone', 'dept-*'],
+  },
+  manual: { via: 'bus', principals: [MANUAL_ROLE], source: 'acme.identity-manual', eventTypes: '*', groups: ['*'] },
+  'access-portal': {
+    via: 'queue',
+    principals: [PORTAL_ROLE, PORTAL_LOCAL_ROLE],
+    eventTypes: ['membership.added', 'membership.removed'],
+    groups: ['app-*'],
+  },
+} as const satisfies ProvisionerSettings['producers'];
+
+/** The settings of the typical deployment the shared templates are built from. */
+export const EXAMPLE_SETTINGS: Partial<ProvisionerSettings> = { producers: EXAMPLE_PRODUCERS, operators: [OPERATOR_ROLE] };
+
 export interface BuiltApp {
   app: App;
   stateStack: IdentityProvisionerStateStack;
@@ -60,10 +90,10 @@ export function buildApp(overrides: Partial<ProvisionerSettings> = {}, options: 
 
 let defaultApp: { state: Template; stateless: Template; built: BuiltApp } | undefined;
 
-/** The default deployment (only identityStoreId set), synthesized once per test file. */
+/** The typical deployment (EXAMPLE_SETTINGS), synthesized once per test file. */
 export function defaultTemplates(): { state: Template; stateless: Template; built: BuiltApp } {
   if (defaultApp === undefined) {
-    const built = buildApp();
+    const built = buildApp(EXAMPLE_SETTINGS);
     defaultApp = { built, state: built.state, stateless: built.stateless };
   }
   return defaultApp;
@@ -80,6 +110,31 @@ export function policyStatements(template: Template): Array<Record<string, unkno
 export function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/** The consumer role's ARN as the stateless stack names it: this account, the role name the stateful stack exports. */
+export const CONSUMER_ROLE_ARN = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/', { 'Fn::ImportValue': expect.stringMatching(/OutputRefStateConsumerRole/) }]],
+};
+
+/** The statements of the resource policy (QueuePolicy, TopicPolicy) attached to a resource. */
+export function resourcePolicyStatements(template: Template, type: string, attachedTo: string): Array<Record<string, unknown>> {
+  const key = type === 'AWS::SQS::QueuePolicy' ? 'Queues' : 'Topics';
+  const policies = Object.values(template.findResources(type)).filter((policy) =>
+    JSON.stringify(policy.Properties[key]).includes(`"${attachedTo}"`),
+  );
+  if (policies.length !== 1) throw new Error(`expected one ${type} on ${attachedTo}, found ${policies.length}`);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+/** The statements installed on the event bus (one AWS::Events::EventBusPolicy each), by Sid without its hash. */
+export function busPolicyStatements(template: Template): Map<string, Record<string, unknown>> {
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const policy of Object.values(template.findResources('AWS::Events::EventBusPolicy'))) {
+    const statement = policy.Properties.Statement as Record<string, unknown>;
+    byId.set(String(statement.Sid).replace(/-[0-9a-f]{8}$/, ''), statement);
+  }
+  return byId;
 }
 
 /** The logical id of the only resource of a type whose id starts with a prefix. */

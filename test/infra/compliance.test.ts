@@ -1,7 +1,7 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { ProvisionerSettings } from '../../lib';
-import { buildApp, type BuiltApp } from './build-app';
+import { buildApp, type BuiltApp, EXAMPLE_PRODUCERS, EXAMPLE_SETTINGS } from './build-app';
 
 /** Every unacknowledged finding of both packs, as "rule at path". */
 function nagFindings(built: BuiltApp): string[] {
@@ -16,13 +16,13 @@ function nagFindings(built: BuiltApp): string[] {
 
 describe('cdk-nag (AwsSolutions + Serverless)', () => {
   // The real bundle, once: proves esbuild bundles the handler locally, without Docker.
-  const bundled = buildApp({}, { env: { account: '123456789012', region: 'eu-west-1' }, bundle: true });
+  const bundled = buildApp(EXAMPLE_SETTINGS, { env: { account: '123456789012', region: 'eu-west-1' }, bundle: true });
 
   it('synthesizes the app with both packs registered', () => {
     expect(() => bundled.app.synth()).not.toThrow();
   });
 
-  it('leaves no unacknowledged error or warning in the default deployment', () => {
+  it('leaves no unacknowledged error or warning in the typical deployment (bus and queue producers)', () => {
     expect(nagFindings(bundled)).toEqual([]);
   });
 
@@ -33,9 +33,19 @@ describe('cdk-nag (AwsSolutions + Serverless)', () => {
     }
   });
 
+  it('with no producer declared: only the warning that nothing outside the stack can send', () => {
+    const built = buildApp({});
+    const warnings = Annotations.fromStack(built.stack).findWarning('*', Match.anyValue());
+    expect(warnings.map((warning) => warning.entry.data)).toEqual([expect.stringContaining('No producers are declared')]);
+    expect(Annotations.fromStack(built.stateStack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
   it.each<[string, Partial<ProvisionerSettings>]>([
-    ['FIFO with an e-mail subscription', { queueKind: 'fifo', alarmEmail: 'ops@example.com' }],
+    ['no producer at all (the default)', {}],
+    ['queue producers only', { producers: { 'access-portal': EXAMPLE_PRODUCERS['access-portal'] } }],
+    ['FIFO with an e-mail subscription', { ...EXAMPLE_SETTINGS, queueKind: 'fifo', alarmEmail: 'ops@example.com' }],
     ['an existing bus and alarm topic, destroy policy, audit TTL', {
+      ...EXAMPLE_SETTINGS,
       existingEventBusName: 'org-identity',
       alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
       removalPolicy: 'destroy',

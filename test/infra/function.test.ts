@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { RUNTIME_ENV_KEYS, runtimeConfigSchema } from '../../lambdas/shared/config';
+import { runtimeProducersSchema } from '../../lambdas/shared/producers';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry';
-import { buildApp, defaultTemplates, logicalId } from './build-app';
+import { buildApp, defaultTemplates, EXAMPLE_SETTINGS, logicalId } from './build-app';
 
 const { stateless } = defaultTemplates();
 const functionId = logicalId(stateless, 'AWS::Lambda::Function', 'ProvisionerConsumer');
@@ -49,6 +50,7 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
     const literal = Object.fromEntries(
       Object.entries(env()).map(([key, value]) => [key, typeof value === 'string' ? value : 'https://sqs.eu-west-1.amazonaws.com/123456789012/token']),
     );
+    literal.PRODUCERS = '[]';
     expect(runtimeConfigSchema.safeParse(literal).success).toBe(true);
   });
 
@@ -79,8 +81,9 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
     });
   });
 
-  it('gives each concurrent instance requestsPerSecond / maxConcurrency', () => {
-    expect(env().REQUESTS_PER_SECOND).toBe('10');
+  it('gives each concurrent instance requestsPerSecond / (maxConcurrency x source queues)', () => {
+    // 20 / (2 x 2): the bus queue and the access portal's queue.
+    expect(env().REQUESTS_PER_SECOND).toBe('5');
     buildApp({ requestsPerSecond: 15, maxConcurrency: 6 }).stateless.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REQUESTS_PER_SECOND: '2.5' }) },
     });
@@ -102,7 +105,65 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
   });
 });
 
+describe('PRODUCERS: the declared producers as the function sees them', () => {
+  const parsed = () => {
+    // The queue ARN is a token at synth: substitute a literal one to read the JSON.
+    const rendered = JSON.stringify(env().PRODUCERS);
+    expect(rendered).toContain('Fn::Join');
+    const joined = (env().PRODUCERS as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+      .map((part) => (typeof part === 'string' ? part : 'arn:aws:sqs:eu-west-1:123456789012:portal-queue'))
+      .join('');
+    return runtimeProducersSchema.parse(JSON.parse(joined));
+  };
+
+  it('is a JSON array the runtime contract accepts, in producer-name order', () => {
+    expect(parsed().map((producer) => producer.name)).toEqual(['access-portal', 'hr', 'manual']);
+  });
+
+  it('carries a bus producer\'s source and accounts, and its grant', () => {
+    expect(parsed().find((producer) => producer.name === 'hr')).toEqual({
+      name: 'hr',
+      via: 'bus',
+      source: 'identity-provisioner.hr',
+      accounts: ['111122223333'],
+      eventTypes: ['user.upserted', 'user.deleted', 'group.upserted'],
+      groups: ['Everyone', 'dept-*'],
+    });
+  });
+
+  it('carries a queue producer\'s queue ARN, the very queue the stack created', () => {
+    const portalQueueId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal');
+    expect(JSON.stringify(env().PRODUCERS)).toContain(JSON.stringify({ 'Fn::GetAtt': [portalQueueId, 'Arn'] }));
+    expect(parsed().find((producer) => producer.name === 'access-portal')).toMatchObject({ via: 'queue', groups: ['app-*'] });
+  });
+
+  it('is "[]" with no producer declared', () => {
+    const template = buildApp({}).stateless;
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    expect(fn.Properties.Environment.Variables.PRODUCERS).toBe('[]');
+  });
+
+  it('stays under Lambda\'s 4 KB for the typical deployment (estimate on the construct)', () => {
+    const { total } = defaultTemplates().built.stack.provisioner.function.estimatedEnvironmentSize();
+    expect(total).toBeLessThan(4096);
+  });
+});
+
 describe('event source mapping', () => {
+  it('one mapping per source queue (the bus queue and each producer queue), same settings', () => {
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping')).map((mapping) => mapping.Properties);
+    expect(mappings.map((mapping) => mapping.EventSourceArn)).toEqual(
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue'), 'Arn'] },
+        { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal'), 'Arn'] },
+      ]),
+    );
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings) {
+      expect(mapping).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10, ScalingConfig: { MaximumConcurrency: 2 } });
+    }
+  });
+
   it('reports batch item failures, with the batch size and maximum concurrency from config', () => {
     stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue'), 'Arn'] },
@@ -114,7 +175,7 @@ describe('event source mapping', () => {
   });
 
   it('follows maxConcurrency and batchSize settings', () => {
-    buildApp({ maxConcurrency: 50, batchSize: 5 }).stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    buildApp({ ...EXAMPLE_SETTINGS, maxConcurrency: 50, batchSize: 5 }).stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 5,
       ScalingConfig: { MaximumConcurrency: 50 },
     });

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { OUTCOME_EVENT_SOURCE } from '../../lambdas/shared/telemetry';
 import { IDENTITY_STORE_ACTIONS } from '../../lib';
-import { asArray, defaultTemplates, logicalId, policyStatements } from './build-app';
+import { asArray, CONSUMER_ROLE_ARN, defaultTemplates, logicalId, policyStatements } from './build-app';
 
 const { stateless } = defaultTemplates();
 const statements = policyStatements(stateless);
@@ -23,8 +24,24 @@ function statementsOn(resource: unknown): Array<Record<string, unknown>> {
 const actionsOn = (resource: unknown) => statementsOn(resource).flatMap((statement) => asArray(statement.Action as string | string[]));
 
 describe('consumer role', () => {
+  it('is the stateful stack\'s role, imported: the stateless stack creates no role for the function', () => {
+    const fn = Object.values(stateless.findResources('AWS::Lambda::Function'))[0];
+    expect(fn.Properties.Role).toEqual(CONSUMER_ROLE_ARN);
+    stateless.resourceCountIs('AWS::IAM::Role', 0);
+  });
+
+  it('gets its permissions from one policy of the stateless stack, attached to the imported role by name', () => {
+    const policies = Object.entries(stateless.findResources('AWS::IAM::Policy'));
+    expect(policies).toHaveLength(1);
+    const [policyId, policy] = policies[0];
+    expect(policy.Properties.Roles).toEqual([importOf(/OutputRefStateConsumerRole/)]);
+    // The function waits for its permissions.
+    const fn = Object.values(stateless.findResources('AWS::Lambda::Function'))[0];
+    expect(fn.DependsOn).toContain(policyId);
+  });
+
   it('has no managed policies (no AWSLambdaBasicExecutionRole)', () => {
-    stateless.hasResourceProperties('AWS::IAM::Role', {
+    defaultTemplates().state.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({
         Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
       }),
@@ -66,16 +83,21 @@ describe('Identity Store permissions', () => {
     expect(IDENTITY_STORE_ACTIONS).toHaveLength(15);
   });
 
-  it('on the one identity store and the account-less user/group/membership ARNs', () => {
+  it('on the one identity store, whatever account owns it, and the account-less user/group/membership ARNs', () => {
     expect(asArray(identityStoreStatement()?.Resource)).toEqual(
       expect.arrayContaining([
-        partitionArn(':identitystore::123456789012:identitystore/d-1234567890'),
+        // From a delegated administrator account the store belongs to the management account.
+        partitionArn(':identitystore::*:identitystore/d-1234567890'),
         partitionArn(':identitystore:::user/*'),
         partitionArn(':identitystore:::group/*'),
         partitionArn(':identitystore:::membership/*'),
       ]),
     );
     expect(asArray(identityStoreStatement()?.Resource)).toHaveLength(4);
+  });
+
+  it('never pins the store ARN to the deploying account', () => {
+    expect(JSON.stringify(identityStoreStatement())).not.toContain('identitystore::123456789012:');
   });
 
   it('identitystore actions are granted nowhere else', () => {
@@ -114,6 +136,18 @@ describe('DynamoDB permissions', () => {
   });
 });
 
+describe('grants stay in the role policy', () => {
+  it('no queue policy carries an Allow for the consumer role (same-account grants need none)', () => {
+    const queuePolicies = Object.values(stateless.findResources('AWS::SQS::QueuePolicy'));
+    const allows = queuePolicies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter(
+        (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Principal).includes('StateConsumerRole'),
+      ),
+    );
+    expect(allows).toEqual([]);
+  });
+});
+
 describe('SQS, EventBridge and KMS permissions', () => {
   const queueArn = { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue'), 'Arn'] };
   const dlqArn = { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerDeadLetterQueue'), 'Arn'] };
@@ -130,13 +164,24 @@ describe('SQS, EventBridge and KMS permissions', () => {
     expect(actionsOn(dlqArn)).not.toContain('sqs:ReceiveMessage');
   });
 
-  it('events:PutEvents on the provisioner bus only', () => {
+  it('events:PutEvents on the provisioner bus only, and only with the outcome source', () => {
     const putEvents = statements.filter((statement) => asArray(statement.Action as string[]).includes('events:PutEvents'));
     expect(putEvents).toEqual([
-      expect.objectContaining({
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
         Resource: { 'Fn::GetAtt': [logicalId(stateless, 'AWS::Events::EventBus', 'ProvisionerEventBus'), 'Arn'] },
-      }),
+        Condition: { 'ForAllValues:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE } },
+      },
     ]);
+  });
+
+  it('every source queue: ChangeMessageVisibility and the event source mapping permissions', () => {
+    const portalQueueArn = { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal'), 'Arn'] };
+    expect(actionsOn(portalQueueArn)).toEqual(
+      expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']),
+    );
+    expect(actionsOn(portalQueueArn)).not.toContain('sqs:SendMessage');
   });
 
   it('encrypt/decrypt on the key, by named actions', () => {

@@ -1,9 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { EVENT_TYPES } from '../../lambdas/domain/identity-change';
-import { buildApp, defaultTemplates, logicalId } from './build-app';
+import { buildApp, defaultTemplates, EXAMPLE_PRODUCERS, EXAMPLE_SETTINGS, logicalId } from './build-app';
 
 const { stateless } = defaultTemplates();
 const queueId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue');
+const portalQueueId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal');
 const dlqId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerDeadLetterQueue');
 const ruleDlqId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerRuleDeadLetterQueue');
 
@@ -80,10 +81,13 @@ describe('dead-letter queues', () => {
     stateless.hasResourceProperties('AWS::SQS::QueuePolicy', tlsOnlyPolicyFor(dlqId));
   });
 
-  it('the rule DLQ is encrypted with the key and TLS-only', () => {
-    expect(stateless.findResources('AWS::SQS::Queue')[ruleDlqId].Properties.KmsMasterKeyId).toEqual({
-      'Fn::ImportValue': expect.stringMatching(/StateKey.*Arn/),
-    });
+  it('the rule DLQ uses SQS-managed encryption, not the key (a broken key must not fail the delivery and its DLQ together)', () => {
+    const ruleDlq = stateless.findResources('AWS::SQS::Queue')[ruleDlqId].Properties;
+    expect(ruleDlq.SqsManagedSseEnabled).toBe(true);
+    expect(ruleDlq.KmsMasterKeyId).toBeUndefined();
+  });
+
+  it('the rule DLQ is TLS-only', () => {
     stateless.hasResourceProperties('AWS::SQS::QueuePolicy', tlsOnlyPolicyFor(ruleDlqId));
   });
 
@@ -108,11 +112,12 @@ describe('event bus and rule', () => {
     stateless.hasResourceProperties('AWS::Events::EventBus', { Name: 'identity-provisioner' });
   });
 
-  it('matches the accepted sources and the six v1 detail-types on that bus', () => {
+  it('matches exactly the bus producers\' sources and the six v1 detail-types on that bus', () => {
     stateless.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: logicalId(stateless, 'AWS::Events::EventBus', 'ProvisionerEventBus') },
       EventPattern: {
-        source: ['identity-provisioner.hr', 'identity-provisioner.manual'],
+        // hr (default source) and manual (its own source); never the queue producer, never the outcome source.
+        source: ['identity-provisioner.hr', 'acme.identity-manual'],
         'detail-type': [...EVENT_TYPES],
       },
     });
@@ -132,20 +137,89 @@ describe('event bus and rule', () => {
   });
 
   it('uses an existing bus instead of creating one when existingEventBusName is set', () => {
-    const template = buildApp({ existingEventBusName: 'org-identity' }).stateless;
+    const template = buildApp({ ...EXAMPLE_SETTINGS, existingEventBusName: 'org-identity' }).stateless;
     template.resourceCountIs('AWS::Events::EventBus', 0);
     template.hasResourceProperties('AWS::Events::Rule', { EventBusName: 'org-identity' });
   });
+});
 
-  it('accepts the configured sources', () => {
-    buildApp({ acceptedSources: ['acme.workday'] }).stateless.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ source: ['acme.workday'] }),
-    });
+describe('with no producer declared', () => {
+  const built = buildApp({});
+  const template = built.stateless;
+
+  it('synthesizes, with no rule and no rule DLQ', () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => id.startsWith('ProvisionerRuleDeadLetterQueue'))).toEqual([]);
+  });
+
+  it('warns that nothing outside the stack can send events', () => {
+    const warnings = built.stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning');
+    expect(JSON.stringify(warnings)).toContain('No producers are declared: nothing outside this stack can send events');
+  });
+
+  it('still creates the bus (for the outcome events) and the bus queue', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  it('with queue producers only: no rule, and a warning that no producer uses the bus', () => {
+    const queueOnly = buildApp({ producers: { 'access-portal': EXAMPLE_PRODUCERS['access-portal'] } });
+    queueOnly.stateless.resourceCountIs('AWS::Events::Rule', 0);
+    const warnings = queueOnly.stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning');
+    expect(JSON.stringify(warnings)).toContain('No producer uses the bus');
+  });
+});
+
+describe('producer queues (one per via: queue producer)', () => {
+  const portalQueue = () => stateless.findResources('AWS::SQS::Queue')[portalQueueId].Properties;
+
+  it('creates exactly one, for the queue producer, and none for bus producers', () => {
+    const producerQueues = Object.keys(stateless.findResources('AWS::SQS::Queue')).filter((id) => id.startsWith('ProvisionerProducerQueue'));
+    expect(producerQueues).toEqual([portalQueueId]);
+  });
+
+  it('uses SQS-managed encryption (a sender in another account cannot use the customer managed key)', () => {
+    expect(portalQueue().SqsManagedSseEnabled).toBe(true);
+    expect(portalQueue().KmsMasterKeyId).toBeUndefined();
+  });
+
+  it('is TLS-only', () => {
+    stateless.hasResourceProperties('AWS::SQS::QueuePolicy', tlsOnlyPolicyFor(portalQueueId));
+  });
+
+  it('redrives to the shared DLQ after 5 receives', () => {
+    expect(portalQueue().RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 });
+  });
+
+  it('has the bus queue\'s visibility timeout rule (6x the function timeout)', () => {
+    expect(portalQueue().VisibilityTimeout).toBe(360);
+    const longer = buildApp({ ...EXAMPLE_SETTINGS, functionTimeoutSeconds: 100 }).stateless;
+    const id = logicalId(longer, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal');
+    expect(longer.findResources('AWS::SQS::Queue')[id].Properties.VisibilityTimeout).toBe(600);
+  });
+
+  it('is FIFO, with content-based deduplication, when queueKind is fifo', () => {
+    const fifo = buildApp({ ...EXAMPLE_SETTINGS, queueKind: 'fifo' }).stateless;
+    const id = logicalId(fifo, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal');
+    expect(fifo.findResources('AWS::SQS::Queue')[id].Properties).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: true });
+  });
+
+  it('one queue per queue producer, each named after it', () => {
+    const two = buildApp({
+      producers: {
+        'access-portal': EXAMPLE_PRODUCERS['access-portal'],
+        'joiner-bot': { ...EXAMPLE_PRODUCERS['access-portal'], principals: ['arn:aws:iam::123456789012:role/joiner-bot'] },
+      },
+    }).stateless;
+    expect(Object.keys(two.findResources('AWS::SQS::Queue')).filter((id) => id.startsWith('ProvisionerProducerQueue')).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual([
+      'ProvisionerProducerQueueAccessPortal',
+      'ProvisionerProducerQueueJoinerBot',
+    ]);
   });
 });
 
 describe('FIFO', () => {
-  const fifo = buildApp({ queueKind: 'fifo' }).stateless;
+  const fifo = buildApp({ producers: { hr: EXAMPLE_PRODUCERS.hr }, queueKind: 'fifo' }).stateless;
 
   it('makes the queue FIFO with content-based deduplication (EventBridge requires it on a FIFO target)', () => {
     fifo.hasResourceProperties('AWS::SQS::Queue', {
@@ -183,11 +257,18 @@ describe('stack outputs', () => {
     ['QueueUrl', { Ref: queueId }],
     ['QueueArn', { 'Fn::GetAtt': [queueId, 'Arn'] }],
     ['DeadLetterQueueUrl', { Ref: dlqId }],
+    ['RuleDeadLetterQueueUrl', { Ref: ruleDlqId }],
+    // Named after the producer, so its operators find the URL to send to.
+    ['ProducerQueueUrlAccessPortal', { Ref: portalQueueId }],
     ['EventBusName', { Ref: logicalId(stateless, 'AWS::Events::EventBus', 'ProvisionerEventBus') }],
     ['FunctionName', { Ref: logicalId(stateless, 'AWS::Lambda::Function', 'ProvisionerConsumer') }],
     ['AuditTableName', { 'Fn::ImportValue': Match.stringLikeRegexp('StateAuditTable') }],
     ['StateTableName', { 'Fn::ImportValue': Match.stringLikeRegexp('StateStateTable') }],
   ])('outputs %s', (name, value) => {
     stateless.hasOutput(name, { Value: value });
+  });
+
+  it('describes a producer queue output with the producer\'s name', () => {
+    stateless.hasOutput('ProducerQueueUrlAccessPortal', { Description: Match.stringLikeRegexp('producer "access-portal"') });
   });
 });

@@ -138,3 +138,69 @@ describe('IdentityProvisionerState: state and idempotency tables', () => {
     state.hasOutput('StateTableName', { Value: { Ref: logicalId(state, 'AWS::DynamoDB::Table', 'StateStateTable') } });
   });
 });
+
+describe('IdentityProvisionerState: consumer role and the append-only audit trail', () => {
+  const auditId = logicalId(state, 'AWS::DynamoDB::Table', 'StateAuditTable');
+  const roleId = logicalId(state, 'AWS::IAM::Role', 'StateConsumerRole');
+  const auditPolicy = () =>
+    state.findResources('AWS::DynamoDB::Table')[auditId].Properties.ResourcePolicy.PolicyDocument.Statement as Array<Record<string, unknown>>;
+
+  it('creates the consumer role here, trusted by Lambda only and with no permissions of its own', () => {
+    state.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+        Version: '2012-10-17',
+      },
+      ManagedPolicyArns: Match.absent(),
+      Policies: Match.absent(),
+    });
+    state.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+
+  it('denies every rewrite (UpdateItem, DeleteItem, BatchWriteItem, PartiQL writes) to every principal', () => {
+    const rewrite = auditPolicy().find((statement) => statement.Sid === 'AuditTrailIsAppendOnly');
+    expect(rewrite).toEqual({ Sid: 'AuditTrailIsAppendOnly', Effect: 'Deny', Principal: { AWS: '*' }, Action: expect.any(Array), Resource: '*' });
+    expect((rewrite?.Action as string[]).sort()).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:PartiQLDelete',
+      'dynamodb:PartiQLInsert',
+      'dynamodb:PartiQLUpdate',
+      'dynamodb:UpdateItem',
+    ]);
+  });
+
+  it('denies PutItem to every principal but the consumer role', () => {
+    expect(auditPolicy()).toContainEqual({
+      Sid: 'OnlyTheConsumerAppends',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'dynamodb:PutItem',
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleId, 'Arn'] } } },
+    });
+  });
+
+  it('has no Allow at all: what the consumer may do comes from its own role policy', () => {
+    expect(auditPolicy().filter((statement) => statement.Effect !== 'Deny')).toEqual([]);
+  });
+
+  it('names the table as "*" (itself), never its own ARN, which would be a circular reference', () => {
+    expect(JSON.stringify(auditPolicy())).not.toContain(auditId);
+  });
+
+  it('puts no resource policy on the state and idempotency tables (they are overwritten in place)', () => {
+    const others = Object.entries(state.findResources('AWS::DynamoDB::Table')).filter(([id]) => id !== auditId);
+    expect(others).toHaveLength(2);
+    for (const [, table] of others) expect(table.Properties.ResourcePolicy).toBeUndefined();
+  });
+
+  it('refers to nothing in the stateless stack (no import), so the two stacks have no cycle', () => {
+    expect(JSON.stringify(state.toJSON())).not.toContain('Fn::ImportValue');
+  });
+
+  it('exports the role name the stateless stack imports it by', () => {
+    const outputs = Object.values(state.toJSON().Outputs as Record<string, { Value: unknown }>);
+    expect(outputs.map((output) => output.Value)).toContainEqual({ Ref: roleId });
+  });
+});
