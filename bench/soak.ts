@@ -8,6 +8,9 @@ import { renderSoakReport } from './soak/report';
 import { runSoak, SOAK_DEFAULTS } from './soak/run-soak';
 import { DEFAULT_SUBJECT_GAP } from './soak/workload';
 
+// As in npm start: the pinned SDK's "needs Node 22 from 2027" notice is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const HELP = `Usage: npm run soak -- [options]
 
   --events N        distinct events to generate (default ${SOAK_DEFAULTS.events})

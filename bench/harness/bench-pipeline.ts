@@ -11,9 +11,11 @@ import type { Plugin } from 'esbuild';
 import type { IdentityChange } from '../../lambdas/domain/identity-change';
 import { METRIC } from '../../lambdas/shared/telemetry';
 import type { RunningEmulator } from '../../local/emulator';
+import { localCredentialsFor } from '../../local/iam';
 import { LOCAL_DEFAULTS } from '../../local/pipeline/defaults';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
 import { sendEntries } from '../../local/producer';
+import { BENCH_PRODUCER, BENCH_PRODUCERS } from './producers';
 import { waitUntilDrained } from './drain';
 
 export interface BenchPipelineSettings {
@@ -60,7 +62,6 @@ export interface PhaseResult {
 }
 
 const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 export class BenchPipeline {
   private constructor(
@@ -79,10 +80,12 @@ export class BenchPipeline {
       maxConcurrency: settings.maxConcurrency ?? LOCAL_DEFAULTS.maxConcurrency,
       idCacheTtlSeconds: settings.idCacheTtlSeconds ?? LOCAL_DEFAULTS.idCacheTtlSeconds,
       bundlePlugins: settings.bundlePlugins,
+      producers: BENCH_PRODUCERS,
       logFile: join(logDir, 'consumer.log'),
     });
     if (!pipeline.emulator) throw new Error('the bench needs the embedded emulator (its counters)');
-    const sqs = new SQSClient({ endpoint: pipeline.sqsEndpoint, region: REGION, credentials: CREDENTIALS });
+    // Sent as the full-grant queue producer, with its credentials, as a real producer would.
+    const sqs = new SQSClient({ endpoint: pipeline.sqsEndpoint, region: REGION, credentials: localCredentialsFor(BENCH_PRODUCERS[BENCH_PRODUCER].principals[0]) });
     return new BenchPipeline(pipeline, pipeline.emulator, sqs);
   }
 
@@ -93,10 +96,13 @@ export class BenchPipeline {
     this.emulator.resetStats();
 
     const startedAt = Date.now();
-    const sent = await sendEntries(events, { sqs: { client: this.sqs, queueUrl: this.pipeline.sqs.queue(LOCAL_NAMES.queue).url } });
-    if (sent.failed.length > 0) throw new Error(`could not send ${sent.failed.length} events: ${sent.failed[0].reason}`);
+    const door = this.pipeline.doors[BENCH_PRODUCER];
+    if (door?.via !== 'queue') throw new Error(`the bench sends through producer "${BENCH_PRODUCER}"'s queue, which the pipeline does not have`);
+    const sent = await sendEntries(events, { sqs: { client: this.sqs, queueUrl: door.queueUrl } });
+    const notSent = [...sent.refused, ...sent.failed];
+    if (notSent.length > 0) throw new Error(`could not send ${notSent.length} events: ${notSent[0].reason}`);
     const drain = await waitUntilDrained(
-      { pending: () => this.pipeline.pendingMessages(), inFlight: () => this.pipeline.mapping.stats().inFlightInvocations },
+      { pending: () => this.pipeline.pendingMessages(), inFlight: () => this.pipeline.inFlightInvocations() },
       timeoutMs,
     );
 

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LOCAL_DEFAULTS } from '../../local/pipeline/defaults';
+import { planLocalIngestion } from '../../local/pipeline/ingestion';
 import { functionEnvironment } from '../../local/pipeline/pipeline';
 import { median, round } from '../report/figures';
 
@@ -55,5 +56,6 @@ function loadOnlyEnvironment(): Record<string, string> {
       eventBridgeEndpoint: unused,
       deadLetterQueueUrl: `${unused}/000000000000/bench-dlq`,
     },
+    planLocalIngestion(LOCAL_DEFAULTS),
   );
 }

@@ -1,20 +1,23 @@
 /**
  * One soak run: the Identity Store emulator with seeded faults, dynalite on disk that goes away
  * for a while mid-run, and the local pipeline running the real consumer; a generated workload
- * sent through SQS; then the checks of checks.ts against the reference model. Used by
+ * sent through the producers' doors (bare documents to the full-grant producer's queue, EventBridge
+ * events through the bus as the HR feed, malformed envelopes to the bus queue as an operator
+ * redriving them would); then the checks of checks.ts against the reference model. Used by
  * `npm run soak` (bench/soak.ts) and, shorter, by test/soak/soak.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
 import { localDynamoDbClient } from '../../local/dynalite';
 import { startEmulator, type EmulatorStats } from '../../local/emulator';
-import { LOCAL_DEFAULTS } from '../../local/pipeline/defaults';
+import { LOCAL_DEFAULTS, LOCAL_OPERATORS } from '../../local/pipeline/defaults';
+import { LocalDoors } from '../../local/pipeline/doors';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
-import { sendEntries } from '../../local/producer';
+import { sendThroughDoors, type RoutedEntry } from '../../local/producer';
+import { BENCH_PRODUCER, SOAK_BUS_PRODUCER, SOAK_PRODUCERS } from '../harness/producers';
 import { checkDeadLetters, checkIdentityStore, checkOutcomes, checkWritesOnce, type CheckResult, type OutcomeTally } from './checks';
 import { expectedState } from './model';
 import { RestartableDynalite } from './outage';
@@ -89,18 +92,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       functionTimeoutSeconds: options.functionTimeoutSeconds,
       maxReceiveCount: options.maxReceiveCount,
       deletionCap: DELETION_CAP,
+      producers: SOAK_PRODUCERS,
       logFile: join(workDir, 'consumer.log'),
     });
-    const sqsClient = new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const sent = await sendEntries(
-      workload.sends.map((s) => s.body),
-      { sqs: { client: sqsClient, queueUrl: pipeline.sqs.queue(LOCAL_NAMES.queue).url } },
-    );
-    sqsClient.destroy();
-    if (sent.failed.length > 0) throw new Error(`${sent.failed.length} messages could not be sent: ${sent.failed[0].reason}`);
-    log(`sent ${sent.sentToQueue} messages`);
+    const doors = new LocalDoors({
+      region: 'us-east-1',
+      sqsEndpoint: pipeline.sqsEndpoint,
+      eventBridgeEndpoint: pipeline.eventBridgeEndpoint,
+      producers: {
+        ...pipeline.doors,
+        [REDRIVE_DOOR]: { via: 'queue', queueName: LOCAL_NAMES.busQueue, queueUrl: pipeline.sqs.queue(LOCAL_NAMES.busQueue).url, principals: LOCAL_OPERATORS },
+      },
+    });
+    const sent = await sendThroughDoors(workload.sends.map(routeSend), doors.doorFor).finally(() => doors.destroy());
+    const notSent = [...sent.refused, ...sent.failed];
+    if (notSent.length > 0) throw new Error(`${notSent.length} messages could not be sent: ${notSent[0].reason}`);
+    const total = sent.sentToQueue + sent.sentToBus;
+    log(`sent ${total} messages (${sent.sentToBus} through the bus)`);
 
-    const outage = scheduleOutage(pipeline, dynalite, sent.sentToQueue, options, log);
+    const outage = scheduleOutage(pipeline, dynalite, total, options, log);
     let lastLog = 0;
     await pipeline.settled(options.drainTimeoutMs, () => {
       if (Date.now() - lastLog < 10_000) return;
@@ -135,7 +145,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const stats = emulator.stats();
     return {
       seed: options.seed,
-      workload: { ...workload.counts, sent: sent.sentToQueue },
+      workload: { ...workload.counts, sent: total },
       faults: stats.faults,
       throttled: stats.throttled,
       identityStoreCalls: stats.totalCalls,
@@ -153,6 +163,29 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await dynalite.stop();
     if (!process.env.SOAK_KEEP_WORK_DIR) rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** A door only the soak uses: the bus queue, sent to as an operator redriving a DLQ would. */
+const REDRIVE_DOOR = 'operator-redrive';
+
+/**
+ * Bare documents (valid or not) go to the full-grant producer's queue; valid events the workload
+ * wrapped in an envelope go through the bus as the HR feed (the bus makes the envelope); a
+ * malformed envelope can only reach the bus queue from an operator, so it is sent as one.
+ */
+function routeSend(send: Workload['sends'][number], index: number): RoutedEntry {
+  let document: unknown;
+  try {
+    document = JSON.parse(send.body);
+  } catch {
+    document = undefined;
+  }
+  const envelope = typeof document === 'object' && document !== null && !Array.isArray(document) && ('detail-type' in document || 'detail' in document);
+  if (envelope && send.badCase === undefined) {
+    return { index, producer: SOAK_BUS_PRODUCER, principal: SOAK_PRODUCERS[SOAK_BUS_PRODUCER].principals[0], entry: document as Record<string, unknown> };
+  }
+  if (envelope) return { index, producer: REDRIVE_DOOR, principal: LOCAL_OPERATORS[0], entry: send.body };
+  return { index, producer: BENCH_PRODUCER, principal: SOAK_PRODUCERS[BENCH_PRODUCER].principals[0], entry: send.body };
 }
 
 /** Takes dynalite away once enough messages have been consumed; resolves with the outage's length. */

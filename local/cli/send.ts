@@ -1,40 +1,66 @@
 /**
- * `npm run send -- FILE`: sends a file of identity-change events to a deployed stack (its queue or
- * its bus, with the SDK's default credentials and region) or to the local pipeline of a running
- * `npm start`. Prints where each event went and every failure; exit 1 if any failed, 2 on bad
- * usage or when there is nothing to send to.
+ * `npm run send -- FILE`: sends a file of identity-change events as a producer: to a deployed
+ * stack (the producer's queue, or the bus with the producer's source, with the caller's own AWS
+ * credentials and region) or to the local pipeline of a running `npm start` (through the named
+ * producer's door, signed with that producer's local credentials). Prints where each event went,
+ * every refusal by a queue or bus policy and every failure; exit 1 if any was refused or failed,
+ * 2 on bad usage or when there is nothing to send to.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { EventsFileError, isEventBridgeEntry, readEventsFile, sendEntries, type ProducerEntry, type SendTargets } from '../producer';
+import { defaultSourceOf, PRODUCER_NAME_PATTERN } from '../../lambdas/shared/producers';
+import { LOCAL_DEFAULT_PRODUCER } from '../pipeline/defaults';
+import { LocalDoors } from '../pipeline/doors';
+import {
+  EventsFileError,
+  forQueue,
+  isAddressedEntry,
+  isEventBridgeEntry,
+  payloadOf,
+  readEventsFile,
+  routeEntries,
+  sendEntries,
+  sendThroughDoors,
+  type ProducerEntry,
+  type ProducerSendReport,
+  type SendTargets,
+} from '../producer';
 
 // As in npm start: the pinned SDK's "needs Node 22 from 2027" notice is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(__dirname, '../..');
 const DEFAULT_LOCAL_DIR = join(ROOT, '.local');
-const DEFAULT_SOURCE = 'identity-provisioner.manual';
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const HELP = `Usage: npm run send -- FILE [options]
 
-Sends the identity-change events in FILE: a JSON array or JSON lines of v1 events or
-EventBridge events ({source, detail-type, detail}); a JSON-lines line that is not JSON is
-sent as a raw body (queues only). The same formats as npm start --events.
+Sends the identity-change events in FILE as a producer: a JSON array or JSON lines of v1
+events or EventBridge events ({source, detail-type, detail}); a JSON-lines line that is not
+JSON is sent as a raw body (queues only); a line {"producer": NAME, "event": ...} names its
+producer (local pipeline only). The same formats as npm start --events.
+
+Only declared producers can send: a queue or bus policy refuses anyone else, and the
+function rejects an event outside its producer's grant (PRODUCER_NOT_ALLOWED).
 
 Targets (at most one; default: the local pipeline of a running npm start):
-  --queue-url URL      a deployed stack's queue (QueueUrl output): v1 events as message
-                       bodies; EventBridge entries are sent as their detail (the v1 event)
+  --queue-url URL      a deployed stack's producer queue (that producer's own queue):
+                       v1 events as message bodies; EventBridge entries as their detail
   --event-bus NAME     a deployed stack's bus (EventBusName output) or its ARN: EventBridge
-                       entries as they are, v1 events wrapped with --source
+                       entries as they are, v1 events with the producer's source
 
 Options:
-  --source S           source of the v1 events sent to a bus (default ${DEFAULT_SOURCE});
-                       the stack's rule accepts only its configured producer sources
+  --producer NAME      send as this producer. Locally: through its door (its queue, or the bus
+                       with its source), signed with its local credentials (default: a line's
+                       own producer, else the bus producer of an EventBridge entry's source,
+                       else ${LOCAL_DEFAULT_PRODUCER}). Against a deployed stack your own AWS credentials
+                       sign, and they must be one of NAME's declared principals; with
+                       --event-bus, v1 events get NAME's default source identity-provisioner.NAME
+  --source S           the source of v1 events sent to a bus, when the producer declares its
+                       own (overrides the default source of --producer)
   --region R           AWS region (default: the SDK's, e.g. AWS_REGION or your profile's)
   --endpoint-url URL   send to this endpoint instead of AWS (LocalStack and the like)
   --local-dir DIR      where npm start keeps its state (default <repo>/.local)
@@ -53,7 +79,8 @@ interface SendOptions {
   file: string;
   queueUrl?: string;
   eventBus?: string;
-  source: string;
+  producer?: string;
+  source?: string;
   region?: string;
   endpointUrl?: string;
   localDir: string;
@@ -65,6 +92,7 @@ function parseOptions(argv: string[]): SendOptions | 'help' {
     options: {
       'queue-url': { type: 'string' },
       'event-bus': { type: 'string' },
+      producer: { type: 'string' },
       source: { type: 'string' },
       region: { type: 'string' },
       'endpoint-url': { type: 'string' },
@@ -85,6 +113,12 @@ function parseOptions(argv: string[]): SendOptions | 'help' {
     const value = values[name];
     if (value !== undefined && !/^https?:\/\/[^/]+/.test(value)) throw new UsageError(`--${name} must be an http(s) URL, got "${value}"`);
   }
+  if (values.producer !== undefined && !PRODUCER_NAME_PATTERN.test(values.producer)) {
+    throw new UsageError(`--producer must be a producer name (1-40 of a-z 0-9 -, starting with a letter), got "${values.producer}"`);
+  }
+  if (!remote && values.source !== undefined) {
+    throw new UsageError('--source is for --event-bus: locally a producer sends with its declared source (use --producer NAME)');
+  }
   if (values['queue-url']?.endsWith('.fifo')) {
     throw new UsageError(
       'FIFO queues need a MessageGroupId per message: send through the bus (--event-bus), whose rule sets it, ' +
@@ -95,20 +129,27 @@ function parseOptions(argv: string[]): SendOptions | 'help' {
     file: resolve(positionals[0]),
     queueUrl: values['queue-url'],
     eventBus: values['event-bus'],
-    source: values.source ?? DEFAULT_SOURCE,
+    producer: values.producer,
+    source: values.source,
     region: values.region,
     endpointUrl: values['endpoint-url'],
     localDir: resolve(values['local-dir'] ?? DEFAULT_LOCAL_DIR),
   };
 }
 
-/** What npm start writes to <local-dir>/endpoints.json while its pipeline runs. */
+/** What npm start writes to <local-dir>/endpoints.json while its pipeline runs (LocalEndpoints). */
 const localEndpointsSchema = z.object({
   region: z.string().min(1),
   sqsEndpoint: z.string().url(),
-  queueUrl: z.string().url(),
   eventBridgeEndpoint: z.string().url(),
   eventBusName: z.string().min(1),
+  producers: z.record(
+    z.string(),
+    z.discriminatedUnion('via', [
+      z.object({ via: z.literal('bus'), busName: z.string().min(1), source: z.string().min(1), principals: z.array(z.string()).min(1) }),
+      z.object({ via: z.literal('queue'), queueName: z.string().min(1), queueUrl: z.string().url(), principals: z.array(z.string()).min(1) }),
+    ]),
+  ),
 });
 
 const NO_LOCAL_PIPELINE = [
@@ -117,70 +158,100 @@ const NO_LOCAL_PIPELINE = [
   'To send to a deployed stack: npm run send -- FILE --event-bus NAME  (or --queue-url URL)',
 ].join('\n');
 
-async function localTargets(options: SendOptions): Promise<{ targets: SendTargets; description: string }> {
+interface Sending {
+  description: string;
+  send(entries: ProducerEntry[]): Promise<ProducerSendReport>;
+  close(): void;
+}
+
+async function localSending(options: SendOptions): Promise<Sending> {
   const file = join(options.localDir, 'endpoints.json');
   if (!existsSync(file)) throw new NoTargetError(`No local pipeline is running (no ${file}).\n${NO_LOCAL_PIPELINE}`);
   const parsed = localEndpointsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) {
-    throw new NoTargetError(`${file} names no queue and bus (written by an older npm start?).\n${NO_LOCAL_PIPELINE}`);
+    throw new NoTargetError(`${file} names no producers' doors (written by an older npm start?).\n${NO_LOCAL_PIPELINE}`);
   }
   const local = parsed.data;
-  const sqs = new SQSClient({ endpoint: local.sqsEndpoint, region: local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  if (options.producer !== undefined && local.producers[options.producer] === undefined) {
+    throw new UsageError(`--producer: "${options.producer}" is not declared in the local pipeline (${Object.keys(local.producers).join(', ') || 'none'})`);
+  }
+  const probe = new SQSClient({ endpoint: local.sqsEndpoint, region: local.region, credentials: { accessKeyId: 'probe', secretAccessKey: 'probe' }, maxAttempts: 1 });
   try {
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: local.queueUrl, AttributeNames: ['QueueArn'] }));
+    await probe.send(new ListQueuesCommand({}));
   } catch (error) {
-    sqs.destroy();
     // npm start removes the file when it stops; one left behind means it did not stop cleanly.
     throw new NoTargetError(`The local pipeline in ${file} does not answer (${(error as Error).message}): npm start is not running.\n${NO_LOCAL_PIPELINE}`);
+  } finally {
+    probe.destroy();
   }
+  const doors = new LocalDoors({ region: local.region, sqsEndpoint: local.sqsEndpoint, eventBridgeEndpoint: local.eventBridgeEndpoint, producers: local.producers });
+  const fallback = local.producers[LOCAL_DEFAULT_PRODUCER] !== undefined ? LOCAL_DEFAULT_PRODUCER : undefined;
   return {
-    targets: {
-      sqs: { client: sqs, queueUrl: local.queueUrl },
-      eventBridge: {
-        client: new EventBridgeClient({ endpoint: local.eventBridgeEndpoint, region: local.region, credentials: LOCAL_CREDENTIALS }),
-        busName: local.eventBusName,
-        defaultSource: options.source,
-      },
+    description: `the local pipeline${options.producer ? ` as producer ${options.producer}` : ''} (bus ${local.eventBusName}; producers ${Object.keys(local.producers).join(', ')})`,
+    send: async (entries) => {
+      const { routed, unroutable } = routeEntries(entries, local.producers, { producer: options.producer, fallback });
+      const report = await sendThroughDoors(routed, doors.doorFor);
+      report.failed.push(...unroutable);
+      return report;
     },
-    description: `the local pipeline (queue ${local.queueUrl}, bus ${local.eventBusName})`,
+    close: () => doors.destroy(),
   };
 }
 
-function remoteTargets(options: SendOptions): { targets: SendTargets; description: string } {
+/**
+ * A deployed stack: one door (the producer's queue, or the bus with its source), signed by the
+ * caller's own AWS credentials, which the stack's policies accept only if they are one of the
+ * producer's declared principals. Lines that name another producer are not sent.
+ */
+function remoteSending(options: SendOptions): Sending {
   // Region and credentials: the SDK's default chain unless given; no local-only fallbacks.
   const clientConfig = {
     ...(options.region !== undefined && { region: options.region }),
     ...(options.endpointUrl !== undefined && { endpoint: options.endpointUrl }),
   };
   const at = options.endpointUrl ? ` at ${options.endpointUrl}` : '';
+  const as = options.producer ? ` as producer ${options.producer}` : '';
+  const source = options.source ?? (options.producer !== undefined ? defaultSourceOf(options.producer) : undefined);
+  let targets: SendTargets;
+  let description: string;
   if (options.queueUrl !== undefined) {
-    return { targets: { sqs: { client: new SQSClient(clientConfig), queueUrl: options.queueUrl } }, description: `queue ${options.queueUrl}${at}` };
+    targets = { sqs: { client: new SQSClient(clientConfig), queueUrl: options.queueUrl } };
+    description = `queue ${options.queueUrl}${at}${as}`;
+  } else {
+    targets = { eventBridge: { client: new EventBridgeClient(clientConfig), busName: options.eventBus!, defaultSource: source ?? '' } };
+    description = `bus ${options.eventBus}${at}${as}${source ? ` (source ${source} for v1 events)` : ''}`;
   }
   return {
-    targets: { eventBridge: { client: new EventBridgeClient(clientConfig), busName: options.eventBus!, defaultSource: options.source } },
-    description: `bus ${options.eventBus}${at}`,
+    description,
+    send: async (entries) => {
+      const sendable: { index: number; entry: ProducerEntry }[] = [];
+      const failed: { index: number; reason: string }[] = [];
+      for (const [index, entry] of entries.entries()) {
+        if (isAddressedEntry(entry) && entry.principal !== undefined) {
+          failed.push({ index, reason: 'a line\'s "principal" works only locally: against AWS, your own credentials sign' });
+          continue;
+        }
+        if (isAddressedEntry(entry) && entry.producer !== options.producer) {
+          failed.push({ index, reason: `names producer "${String(entry.producer)}": send it with --producer ${String(entry.producer)} and that producer's door` });
+          continue;
+        }
+        const payload = payloadOf(entry);
+        if (targets.eventBridge && typeof payload === 'object' && !isEventBridgeEntry(payload) && source === undefined) {
+          failed.push({ index, reason: 'a v1 event on a bus needs its producer\'s source: pass --producer NAME (or --source S)' });
+          continue;
+        }
+        sendable.push({ index, entry: targets.sqs ? forQueue(payload) : payload });
+      }
+      const report = await sendEntries(sendable.map((s) => s.entry), targets, sendable.map((s) => s.index));
+      const producerOf: Record<number, string> = {};
+      for (const { index } of sendable) producerOf[index] = options.producer ?? '(caller)';
+      return { ...report, failed: [...report.failed, ...failed], producerOf };
+    },
+    close: () => {
+      targets.sqs?.client.destroy();
+      targets.eventBridge?.client.destroy();
+    },
   };
-}
-
-const ENVELOPE_FIELDS = ['version', 'id', 'source', 'account', 'time', 'region', 'resources', 'detail-type', 'detail'];
-
-/**
- * What a queue gets for an EventBridge entry: a complete envelope (say, copied from a DLQ) as it
- * is, since the consumer reads envelopes; a PutEvents-style {source, detail-type, detail} as its
- * detail, because the consumer rejects an envelope without id, account, time, region, resources.
- */
-function forQueue(entry: ProducerEntry): ProducerEntry {
-  if (typeof entry === 'string' || !isEventBridgeEntry(entry)) return entry;
-  if (ENVELOPE_FIELDS.every((field) => field in entry)) return entry;
-  const detail = entry.detail ?? entry.Detail;
-  if (typeof detail === 'string') {
-    try {
-      return JSON.parse(detail) as Record<string, unknown>;
-    } catch {
-      return detail;
-    }
-  }
-  return typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>) : entry;
 }
 
 /** "user.upserted evt-1" for a line of output; the v1 event inside an EventBridge entry if any. */
@@ -208,27 +279,32 @@ async function main(): Promise<number> {
   const read = readEventsFile(options.file);
   if (read.length === 0) throw new UsageError(`${options.file} holds no events`);
   const remote = options.queueUrl !== undefined || options.eventBus !== undefined;
-  const entries = remote && options.queueUrl !== undefined ? read.map(forQueue) : read;
-  const { targets, description } = remote ? remoteTargets(options) : await localTargets(options);
+  const sending = remote ? remoteSending(options) : await localSending(options);
 
-  process.stdout.write(`Sending ${entries.length} events from ${options.file} to ${description}\n`);
+  process.stdout.write(`Sending ${read.length} events from ${options.file} to ${sending.description}\n`);
   try {
-    const report = await sendEntries(entries, targets);
+    const report = await sending.send(read);
     const failures = new Map(report.failed.map((failure) => [failure.index, failure.reason]));
+    const refusals = new Map(report.refused.map((refusal) => [refusal.index, refusal]));
     read.forEach((entry, index) => {
       const messageId = report.messageIds[index];
-      const result = failures.has(index)
-        ? `NOT SENT: ${failures.get(index)}`
-        : messageId !== undefined
-          ? `queued, message ${messageId}`
-          : 'put on the bus';
-      process.stdout.write(`  #${index} ${describeEntry(entry)}: ${result}\n`);
+      const refusal = refusals.get(index);
+      const as = report.producerOf[index] !== undefined && !remote ? ` as ${report.producerOf[index]}` : '';
+      const result = refusal
+        ? `REFUSED by policy${as}: ${refusal.code}: ${refusal.reason}`
+        : failures.has(index)
+          ? `NOT SENT: ${failures.get(index)}`
+          : messageId !== undefined
+            ? `queued${as}, message ${messageId}`
+            : `put on the bus${as}`;
+      process.stdout.write(`  #${index} ${describeEntry(payloadOf(entry))}: ${result}\n`);
     });
-    process.stdout.write(`Sent ${report.sentToQueue} to the queue and ${report.sentToBus} to the bus; ${report.failed.length} failed.\n`);
-    return report.failed.length > 0 ? 1 : 0;
+    process.stdout.write(
+      `Sent ${report.sentToQueue} to a queue and ${report.sentToBus} to the bus; ${report.refused.length} refused by policy; ${report.failed.length} failed.\n`,
+    );
+    return report.failed.length > 0 || report.refused.length > 0 ? 1 : 0;
   } finally {
-    targets.sqs?.client.destroy();
-    targets.eventBridge?.client.destroy();
+    sending.close();
   }
 }
 

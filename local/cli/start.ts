@@ -7,14 +7,13 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change';
 import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
-import { EventsFileError, readEventsFile, sendEntries } from '../producer';
-import { LOCAL_DEFAULTS } from '../pipeline/defaults';
+import { EventsFileError, payloadOf, readEventsFile, routeEntries, sendThroughDoors } from '../producer';
+import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
+import { LocalDoors } from '../pipeline/doors';
 import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
 import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
 import { eventIdOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
@@ -29,14 +28,21 @@ const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');
 const HELP = `Usage: npm start -- [options]
 
 Runs identity-change events through the real consumer against a local Identity Store emulator
-and DynamoDB (dynalite), delivered through a local SQS queue and EventBridge bus exactly as in
-AWS. State is kept in .local/ between runs.
+and DynamoDB (dynalite), delivered through local SQS queues and an EventBridge bus as in AWS:
+each producer sends through its own door (its queue, or the bus with its source) with its own
+credentials, and the queue and bus policies refuse anyone else (docs/local-delivery.md).
+State is kept in .local/ between runs.
 
 Options:
   --events FILE                 events to send: a JSON array or JSON lines of v1 events or
                                 EventBridge events ({source, detail-type, detail}); a JSON-lines
-                                line that is not JSON is sent as a raw body
-                                (default: examples/onboarding.jsonl)
+                                line that is not JSON is sent as a raw body; a line
+                                {"producer": NAME, "event": ...} is sent as that producer
+                                (default: examples/onboarding.jsonl, whose lines name their producers)
+  --producer NAME               send the file's lines that name no producer as NAME, through its
+                                door with its credentials (default: an EventBridge entry as the bus
+                                producer of its source, anything else as ${LOCAL_DEFAULT_PRODUCER}); the
+                                local producers: ${Object.keys(LOCAL_DEFAULTS.producers).join(', ')}
   --identitystore-endpoint URL  use this running Identity Store instead of the embedded emulator
   --dynamodb-endpoint URL       use this running DynamoDB instead of the embedded dynalite
   --identity-store-id ID        the identity store to manage (default ${LOCAL_DEFAULTS.identityStoreId})
@@ -69,6 +75,7 @@ function parseOptions(argv: string[]) {
     args: argv,
     options: {
       events: { type: 'string' },
+      producer: { type: 'string' },
       'identitystore-endpoint': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       'identity-store-id': { type: 'string' },
@@ -105,9 +112,13 @@ function parseOptions(argv: string[]) {
       throw new UsageError(`--faults: ${(error as Error).message}`);
     }
   }
+  if (values.producer !== undefined && !(values.producer in LOCAL_DEFAULTS.producers)) {
+    throw new UsageError(`--producer: "${values.producer}" is not a local producer (${Object.keys(LOCAL_DEFAULTS.producers).join(', ')})`);
+  }
   return {
     help: values.help ?? false,
     eventsFile: resolve(values.events ?? DEFAULT_EVENTS),
+    producer: values.producer,
     identityStoreEndpoint: url('identitystore-endpoint', values['identitystore-endpoint']),
     dynamodbEndpoint: url('dynamodb-endpoint', values['dynamodb-endpoint']),
     identityStoreId,
@@ -170,19 +181,12 @@ async function main(): Promise<number> {
   const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId: options.identityStoreId, tps: options.neighbourTps });
   const progress = progressReporter(options.quiet);
   try {
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    const sent = await sendEntries(entries, {
-      sqs: {
-        client: new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials }),
-        queueUrl: pipeline.sqs.queue(LOCAL_NAMES.queue).url,
-      },
-      eventBridge: {
-        client: new EventBridgeClient({ endpoint: pipeline.eventBridgeEndpoint, region: 'us-east-1', credentials }),
-        busName: LOCAL_NAMES.bus,
-        defaultSource: 'identity-provisioner.manual',
-      },
-    });
+    const { routed, unroutable } = routeEntries(entries, pipeline.doors, { producer: options.producer, fallback: LOCAL_DEFAULT_PRODUCER });
+    const doors = new LocalDoors({ region: 'us-east-1', sqsEndpoint: pipeline.sqsEndpoint, eventBridgeEndpoint: pipeline.eventBridgeEndpoint, producers: pipeline.doors });
+    const sent = await sendThroughDoors(routed, doors.doorFor).finally(() => doors.destroy());
+    sent.failed.push(...unroutable);
     for (const failure of sent.failed) process.stderr.write(`entry ${failure.index} not sent: ${failure.reason}\n`);
+    for (const refusal of sent.refused) process.stderr.write(`entry ${refusal.index} refused by policy (${sent.producerOf[refusal.index]}): ${refusal.code}\n`);
 
     const total = sent.sentToQueue + sent.sentToBus;
     const metrics = pipeline.function.metrics;
@@ -194,9 +198,11 @@ async function main(): Promise<number> {
       .catch((error: Error) => {
         drained = false;
         process.stderr.write(`\n${error.message}\n`);
-        for (const message of pipeline.sqs.queue(LOCAL_NAMES.queue).messages) {
-          const eventId = eventIdOf(readJson(message.body)) ?? message.messageId;
-          process.stderr.write(`  still queued: ${eventId} (${message.state}, received ${message.receiveCount} times)\n`);
+        for (const queue of pipeline.sourceQueues) {
+          for (const message of pipeline.sqs.queue(queue).messages) {
+            const eventId = eventIdOf(readJson(message.body)) ?? message.messageId;
+            process.stderr.write(`  still queued on ${queue}: ${eventId} (${message.state}, received ${message.receiveCount} times)\n`);
+          }
         }
       });
     progress.end();
@@ -206,16 +212,16 @@ async function main(): Promise<number> {
     const summary = await summarizeRun({
       pipeline,
       query: new DynamoDbAuditQuery({ client: dynamodb, tableName: LOCAL_NAMES.tables.audit }),
-      entries,
-      messageIds: sent.messageIds,
+      entries: entries.map(payloadOf),
+      sent,
       startedAt,
       neighbourCalls: { action: NEIGHBOUR_ACTION, count: neighbour.calls },
     });
     dynamodb.destroy();
-    const { deadLetters, apiCallsByAction, ...counts } = summary;
+    const { deadLetters, apiCallsByAction, refusedByPolicyByProducer, ...counts } = summary;
     process.stdout.write(`${renderSummary(summary, { neighbourCalls: neighbour.calls, logFile })}\n\n`);
     process.stdout.write('Ask the audit trail, e.g.: npm run audit -- user ada.lovelace\n\n');
-    process.stdout.write(`${JSON.stringify({ ...counts, apiCallsByAction, deadLetters: deadLetters.length })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...counts, refusedByPolicyByProducer, apiCallsByAction, deadLetters: deadLetters.length })}\n`);
     return drained && summary.pending === 0 && sent.failed.length === 0 ? 0 : 1;
   } finally {
     neighbour.stop();

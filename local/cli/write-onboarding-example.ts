@@ -4,5 +4,5 @@ import { join } from 'node:path';
 import { onboardingScenario } from '../scenario/onboarding';
 
 const { entries } = onboardingScenario();
-const lines = entries.map((entry) => (typeof entry === 'string' ? entry : JSON.stringify(entry)));
-writeFileSync(join(__dirname, '../../examples/onboarding.jsonl'), `${lines.join('\n')}\n`);
+// One {"producer", "event"} line per send: npm start sends each through its producer's door.
+writeFileSync(join(__dirname, '../../examples/onboarding.jsonl'), `${entries.map((entry) => JSON.stringify(entry)).join('\n')}\n`);

@@ -6,5 +6,6 @@ export {
   type RuleDefinition,
   type RuleTarget,
   type DeliveryFailure,
+  type RefusedEntry,
 } from './server';
 export { matchesEventPattern, validateEventPattern, InvalidEventPatternError, type EventPattern, type PatternValue } from './pattern';

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { LocalSqs } from '../sqs';
+import { evaluatePolicy, LocalPrincipals, parsePolicy, type LocalPrincipal, type Policy, type PolicyDocument, type StatementInput } from '../iam';
 import { matchesEventPattern, validateEventPattern, type EventPattern } from './pattern';
 
 /**
@@ -9,6 +10,13 @@ import { matchesEventPattern, validateEventPattern, type EventPattern } from './
  * @aws-sdk/client-eventbridge sends it). It records every accepted event per
  * bus and delivers matching events to local SQS queues, the whole envelope
  * as the message body, as an EventBridge rule with an SQS target does.
+ *
+ * Who calls is read from the access key id (local/iam). A bus with a policy (setBusPolicy) has
+ * each PutEvents entry evaluated on its own, with events:source and events:detail-type in the
+ * request context; a refused entry gets a per-entry error and the rest of the call goes on.
+ * The envelope's `account` is the caller's account, as EventBridge sets it. Rule deliveries are
+ * sent as events.amazonaws.com with aws:SourceArn = the rule's ARN, so the target queue's policy
+ * can let exactly that rule in.
  */
 export interface EventEnvelope {
   version: '0';
@@ -48,11 +56,29 @@ export interface LocalEventBridgeOptions {
   sqs: LocalSqs;
   region?: string;
   accountId?: string;
+  /** Who the access key ids stand for (default: nobody known, every caller is the unknown caller). */
+  principals?: LocalPrincipals;
+}
+
+/** What a refused PutEvents entry was, for tests and run summaries. */
+export interface RefusedEntry {
+  bus: string;
+  source: string;
+  detailType: string;
+  principalArn: string;
+  errorCode: string;
 }
 
 export interface LocalEventBridge {
   readonly endpoint: string;
-  addRule(rule: RuleDefinition): void;
+  /** Returns the rule's ARN (arn:aws:events:<region>:<account>:rule/<bus>/<name>). */
+  addRule(rule: RuleDefinition): string;
+  /** The bus's resource policy, evaluated for every PutEvents entry from now on. */
+  setBusPolicy(bus: string, policy: PolicyDocument | readonly StatementInput[]): void;
+  busArn(bus: string): string;
+  ruleArn(name: string, bus?: string): string;
+  /** Entries a bus policy refused, in arrival order. */
+  refused(): RefusedEntry[];
   /** Every accepted event, in arrival order; one bus or all. */
   events(bus?: string): EventEnvelope[];
   /** Rule targets that could not take an event (real EventBridge would retry, then use the rule's DLQ). */
@@ -80,28 +106,68 @@ const MAX_ENTRY_BYTES = 256 * 1024;
 export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
   const region = options.region ?? options.sqs.region;
   const accountId = options.accountId ?? options.sqs.accountId;
+  const principals = options.principals ?? new LocalPrincipals();
   const rules: StoredRule[] = [];
   const eventsByBus = new Map<string, EventEnvelope[]>();
   const failures: DeliveryFailure[] = [];
+  const policies = new Map<string, Policy>();
+  const refusedEntries: RefusedEntry[] = [];
+  const busArn = (bus: string) => `arn:aws:events:${region}:${accountId}:event-bus/${busName(bus)}`;
+  const ruleArn = (name: string, bus?: string) =>
+    busName(bus) === DEFAULT_BUS ? `arn:aws:events:${region}:${accountId}:rule/${name}` : `arn:aws:events:${region}:${accountId}:rule/${busName(bus)}/${name}`;
 
   const deliver = (bus: string, event: EventEnvelope): void => {
     for (const rule of rules) {
       if (rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
       try {
-        options.sqs.sendMessage(rule.target.queueName, {
-          body: JSON.stringify(event),
-          messageGroupId: rule.target.messageGroupId,
-          // One event, one message: the event id deduplicates retried deliveries on FIFO targets.
-          messageDeduplicationId: rule.target.messageGroupId === undefined ? undefined : event.id,
-          senderId: `AIDAEVENTBRIDGE${accountId}`,
-        });
+        options.sqs.sendMessage(
+          rule.target.queueName,
+          {
+            body: JSON.stringify(event),
+            messageGroupId: rule.target.messageGroupId,
+            // One event, one message: the event id deduplicates retried deliveries on FIFO targets.
+            messageDeduplicationId: rule.target.messageGroupId === undefined ? undefined : event.id,
+          },
+          { service: 'events.amazonaws.com', sourceArn: ruleArn(rule.name, rule.bus), sourceAccount: accountId, senderId: `AIDAEVENTBRIDGE${accountId}` },
+        );
       } catch (error) {
         failures.push({ ruleName: rule.name, eventId: event.id, queueName: rule.target.queueName, error: String(error) });
       }
     }
   };
 
-  const putEvents = (input: Record<string, unknown>): { status: number; body: Record<string, unknown> } => {
+  /** The bus policy's verdict on one entry, as PutEvents reports it; undefined when allowed. */
+  const refusal = (bus: string, entry: Record<string, unknown>, caller: LocalPrincipal): Required<Omit<EntryResult, 'EventId'>> | undefined => {
+    const policy = policies.get(bus);
+    if (policy === undefined) return undefined;
+    const source = String(entry.Source);
+    const detailType = String(entry.DetailType);
+    const decision = evaluatePolicy(policy, {
+      action: 'events:PutEvents',
+      resource: busArn(bus),
+      resourceAccount: accountId,
+      principal: { type: 'aws', arn: caller.arn, account: caller.account },
+      context: {
+        'aws:PrincipalArn': caller.arn,
+        'aws:PrincipalAccount': caller.account,
+        // Multivalued keys (one value per entry of a call); evaluated here for this entry alone.
+        'events:source': [source],
+        'events:detail-type': [detailType],
+      },
+    });
+    if (decision.allowed) return undefined;
+    const keys = decision.by === 'explicitDeny' ? decision.statement.conditionKeys : [];
+    const why = decision.by === 'explicitDeny' ? `an explicit deny in the bus policy (${decision.statement.sid ?? 'a statement without Sid'})` : 'no bus policy statement allows a principal of another account';
+    const result = keys.includes('events:detail-type')
+      ? { ErrorCode: 'NotAuthorizedForDetailTypeException', ErrorMessage: `${caller.arn} is not authorized to put events with detail-type "${detailType}" and source "${source}" on ${busArn(bus)}: ${why}` }
+      : keys.includes('events:source')
+        ? { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: `${caller.arn} is not authorized to put events with source "${source}" on ${busArn(bus)}: ${why}` }
+        : { ErrorCode: 'AccessDeniedException', ErrorMessage: `${caller.arn} is not authorized to perform events:PutEvents on ${busArn(bus)}: ${why}` };
+    refusedEntries.push({ bus, source, detailType, principalArn: caller.arn, errorCode: result.ErrorCode });
+    return result;
+  };
+
+  const putEvents = (input: Record<string, unknown>, caller: LocalPrincipal): { status: number; body: Record<string, unknown> } => {
     const entries = input.Entries;
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES_PER_CALL) {
       return validationError(
@@ -112,12 +178,15 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       const checked = checkEntry(entry);
       if ('ErrorCode' in checked) return checked;
       const bus = busName(entry.EventBusName);
+      const refused = refusal(bus, entry, caller);
+      if (refused) return refused;
       const event: EventEnvelope = {
         version: '0',
         id: randomUUID(),
         'detail-type': String(entry.DetailType),
         source: String(entry.Source),
-        account: accountId,
+        // EventBridge stamps the sender's account, which is how a bus consumer tells accounts apart.
+        account: caller.account,
         time: eventTime(entry.Time),
         region,
         resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
@@ -135,7 +204,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   };
 
   const server = createServer((request, response) => {
-    void handle(request, response, putEvents);
+    const caller = principals.callerOf(request.headers.authorization, accountId);
+    void handle(request, response, (input) => putEvents(input, caller));
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -144,13 +214,16 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     endpoint,
     addRule: (rule) => {
       validateEventPattern(rule.pattern);
-      rules.push({
-        name: rule.name ?? `rule-${rules.length + 1}`,
-        bus: busName(rule.bus),
-        pattern: rule.pattern,
-        target: rule.target,
-      });
+      const stored = { name: rule.name ?? `rule-${rules.length + 1}`, bus: busName(rule.bus), pattern: rule.pattern, target: rule.target };
+      rules.push(stored);
+      return ruleArn(stored.name, stored.bus);
     },
+    setBusPolicy: (bus, policy) => {
+      policies.set(busName(bus), parsePolicy(policy));
+    },
+    busArn,
+    ruleArn,
+    refused: () => [...refusedEntries],
     events: (bus) =>
       bus === undefined ? [...eventsByBus.values()].flat() : [...(eventsByBus.get(busName(bus)) ?? [])],
     deliveryFailures: () => [...failures],

@@ -1,8 +1,47 @@
 /**
  * The embedded defaults of `npm start`: a deployment configured as the CDK app's defaults
- * configure one, except where a laptop run needs shorter waits (said on each line).
+ * configure one, except where a laptop run needs shorter waits (said on each line), plus the
+ * producers and operators the bundled scenario needs (a deployment declares its own).
  */
 import { DEFAULT_IDENTITY_STORE_ID } from '../emulator';
+
+/** The local account (the one the local SQS, EventBridge and the function live in). */
+const LOCAL = '000000000000';
+
+/**
+ * The producers of the bundled scenario, in the shape of the `producers` deployment setting:
+ * - `hr`, the HR feed, through the bus: every event type, every group;
+ * - `onboarding`, an onboarding tool in this account with its own queue: users and memberships;
+ * - `access-portal`, a self-service tool in another account, through the bus: it may only add
+ *   and remove members of `app-*` groups;
+ * - `manual`, an operator's tool with its own queue and the full grant: what `npm start --events`
+ *   and `npm run send` use for a file that names no producer, and what the bench and soak send as.
+ * Every source queue (the bus queue and each producer queue) gets its own event source mapping,
+ * and the Identity Store budget is split over all of them (REQUESTS_PER_SECOND), so each queue
+ * producer slows every instance down: three source queues here.
+ */
+export const LOCAL_PRODUCERS = {
+  hr: { via: 'bus', principals: [`arn:aws:iam::${LOCAL}:role/hr-feed`], eventTypes: '*', groups: ['*'] },
+  onboarding: {
+    via: 'queue',
+    principals: [`arn:aws:iam::${LOCAL}:role/onboarding-tool`],
+    eventTypes: ['user.upserted', 'user.deleted', 'membership.added', 'membership.removed'],
+    groups: ['*'],
+  },
+  'access-portal': {
+    via: 'bus',
+    principals: ['arn:aws:iam::111122223333:role/access-portal'],
+    eventTypes: ['membership.added', 'membership.removed'],
+    groups: ['app-*'],
+  },
+  manual: { via: 'queue', principals: [`arn:aws:iam::${LOCAL}:role/identity-admin`], eventTypes: '*', groups: ['*'] },
+} as const;
+
+/** The producer a file's entries are sent as when they name none (full grant, its own queue). */
+export const LOCAL_DEFAULT_PRODUCER = 'manual';
+
+/** Roles allowed to redrive the DLQs into the queues (they may send to the bus queue). */
+export const LOCAL_OPERATORS = [`arn:aws:iam::${LOCAL}:role/identity-operator`];
 
 export const LOCAL_DEFAULTS = {
   identityStoreId: DEFAULT_IDENTITY_STORE_ID,
@@ -19,6 +58,8 @@ export const LOCAL_DEFAULTS = {
   idCacheTtlSeconds: 60,
   /** 30 s in the stack; 1 s here so a scenario's early arrivals retry within the run. */
   redeliveryBaseDelaySeconds: 1,
+  producers: LOCAL_PRODUCERS,
+  operators: LOCAL_OPERATORS,
   /** Another caller sharing the account's quota (the console, a SCIM sync), so throttling shows. */
   neighbourTps: 4,
   /** Give up waiting for the queue to drain after this long. */

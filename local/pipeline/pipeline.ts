@@ -1,10 +1,14 @@
 /**
  * The whole pipeline on a laptop, wired as the CDK stack wires it in AWS:
- *   producers -> (EventBridge rule) -> SQS queue (+ DLQ after maxReceiveCount)
- *             -> event source mapping (batches, MaximumConcurrency) -> the real consumer handler
- *             -> Identity Store emulator / dynalite tables / outcome events on the bus.
- * The handler runs in worker processes configured through the same environment variables the
- * stack sets; only the AWS_ENDPOINT_URL_* variables point the SDK at local services.
+ *   bus producers -> EventBridge bus (bus policy) -> rule -> bus queue ┐
+ *   queue producers -> their own queues (queue policies) ─────────────┴-> (+ shared DLQ after maxReceiveCount)
+ *             -> one event source mapping per source queue (batches, MaximumConcurrency each)
+ *             -> the real consumer handler -> Identity Store emulator / dynalite tables / outcome events on the bus.
+ * The doors and their policies come from the deployment's own `producers` and `operators`
+ * settings (local/pipeline/ingestion.ts), enforced by the local SQS and EventBridge as AWS
+ * enforces them (local/iam). The handler runs in worker processes configured through the same
+ * environment variables the stack sets, with the function role's local credentials; only the
+ * AWS_ENDPOINT_URL_* variables point the SDK at local services.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,21 +21,17 @@ import { createTables } from '../tables';
 import { startLocalSqs, type LocalSqs } from '../sqs';
 import { startLocalEventBridge, type LocalEventBridge } from '../eventbridge';
 import { runEventSourceMapping, type RunningEventSourceMapping } from '../lambda';
-import { ingestionEventPattern, DEFAULT_ACCEPTED_SOURCES } from '../../lambdas/shared/ingestion';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry';
 import type { RuntimeConfig } from '../../lambdas/shared/config';
+import type { ProducerDeclarations, RuntimeProducer } from '../../lambdas/shared/producers';
+import { localAccessKeyIdFor, LOCAL_SECRET_ACCESS_KEY, type LocalPrincipals } from '../iam';
 import { LocalFunction } from './local-function';
+import { LOCAL_ACCOUNT_ID, LOCAL_NAMES, LOCAL_REGION, planLocalIngestion, type IngestionPlan } from './ingestion';
 
-export const LOCAL_NAMES = {
-  functionName: 'identity-provisioner-consumer',
-  queue: 'identity-provisioner-events',
-  deadLetterQueue: 'identity-provisioner-events-dlq',
-  bus: 'identity-provisioner',
-  tables: { audit: 'identity-provisioner-audit', state: 'identity-provisioner-state', idempotency: 'identity-provisioner-idempotency' },
-} as const;
+export { LOCAL_NAMES, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './ingestion';
 
-const REGION = 'us-east-1';
-const ACCOUNT_ID = '000000000000';
+const REGION = LOCAL_REGION;
+const ACCOUNT_ID = LOCAL_ACCOUNT_ID;
 
 export interface LocalPipelineOptions {
   identityStoreId: string;
@@ -57,7 +57,10 @@ export interface LocalPipelineOptions {
   deletionWindowSeconds: number;
   idCacheTtlSeconds: number;
   redeliveryBaseDelaySeconds: number;
-  acceptedSources?: string[];
+  /** The deployment's `producers` setting, in its own shape (validated as synth validates it). */
+  producers: unknown;
+  /** The deployment's `operators` setting: roles allowed to send to the bus queue (DLQ redrives). */
+  operators: readonly string[];
   logFile: string;
   /** esbuild plugins for the handler bundle (benchmarks swap modules with them). */
   bundlePlugins?: Plugin[];
@@ -74,15 +77,34 @@ export interface LocalPipeline {
   sqs: LocalSqs;
   eventBridge: LocalEventBridge;
   function: LocalFunction;
-  mapping: RunningEventSourceMapping;
-  /** Messages still on the source queue (visible, in flight or delayed). */
+  /** One per source queue (the bus queue first), as the stack creates them. */
+  mappings: RunningEventSourceMapping[];
+  /** The declared producers, validated, with their sources. */
+  producers: ProducerDeclarations;
+  /** How each producer sends: the bus with its source, or its own queue. */
+  doors: Record<string, ProducerDoor>;
+  /** Who the local SQS and EventBridge recognise by access key id. */
+  principals: LocalPrincipals;
+  plan: IngestionPlan;
+  /** Every queue the function consumes (the bus queue first). */
+  sourceQueues: string[];
+  /** Messages still on the source queues (visible, in flight or delayed). */
   pendingMessages(): number;
+  /** Invocations running now, over every event source mapping. */
+  inFlightInvocations(): number;
   /** Resolves once the queue has stayed empty and no invocation runs, or rejects after `timeoutMs`. */
   settled(timeoutMs: number, onTick?: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** A producer's door, as a sender needs it. */
+export type ProducerDoor =
+  | { via: 'bus'; busName: string; source: string; principals: readonly string[] }
+  | { via: 'queue'; queueName: string; queueUrl: string; principals: readonly string[] };
+
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  // Settings first: a bad declaration fails before anything starts.
+  const plan = planLocalIngestion({ producers: options.producers, operators: options.operators });
   const stopStack: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stopStack.reverse()) await stop().catch(() => undefined);
@@ -114,37 +136,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await createTables(dynamodb, LOCAL_NAMES.tables);
     dynamodb.destroy();
 
-    const sqs = await startLocalSqs({ region: REGION, accountId: ACCOUNT_ID });
-    stopStack.push(() => sqs.stop());
-    const visibilityTimeout = 6 * options.functionTimeoutSeconds;
-    const deadLetterQueue = sqs.createQueue(LOCAL_NAMES.deadLetterQueue, {});
-    sqs.createQueue(LOCAL_NAMES.queue, {
-      VisibilityTimeout: String(visibilityTimeout),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
+    const { sqs, eventBridge, doors, deadLetterQueue } = await startLocalDoors(plan, {
+      visibilityTimeoutSeconds: 6 * options.functionTimeoutSeconds,
+      maxReceiveCount: options.maxReceiveCount,
     });
+    stopStack.push(() => sqs.stop(), () => eventBridge.stop());
 
-    const eventBridge = await startLocalEventBridge({ sqs, region: REGION, accountId: ACCOUNT_ID });
-    stopStack.push(() => eventBridge.stop());
-    eventBridge.addRule({
-      name: 'identity-changes-to-queue',
-      bus: LOCAL_NAMES.bus,
-      pattern: ingestionEventPattern(options.acceptedSources ?? DEFAULT_ACCEPTED_SOURCES),
-      target: { queueName: LOCAL_NAMES.queue },
-    });
-
-    const environment = functionEnvironment(options, {
-      identityStoreEndpoint,
-      dynamodbEndpoint,
-      sqsEndpoint: sqs.endpoint,
-      eventBridgeEndpoint: eventBridge.endpoint,
-      deadLetterQueueUrl: deadLetterQueue.url,
-    });
+    const environment = functionEnvironment(
+      options,
+      {
+        identityStoreEndpoint,
+        dynamodbEndpoint,
+        sqsEndpoint: sqs.endpoint,
+        eventBridgeEndpoint: eventBridge.endpoint,
+        deadLetterQueueUrl: deadLetterQueue.url,
+      },
+      plan,
+    );
     const bundle = await bundleHandler(options.stateDir ? join(options.stateDir, 'build') : mkdtempSync(join(tmpdir(), 'identity-provisioner-')), options.bundlePlugins);
     const fn = new LocalFunction({
       functionName: LOCAL_NAMES.functionName,
       handlerModule: bundle.file,
       environment,
-      maxInstances: options.maxConcurrency,
+      // Each source queue's mapping may run maxConcurrency invocations at once.
+      maxInstances: options.maxConcurrency * plan.sourceQueues.length,
       memoryLimitInMB: 512,
       region: REGION,
       accountId: ACCOUNT_ID,
@@ -152,37 +167,42 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     });
     stopStack.push(() => fn.stop());
 
-    const mapping = await runEventSourceMapping({
-      sqs,
-      queueName: LOCAL_NAMES.queue,
-      handler: fn.invoke,
-      batchSize: options.batchSize,
-      maxConcurrency: options.maxConcurrency,
-      functionTimeoutMs: options.functionTimeoutSeconds * 1000,
-      functionName: LOCAL_NAMES.functionName,
-      region: REGION,
-      pollWaitTimeSeconds: 1,
-    });
-    stopStack.push(() => mapping.stop());
+    const mappings: RunningEventSourceMapping[] = [];
+    for (const queueName of plan.sourceQueues) {
+      const mapping = await runEventSourceMapping({
+        sqs,
+        queueName,
+        handler: fn.invoke,
+        batchSize: options.batchSize,
+        maxConcurrency: options.maxConcurrency,
+        functionTimeoutMs: options.functionTimeoutSeconds * 1000,
+        functionName: LOCAL_NAMES.functionName,
+        region: REGION,
+        pollWaitTimeSeconds: 1,
+      });
+      mappings.push(mapping);
+      stopStack.push(() => mapping.stop());
+    }
 
     const endpointsFile = options.stateDir && join(options.stateDir, 'endpoints.json');
     if (endpointsFile) {
       // While this runs, `npm run audit` reads the live store instead of opening the locked LevelDB,
       // and `npm run send` adds events to the running queue and bus.
-      const endpoints = {
+      const endpoints: LocalEndpoints = {
         dynamodbEndpoint,
         auditTableName: LOCAL_NAMES.tables.audit,
         region: REGION,
         sqsEndpoint: sqs.endpoint,
-        queueUrl: sqs.queue(LOCAL_NAMES.queue).url,
         eventBridgeEndpoint: eventBridge.endpoint,
         eventBusName: LOCAL_NAMES.bus,
+        producers: doors,
       };
       writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
       stopStack.unshift(async () => rmSync(endpointsFile, { force: true }));
     }
 
-    const pendingMessages = () => sqs.queue(LOCAL_NAMES.queue).messages.length;
+    const pendingMessages = () => plan.sourceQueues.reduce((sum, queue) => sum + sqs.queue(queue).messages.length, 0);
+    const inFlightInvocations = () => mappings.reduce((sum, mapping) => sum + mapping.stats().inFlightInvocations, 0);
     return {
       bundle,
       identityStoreEndpoint,
@@ -193,9 +213,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       sqs,
       eventBridge,
       function: fn,
-      mapping,
+      mappings,
+      producers: plan.producers,
+      doors,
+      principals: plan.principals,
+      plan,
+      sourceQueues: plan.sourceQueues,
       pendingMessages,
-      settled: (timeoutMs, onTick) => waitUntilSettled(pendingMessages, () => mapping.stats().inFlightInvocations, timeoutMs, onTick),
+      inFlightInvocations,
+      settled: (timeoutMs, onTick) => waitUntilSettled(pendingMessages, inFlightInvocations, timeoutMs, onTick),
       stop: stopAll,
     };
   } catch (error) {
@@ -204,7 +230,75 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   }
 }
 
-/** The same variables lib/ sets on the deployed function, plus local endpoints and dummy credentials. */
+export interface LocalDoorsOptions {
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+  /** How long one SQS second lasts (tests compress time). */
+  secondMs?: number;
+}
+
+/**
+ * The ingestion half of the pipeline: the local SQS and EventBridge knowing the plan's principals,
+ * the DLQ, the bus queue and the producer queues (redriving to the DLQ), the rule, and every
+ * policy of the plan installed. Stop `sqs` and `eventBridge` when done.
+ */
+export async function startLocalDoors(plan: IngestionPlan, options: LocalDoorsOptions) {
+  const sqs = await startLocalSqs({ region: REGION, accountId: ACCOUNT_ID, principals: plan.principals, secondMs: options.secondMs });
+  let eventBridge: LocalEventBridge;
+  try {
+    eventBridge = await startLocalEventBridge({ sqs, region: REGION, accountId: ACCOUNT_ID, principals: plan.principals });
+  } catch (error) {
+    await sqs.stop();
+    throw error;
+  }
+  try {
+    const deadLetterQueue = sqs.createQueue(LOCAL_NAMES.deadLetterQueue, {});
+    const sourceQueueAttributes = {
+      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+      // Every source queue shares the one DLQ (SQS's own move: not subject to the DLQ's policy).
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
+    };
+    for (const queue of plan.sourceQueues) sqs.createQueue(queue, sourceQueueAttributes);
+    if (plan.rulePattern !== undefined) {
+      const ruleArn = eventBridge.addRule({ name: LOCAL_NAMES.rule, bus: LOCAL_NAMES.bus, pattern: plan.rulePattern, target: { queueName: LOCAL_NAMES.busQueue } });
+      if (ruleArn !== plan.resources.ruleArn) throw new Error(`the local rule is ${ruleArn}, but its policies name ${plan.resources.ruleArn}`);
+    }
+    // The policies lib/access-policies.ts writes for the stack, on the local resources.
+    eventBridge.setBusPolicy(LOCAL_NAMES.bus, plan.busPolicy);
+    for (const queue of sqs.queues()) {
+      const statements = plan.queuePolicies.get(queue.arn);
+      if (statements) sqs.setQueueAttributes(queue.name, { Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+    }
+    const doors: Record<string, ProducerDoor> = {};
+    for (const [name, producer] of Object.entries(plan.producers).sort(([a], [b]) => a.localeCompare(b))) {
+      doors[name] =
+        producer.via === 'bus'
+          ? { via: 'bus', busName: LOCAL_NAMES.bus, source: producer.source!, principals: producer.principals }
+          : { via: 'queue', queueName: plan.producerQueues[name], queueUrl: sqs.queue(plan.producerQueues[name]).url, principals: producer.principals };
+    }
+    return { sqs, eventBridge, doors, deadLetterQueue };
+  } catch (error) {
+    await eventBridge.stop();
+    await sqs.stop();
+    throw error;
+  }
+}
+
+/**
+ * What `npm start` writes to <state-dir>/endpoints.json while it runs: `npm run audit` reads the
+ * live store, `npm run send` sends through the producers' doors.
+ */
+export interface LocalEndpoints {
+  dynamodbEndpoint: string;
+  auditTableName: string;
+  region: string;
+  sqsEndpoint: string;
+  eventBridgeEndpoint: string;
+  eventBusName: string;
+  producers: Record<string, ProducerDoor>;
+}
+
+/** The same variables lib/ sets on the deployed function, plus local endpoints and the function role's local credentials. */
 export interface FunctionEndpoints {
   identityStoreEndpoint: string;
   dynamodbEndpoint: string;
@@ -214,9 +308,11 @@ export interface FunctionEndpoints {
 }
 
 export function functionEnvironment(
-  options: Omit<LocalPipelineOptions, 'logFile' | 'emulatorTps' | 'batchSize' | 'functionTimeoutSeconds'>,
+  options: Omit<LocalPipelineOptions, 'logFile' | 'emulatorTps' | 'batchSize' | 'functionTimeoutSeconds' | 'producers' | 'operators'>,
   endpoints: FunctionEndpoints,
+  plan: Pick<IngestionPlan, 'sourceQueues' | 'runtimeProducers' | 'resources'>,
 ): Record<string, string> {
+  const producers: RuntimeProducer[] = plan.runtimeProducers;
   const config: Record<keyof RuntimeConfig, string> = {
     IDENTITY_STORE_ID: options.identityStoreId,
     IDENTITY_STORE_REGION: REGION,
@@ -225,7 +321,8 @@ export function functionEnvironment(
     IDEMPOTENCY_TABLE_NAME: LOCAL_NAMES.tables.idempotency,
     EVENT_BUS_NAME: LOCAL_NAMES.bus,
     DEAD_LETTER_QUEUE_URL: endpoints.deadLetterQueueUrl,
-    REQUESTS_PER_SECOND: String(options.requestsPerSecond / options.maxConcurrency),
+    // The budget split as the stack splits it: every source queue's mapping may run maxConcurrency instances.
+    REQUESTS_PER_SECOND: String(options.requestsPerSecond / (options.maxConcurrency * plan.sourceQueues.length)),
     MANAGED_GROUP_SCOPE: options.managedGroupScope,
     MAX_MEMBERSHIP_REMOVALS_PER_EVENT: String(options.maxMembershipRemovalsPerEvent),
     DELETION_CAP: String(options.deletionCap),
@@ -236,14 +333,16 @@ export function functionEnvironment(
     QUEUE_KIND: 'standard',
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
+    PRODUCERS: JSON.stringify(producers),
   };
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     ...config,
     AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    // The function role's credentials: its DLQ moves and outcome events pass the policies as the role's.
+    AWS_ACCESS_KEY_ID: localAccessKeyIdFor(plan.resources.functionRoleArn),
+    AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
     AWS_ENDPOINT_URL_IDENTITYSTORE: endpoints.identityStoreEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,

@@ -5,18 +5,22 @@
  */
 import type { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { METRIC } from '../../lambdas/shared/telemetry';
-import type { ProducerEntry } from '../producer';
+import type { ProducerEntry, ProducerSendReport } from '../producer';
 import { LOCAL_NAMES, type LocalPipeline } from './pipeline';
 
 export interface RunSummary {
-  /** Messages sent. */
+  /** Entries of the file (sent, refused by policy, or not sent). */
   events: number;
+  /** Sends a queue or bus policy refused (from the SendMessage / PutEvents answers). */
+  refusedByPolicy: number;
+  /** The same, by the producer whose door they tried. */
+  refusedByPolicyByProducer: Record<string, number>;
   applied: number;
   noop: number;
   superseded: number;
   rejected: number;
   failed: number;
-  /** Messages whose event had already been handled (same id): answered by idempotency. */
+  /** Accepted messages whose event had already been handled (same id): answered by idempotency. */
   duplicates: number;
   /** Events with no final outcome (still retrying when the run ended). */
   pending: number;
@@ -42,16 +46,20 @@ export function eventIdOf(entry: ProducerEntry): string | undefined {
 export async function summarizeRun(input: {
   pipeline: LocalPipeline;
   query: DynamoDbAuditQuery;
+  /** What was sent, by index (without the line's producer address). */
   entries: ProducerEntry[];
-  /** SQS MessageId by entry index: events without a readable id are recorded as message:<id>. */
-  messageIds: Record<number, string>;
+  /** The send's answers: MessageIds (events without a readable id are recorded as message:<id>), refusals, failures. */
+  sent: Pick<ProducerSendReport, 'messageIds' | 'refused' | 'failed' | 'producerOf'>;
   startedAt: Date;
   /** Calls made by the simulated other caller, to leave out of ours. */
   neighbourCalls: { action: string; count: number };
 }): Promise<RunSummary> {
   const { pipeline, query, entries, startedAt } = input;
   const counts = { APPLIED: 0, NOOP: 0, SUPERSEDED: 0, REJECTED: 0, FAILED: 0 };
-  const ids = entries.map((entry, index) => eventIdOf(entry) ?? (input.messageIds[index] && `message:${input.messageIds[index]}`));
+  // Only what the doors took can have an outcome: refusals and failures are counted apart.
+  const notAccepted = new Set([...input.sent.refused, ...input.sent.failed].map((r) => r.index));
+  const accepted = entries.flatMap((entry, index) => (notAccepted.has(index) ? [] : [{ entry, index }]));
+  const ids = accepted.map(({ entry, index }) => eventIdOf(entry) ?? (input.sent.messageIds[index] && `message:${input.sent.messageIds[index]}`));
   const distinct = [...new Set(ids.filter((id): id is string => typeof id === 'string'))];
   let pending = 0;
   let withOutcome = 0;
@@ -66,6 +74,7 @@ export async function summarizeRun(input: {
   }
 
   const deadLetterQueue = pipeline.sqs.queue(LOCAL_NAMES.deadLetterQueue);
+  // A message moved by redrive has no rejection attributes: it failed on every delivery.
   const deadLetters = deadLetterQueue.messages.map((m) => ({
     eventId: m.messageAttributes.eventId?.StringValue ?? '(unknown)',
     code: m.messageAttributes.rejectionCode?.StringValue ?? 'MAX_RECEIVES',
@@ -79,15 +88,22 @@ export async function summarizeRun(input: {
       if (ours > 0) apiCallsByAction[action] = ours;
     }
   }
+  const refusedByPolicyByProducer: Record<string, number> = {};
+  for (const { index } of input.sent.refused) {
+    const producer = input.sent.producerOf[index] ?? '(none)';
+    refusedByPolicyByProducer[producer] = (refusedByPolicyByProducer[producer] ?? 0) + 1;
+  }
   const metric = (name: string) => pipeline.function.metrics.get(name) ?? 0;
   return {
     events: entries.length,
+    refusedByPolicy: input.sent.refused.length,
+    refusedByPolicyByProducer: Object.fromEntries(Object.entries(refusedByPolicyByProducer).sort(([a], [b]) => a.localeCompare(b))),
     applied: counts.APPLIED,
     noop: counts.NOOP,
     superseded: counts.SUPERSEDED,
     rejected: counts.REJECTED,
     failed: counts.FAILED,
-    duplicates: entries.length - withOutcome,
+    duplicates: accepted.length - withOutcome,
     pending,
     dlq: deadLetters.length,
     apiCalls: metric(METRIC.identityStoreCalls),
@@ -110,7 +126,8 @@ export function renderSummary(summary: RunSummary, extra: { neighbourCalls: numb
     '',
     'Events by outcome',
     rows([
-      ['sent', summary.events],
+      ['events in the file', summary.events],
+      ['refused by policy (at the door)', summary.refusedByPolicy],
       ['applied', summary.applied],
       ['no change needed', summary.noop],
       ['superseded (arrived late)', summary.superseded],
@@ -119,6 +136,9 @@ export function renderSummary(summary: RunSummary, extra: { neighbourCalls: numb
       ['duplicates (same id)', summary.duplicates],
       ...(summary.pending ? ([['still retrying', summary.pending]] as [string, number][]) : []),
     ]),
+    ...(summary.refusedByPolicy > 0
+      ? ['', 'Refused by policy, by producer door', rows(Object.entries(summary.refusedByPolicyByProducer))]
+      : []),
     '',
     'Identity Store calls by action',
     rows(Object.entries(summary.apiCallsByAction).sort(([a], [b]) => a.localeCompare(b))),

@@ -4,12 +4,16 @@ import { FIRST_NAMES, LAST_NAMES, userDocument, type Person } from './people';
  * The bundled onboarding scenario that `npm start` runs (examples/onboarding.jsonl is generated
  * from it): groups created, a wave of joiners with groups, movers (attribute changes, group
  * moves, a rename by ExternalId), extra memberships, leavers, duplicates, an out-of-order pair,
- * two invalid events, some of it arriving through EventBridge. It also states the final state
- * the identity store must reach, so the end-to-end test can check it.
+ * two invalid events. Every line names its producer (local/pipeline/defaults.ts): `hr` through
+ * the bus, `onboarding` through its own queue, `access-portal` (another account, through the bus)
+ * with one request inside its grant, one outside it (REJECTED PRODUCER_NOT_ALLOWED) and one
+ * event type it may not send (refused at the bus); and an undeclared principal that tries the
+ * onboarding queue and the HR feed's source (refused at the door). It also states the final
+ * state the identity store must reach, so the end-to-end test can check it.
  */
 
-/** A message body as producers send it: a v1 document, an EventBridge event, or raw text. */
-export type ScenarioEntry = Record<string, unknown> | string;
+/** A line of the scenario: `{"producer": NAME, "event": DOCUMENT}`, optionally signed as `principal`. */
+export type ScenarioEntry = { producer: string; event: Record<string, unknown> | string; principal?: string };
 
 export interface ExpectedState {
   groups: string[];
@@ -22,8 +26,10 @@ export interface ExpectedState {
    * person race each other (a leaver processed before their joiner), each valid order's outcome.
    */
   outcomes: Record<string, FinalOutcome[]>;
-  /** How many messages must be in the DLQ (the invalid ones). */
+  /** How many messages must be in the DLQ (the invalid ones and the one outside its producer's grant). */
   deadLetters: number;
+  /** Sends the doors' policies refuse, by the producer whose door was tried. */
+  refusedByPolicy: Record<string, number>;
 }
 
 export type FinalOutcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED';
@@ -35,9 +41,14 @@ export interface Scenario {
 
 const START = Date.UTC(2026, 10, 2, 9, 0, 0);
 const ACTOR_HR = 'hr-system';
-const SOURCE_HR = 'identity-provisioner.hr';
+/** What the portal writes as actor: only a claim; the record's `producer` is what AWS vouched for. */
+const ACTOR_PORTAL = 'access-portal:self-service';
 const DEPARTMENTS = ['Engineering', 'Platform', 'Data', 'Finance'];
-const GROUPS = ['Everyone', ...DEPARTMENTS, 'Security-Auditors'];
+/** A self-service group: access-portal's grant covers `app-*`. */
+const APP_GROUP = 'app-wiki';
+const GROUPS = ['Everyone', ...DEPARTMENTS, 'Security-Auditors', APP_GROUP];
+/** Someone in the account with SQS and EventBridge rights who is no declared producer. */
+export const UNDECLARED_PRINCIPAL = 'arn:aws:iam::000000000000:role/developer';
 
 export function onboardingScenario(options: { joiners?: number } = {}): Scenario {
   const joiners = options.joiners ?? 40;
@@ -48,14 +59,16 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   const outcomes: ExpectedState['outcomes'] = {};
   const users = new Map<string, { groups: Set<string>; externalId: string }>();
 
-  const event = (type: string, data: Record<string, unknown>, occurredAt = tick()) => ({
+  const event = (type: string, data: Record<string, unknown>, occurredAt = tick(), actor = ACTOR_HR) => ({
     id: `onb-${String(++sequence).padStart(4, '0')}`,
     type,
     occurredAt,
-    actor: ACTOR_HR,
+    actor,
     data,
   });
-  const viaEventBridge = (document: { type: string }) => ({ source: SOURCE_HR, 'detail-type': document.type, detail: document });
+  // hr sends through the bus (its door puts each event with its source); onboarding to its queue.
+  const fromHr = (document: Record<string, unknown>): ScenarioEntry => ({ producer: 'hr', event: document });
+  const fromOnboarding = (document: Record<string, unknown>): ScenarioEntry => ({ producer: 'onboarding', event: document });
   const expect = <T extends { id: string }>(document: T, ...acceptable: FinalOutcome[]): T => {
     outcomes[document.id] = acceptable;
     return document;
@@ -65,7 +78,7 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
   // Groups first, through the bus, as an internal tool would publish them.
   for (const name of GROUPS) {
     const doc = expect(event('group.upserted', { group: { DisplayName: name, Description: `${name} (managed by identity-provisioner)` } }), 'APPLIED');
-    entries.push(viaEventBridge(doc));
+    entries.push(fromHr(doc));
   }
 
   // The joiner wave: each with an ExternalId from the HR system and two groups.
@@ -80,17 +93,17 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
     users.set(userName, { groups: new Set(['Everyone', department]), externalId: person.externalId });
     const joiner = expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', department] }), 'APPLIED');
     joinerIds.set(person.externalId, joiner.id);
-    entries.push(joiner);
+    entries.push(fromOnboarding(joiner));
   }
 
   // Movers: new titles, department moves, one rename by ExternalId.
   const movers = people.slice(0, Math.min(5, people.length));
   for (const person of movers) {
     person.title = 'Senior Engineer';
-    entries.push(expect(event('user.upserted', { user: userDocument(person) }), 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('user.upserted', { user: userDocument(person) }), 'APPLIED')));
   }
   for (const person of people.filter((p) => p.department === 'Engineering').slice(0, 3)) {
-    entries.push(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', 'Platform'] }), 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('user.upserted', { user: userDocument(person), groups: ['Everyone', 'Platform'] }), 'APPLIED')));
     users.get(person.userName)!.groups = new Set(['Everyone', 'Platform']);
   }
   const renamed = people[1];
@@ -99,12 +112,36 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
     users.set(newName, users.get(renamed.userName)!);
     users.delete(renamed.userName);
     renamed.userName = newName;
-    entries.push(expect(event('user.upserted', { user: userDocument(renamed) }), 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('user.upserted', { user: userDocument(renamed) }), 'APPLIED')));
   }
   for (const person of people.slice(2, 5)) {
-    entries.push(expect(event('membership.added', { userName: person.userName, groupDisplayName: 'Security-Auditors' }), 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('membership.added', { userName: person.userName, groupDisplayName: 'Security-Auditors' }), 'APPLIED')));
     users.get(person.userName)!.groups.add('Security-Auditors');
   }
+
+  // The self-service portal, from its own account through the bus: inside its grant (an app-*
+  // group), outside it (a group it may not touch: REJECTED by the function), and an event type
+  // its grant does not include (refused by the bus policy before anything is delivered).
+  const refusedByPolicy: Record<string, number> = {};
+  const refused = (entry: ScenarioEntry): ScenarioEntry => {
+    refusedByPolicy[entry.producer] = (refusedByPolicy[entry.producer] ?? 0) + 1;
+    return entry;
+  };
+  // An early joiner: the request comes through another queue and retries (user not found yet)
+  // only while the queue's redrive allows.
+  const portalMember = people[2];
+  if (portalMember) {
+    entries.push({ producer: 'access-portal', event: expect(event('membership.added', { userName: portalMember.userName, groupDisplayName: APP_GROUP }, tick(), ACTOR_PORTAL), 'APPLIED') });
+    users.get(portalMember.userName)!.groups.add(APP_GROUP);
+  }
+  const portalOverreach = people[5];
+  if (portalOverreach) {
+    entries.push({ producer: 'access-portal', event: expect(event('membership.added', { userName: portalOverreach.userName, groupDisplayName: 'Security-Auditors' }, tick(), ACTOR_PORTAL), 'REJECTED') });
+    entries.push(refused({ producer: 'access-portal', event: event('user.deleted', { userName: portalOverreach.userName }, tick(), ACTOR_PORTAL) }));
+  }
+  // An undeclared principal tries both doors: the onboarding queue, and the bus with hr's source.
+  entries.push(refused({ producer: 'onboarding', principal: UNDECLARED_PRINCIPAL, event: event('membership.added', { userName: people[0]?.userName ?? 'ada.lovelace', groupDisplayName: 'Security-Auditors' }) }));
+  entries.push(refused({ producer: 'hr', principal: UNDECLARED_PRINCIPAL, event: event('group.upserted', { group: { DisplayName: 'Shadow-Admins' } }) }));
 
   // Duplicates: the same change delivered twice (same id) is applied once.
   for (const original of entries.slice(GROUPS.length, GROUPS.length + 3)) entries.push(original);
@@ -116,27 +153,27 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
     const newer = tick();
     const before = userDocument(pairTarget);
     pairTarget.title = 'Staff Engineer';
-    entries.push(expect(event('user.upserted', { user: userDocument(pairTarget) }, newer), 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('user.upserted', { user: userDocument(pairTarget) }, newer), 'APPLIED')));
     // Usually SUPERSEDED; should the two land in different batches, the older may be applied
     // first and the newer then on top of it: the same end state.
-    entries.push(expect(event('user.upserted', { user: { ...before, Title: 'Principal Engineer' } }, older), 'SUPERSEDED', 'APPLIED'));
+    entries.push(fromOnboarding(expect(event('user.upserted', { user: { ...before, Title: 'Principal Engineer' } }, older), 'SUPERSEDED', 'APPLIED')));
   }
 
   // Leavers, through the bus; one of them twice. Processed concurrently with their joiners, a
   // delete may come first: then it finds nobody (NOOP) and the joiner is SUPERSEDED.
   const leavers = people.slice(-3);
   for (const person of leavers) {
-    entries.push(viaEventBridge(expect(event('user.deleted', { externalId: { Issuer: 'workday', Id: person.externalId } }), 'APPLIED', 'NOOP')));
+    entries.push(fromHr(expect(event('user.deleted', { externalId: { Issuer: 'workday', Id: person.externalId } }), 'APPLIED', 'NOOP')));
     outcomes[joinerIds.get(person.externalId)!] = ['APPLIED', 'SUPERSEDED'];
     users.delete(person.userName);
   }
-  if (leavers[0]) entries.push(expect(event('user.deleted', { userName: leavers[0].userName }), 'NOOP', 'APPLIED'));
+  if (leavers[0]) entries.push(fromOnboarding(expect(event('user.deleted', { userName: leavers[0].userName }), 'NOOP', 'APPLIED')));
 
   // Two invalid events: a reserved group name with a bad user name, and an unknown type.
   entries.push(
-    expect(event('user.upserted', { user: { UserName: 'new hire', DisplayName: 'New Hire' }, groups: ['Administrator'] }), 'REJECTED'),
+    fromOnboarding(expect(event('user.upserted', { user: { UserName: 'new hire', DisplayName: 'New Hire' }, groups: ['Administrator'] }), 'REJECTED')),
   );
-  entries.push(expect(event('user.suspended', { userName: 'ada.lovelace' }), 'REJECTED'));
+  entries.push(fromOnboarding(expect(event('user.suspended', { userName: 'ada.lovelace' }), 'REJECTED')));
 
   allowOvertaking(entries, outcomes);
   return {
@@ -146,7 +183,8 @@ export function onboardingScenario(options: { joiners?: number } = {}): Scenario
       users: Object.fromEntries([...users].map(([name, u]) => [name, [...u.groups].sort()]).sort()),
       titles: Object.fromEntries(people.filter((p) => users.has(p.userName)).map((p) => [p.userName, p.title])),
       outcomes,
-      deadLetters: 2,
+      deadLetters: 2 + (portalOverreach ? 1 : 0),
+      refusedByPolicy,
     },
   };
 }
@@ -160,8 +198,8 @@ function allowOvertaking(entries: ScenarioEntry[], outcomes: ExpectedState['outc
   type Upsert = { id: string; occurredAt: string; person: string; hasGroups: boolean };
   const upserts: Upsert[] = [];
   for (const entry of entries) {
-    if (typeof entry !== 'object') continue;
-    const document = (entry.detail ?? entry) as { id: string; type: string; occurredAt: string; data: { user?: { ExternalIds?: { Id: string }[] }; groups?: unknown } };
+    if (typeof entry.event !== 'object') continue;
+    const document = entry.event as { id: string; type: string; occurredAt: string; data: { user?: { ExternalIds?: { Id: string }[] }; groups?: unknown } };
     const person = document.data?.user?.ExternalIds?.[0]?.Id;
     if (document.type !== 'user.upserted' || !person) continue;
     upserts.push({ id: document.id, occurredAt: document.occurredAt, person, hasGroups: document.data.groups !== undefined });

@@ -1,6 +1,7 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { sqsErrors } from './errors';
 import { md5Hex, md5OfMessageAttributes, type StoredAttributeValue } from './md5';
+import { parsePolicy, PolicyError, type Policy } from '../iam';
 
 /**
  * The in-memory SQS model: queues, messages, visibility, redrive, FIFO groups.
@@ -118,6 +119,8 @@ export class LocalQueue {
   /** FIFO deduplication window: deduplication id → (message id, expiry). */
   readonly deduplication = new Map<string, { messageId: string; sequenceNumber: string; expiresAt: number }>();
   private readonly listeners = new Set<() => void>();
+  /** The parsed `Policy` attribute: a queue without one is not policed (as before policies existed). */
+  policy: Policy | undefined;
 
   constructor(
     readonly name: string,
@@ -214,6 +217,7 @@ export class SqsBroker {
       return existing;
     }
     const queue = new LocalQueue(name, this.queueUrl(name), this.queueArn(name), attributes);
+    queue.policy = policyOf(attributes);
     this.queuesByName.set(name, queue);
     return queue;
   }
@@ -221,6 +225,7 @@ export class SqsBroker {
   setQueueAttributes(queue: LocalQueue, requestedAttributes: Record<string, string>): void {
     if ('FifoQueue' in requestedAttributes) throw sqsErrors.invalidAttributeName('FifoQueue');
     queue.attributes = this.validatedAttributes({ ...queue.attributes, ...requestedAttributes }, queue.fifo);
+    queue.policy = policyOf(queue.attributes);
     queue.lastModifiedTimestamp = Math.floor(Date.now() / 1000);
     queue.notify();
   }
@@ -506,6 +511,7 @@ export class SqsBroker {
       attributes.FifoQueue = 'true';
       attributes.ContentBasedDeduplication ??= 'false';
     }
+    policyOf(attributes); // refuses a policy the local evaluator cannot enforce
     if (attributes.RedrivePolicy !== undefined) {
       const policy = parseRedrivePolicy(attributes.RedrivePolicy);
       let target: LocalQueue;
@@ -523,6 +529,16 @@ export class SqsBroker {
       }
     }
     return attributes;
+  }
+}
+
+function policyOf(attributes: Record<string, string>): Policy | undefined {
+  if (attributes.Policy === undefined || attributes.Policy === '') return undefined;
+  try {
+    return parsePolicy(attributes.Policy);
+  } catch (error) {
+    if (error instanceof PolicyError) throw sqsErrors.invalidAttributeValue(`Invalid value for the parameter Policy. Reason: ${error.message}`);
+    throw error;
   }
 }
 

@@ -12,6 +12,8 @@ export class SqsError extends Error {
     readonly queryCode: string,
     readonly httpStatus: number,
     message: string,
+    /** The `__type` namespace: SQS's own shapes, or the shared one AWS uses for AccessDenied. */
+    readonly namespace = 'com.amazonaws.sqs',
   ) {
     super(message);
     this.name = 'SqsError';
@@ -85,6 +87,15 @@ export const sqsErrors = {
     ),
   invalidAction: (target: string) =>
     new SqsError('InvalidAction', 'InvalidAction', 400, `The action ${target} is not valid for this endpoint.`),
+  /**
+   * A resource policy refused the call. SQS answers the whole call (a SendMessageBatch is
+   * authorised once, as sqs:SendMessage), code AccessDenied, HTTP 403, naming the caller, the
+   * action in lower case and why, as IAM words it.
+   */
+  accessDenied: (message: string) =>
+    new SqsError('AccessDeniedException', 'AccessDenied', 403, message, 'com.amazon.coral.service'),
+  invalidAttributeValue: (message: string) =>
+    new SqsError('InvalidAttributeValue', 'InvalidAttributeValue', 400, message),
   malformedRequest: (message: string) =>
     new SqsError('MalformedInput', 'MalformedInput', 400, message),
 };

@@ -4,11 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { SqsBroker, type LocalQueue, type QueueSnapshot, type SendInput, type SendResult, type StoredMessage } from './broker';
 import { SqsError, sqsErrors } from './errors';
 import type { StoredAttributeValue } from './md5';
+import { evaluatePolicy, LocalPrincipals, senderIdOf, type LocalPrincipal, type RequestPrincipal } from '../iam';
 
 /**
  * A local SQS speaking the JSON protocol (awsJson1_0) exactly as
  * @aws-sdk/client-sqs sends it: `POST /`, `X-Amz-Target: AmazonSQS.<Action>`,
- * `Content-Type: application/x-amz-json-1.0`. Signatures are not checked.
+ * `Content-Type: application/x-amz-json-1.0`. Signatures are not checked, but the access key id
+ * tells who is calling (local/iam): a queue with a `Policy` attribute refuses SendMessage and
+ * SendMessageBatch as its policy says; a queue without one takes every sender, as before.
  */
 export interface LocalSqsOptions {
   /** 0 (default) picks a free port. */
@@ -17,6 +20,17 @@ export interface LocalSqsOptions {
   accountId?: string;
   /** How many real milliseconds one SQS second lasts (default 1000). Tests compress time with e.g. 100. */
   secondMs?: number;
+  /** Who the access key ids stand for (default: nobody known, every caller is the unknown caller). */
+  principals?: LocalPrincipals;
+}
+
+/** An AWS service sending for one of its resources, e.g. EventBridge for a rule (aws:SourceArn). */
+export interface ServiceSender {
+  service: string;
+  sourceArn: string;
+  sourceAccount: string;
+  /** SQS's SenderId for the service's messages. */
+  senderId: string;
 }
 
 export interface LocalSqs {
@@ -24,8 +38,13 @@ export interface LocalSqs {
   readonly region: string;
   readonly accountId: string;
   createQueue(name: string, attributes?: Record<string, string>): QueueSnapshot;
-  /** Enqueue without HTTP, e.g. for the local EventBridge's rule targets. */
-  sendMessage(queueName: string, input: SendInput): SendResult;
+  /** As SetQueueAttributes, e.g. to install a `Policy` once the ARNs it names exist. */
+  setQueueAttributes(name: string, attributes: Record<string, string>): void;
+  /**
+   * Enqueue without HTTP, as an AWS service does for one of its resources (the local EventBridge's
+   * rule targets): policed by the queue's policy like any other send.
+   */
+  sendMessage(queueName: string, input: SendInput, sender: ServiceSender): SendResult;
   /** Inspection for tests and run summaries: every queue with its messages, DLQs included. */
   queues(): QueueSnapshot[];
   queue(name: string): QueueSnapshot;
@@ -33,7 +52,7 @@ export interface LocalSqs {
 }
 
 type JsonObject = Record<string, unknown>;
-type ActionHandler = (input: JsonObject, signal: AbortSignal) => Promise<JsonObject> | JsonObject;
+type ActionHandler = (input: JsonObject, signal: AbortSignal, caller: LocalPrincipal) => Promise<JsonObject> | JsonObject;
 
 const MAX_BATCH_ENTRIES = 10;
 
@@ -42,11 +61,13 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   const accountId = options.accountId ?? '000000000000';
   let endpoint = '';
   const broker = new SqsBroker({ region, accountId, secondMs: options.secondMs ?? 1000, baseUrl: () => endpoint });
+  const principals = options.principals ?? new LocalPrincipals();
   const actions = sqsActions(broker);
   const stopping = new AbortController();
 
   const server = createServer((request, response) => {
-    void handleRequest(actions, request, response, stopping.signal);
+    const caller = principals.callerOf(request.headers.authorization, accountId);
+    void handleRequest(actions, request, response, stopping.signal, caller);
   });
   // Long polls hold connections open for up to 20 s; never time them out server-side.
   server.requestTimeout = 0;
@@ -59,7 +80,16 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     region,
     accountId,
     createQueue: (name, attributes = {}) => broker.snapshot(broker.createQueue(name, attributes)),
-    sendMessage: (queueName, input) => broker.send(broker.getQueue(queueName), input),
+    setQueueAttributes: (name, attributes) => broker.setQueueAttributes(broker.getQueue(name), attributes),
+    sendMessage: (queueName, input, sender) => {
+      const queue = broker.getQueue(queueName);
+      authorizeSend(queue, {
+        principal: { type: 'service', service: sender.service },
+        context: { 'aws:SourceArn': sender.sourceArn, 'aws:SourceAccount': sender.sourceAccount },
+        describe: sender.service,
+      });
+      return broker.send(queue, { ...input, senderId: sender.senderId });
+    },
     queues: () => broker.listQueues().map((queue) => broker.snapshot(queue)),
     queue: (name) => broker.snapshot(broker.getQueue(name)),
     stop: async () => {
@@ -76,6 +106,7 @@ async function handleRequest(
   request: IncomingMessage,
   response: ServerResponse,
   stopping: AbortSignal,
+  caller: LocalPrincipal,
 ): Promise<void> {
   const requestId = randomUUID();
   // A client that hangs up (aborted long poll) must not take messages it will never see.
@@ -94,11 +125,11 @@ async function handleRequest(
     } catch {
       throw sqsErrors.malformedRequest('The request body is not valid JSON.');
     }
-    const output = await handler(input, signal);
+    const output = await handler(input, signal, caller);
     send(response, 200, requestId, output);
   } catch (error) {
     if (error instanceof SqsError) {
-      send(response, error.httpStatus, requestId, { __type: `com.amazonaws.sqs#${error.shapeName}`, message: error.message }, {
+      send(response, error.httpStatus, requestId, { __type: `${error.namespace}#${error.shapeName}`, message: error.message }, {
         'x-amzn-query-error': `${error.queryCode};${error.fault}`,
       });
     } else {
@@ -175,13 +206,18 @@ function sqsActions(broker: SqsBroker): Record<string, ActionHandler> {
       broker.purge(queueOf(input));
       return {};
     },
-    SendMessage: (input) => {
-      const result = broker.send(queueOf(input), sendInput(input, 'MessageBody'));
+    SendMessage: (input, _signal, caller) => {
+      const queue = queueOf(input);
+      authorizeSend(queue, callerRequest(caller));
+      const result = broker.send(queue, { ...sendInput(input, 'MessageBody'), senderId: senderIdOf(caller) });
       return sendOutput(result);
     },
-    SendMessageBatch: (input) => {
+    SendMessageBatch: (input, _signal, caller) => {
       const queue = queueOf(input);
-      return runBatch(input, (entry) => ({ ...sendOutput(broker.send(queue, sendInput(entry, 'MessageBody'))) }));
+      // One authorisation for the whole call, as sqs:SendMessage: a refusal fails every entry.
+      authorizeSend(queue, callerRequest(caller));
+      const senderId = senderIdOf(caller);
+      return runBatch(input, (entry) => ({ ...sendOutput(broker.send(queue, { ...sendInput(entry, 'MessageBody'), senderId })) }));
     },
     ReceiveMessage: async (input, signal) => {
       const queue = queueOf(input);
@@ -235,6 +271,45 @@ function sqsActions(broker: SqsBroker): Record<string, ActionHandler> {
       });
     },
   };
+}
+
+interface SendRequest {
+  principal: RequestPrincipal;
+  context: Record<string, string | undefined>;
+  /** The caller as IAM names it in an AccessDenied message. */
+  describe: string;
+}
+
+function callerRequest(caller: LocalPrincipal): SendRequest {
+  return {
+    principal: { type: 'aws', arn: caller.arn, account: caller.account },
+    // aws:PrincipalArn is the role's ARN for a role session, the user's ARN for a user.
+    context: { 'aws:PrincipalArn': caller.arn, 'aws:PrincipalAccount': caller.account },
+    describe: callerDisplayArn(caller),
+  };
+}
+
+/** A role session as IAM names it in errors: arn:aws:sts::<account>:assumed-role/<role>/<session>. */
+function callerDisplayArn(caller: LocalPrincipal): string {
+  if (caller.kind !== 'role') return caller.arn;
+  const roleName = caller.arn.split('/').pop();
+  return `arn:aws:sts::${caller.account}:assumed-role/${roleName}/${caller.sessionName}`;
+}
+
+/** The queue's policy decides; a queue without a policy takes every sender. */
+function authorizeSend(queue: LocalQueue, request: SendRequest): void {
+  if (queue.policy === undefined) return;
+  const [, , , , resourceAccount] = queue.arn.split(':');
+  const decision = evaluatePolicy(queue.policy, {
+    action: 'sqs:SendMessage',
+    resource: queue.arn,
+    resourceAccount,
+    principal: request.principal,
+    context: request.context,
+  });
+  if (decision.allowed) return;
+  const why = decision.by === 'explicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the sqs:sendmessage action';
+  throw sqsErrors.accessDenied(`User: ${request.describe} is not authorized to perform: sqs:sendmessage on resource: ${queue.arn} ${why}`);
 }
 
 const KNOWN_QUEUE_ATTRIBUTES = new Set([

@@ -1,14 +1,19 @@
 /**
  * `npm run send` as a user runs it: a child process, with dummy AWS credentials in its
  * environment, sending to the local SQS and EventBridge servers this test starts (--endpoint-url
- * for the "deployed stack" targets, an endpoints.json for the local-pipeline default).
+ * for the "deployed stack" targets, an endpoints.json for the local-pipeline default). The local
+ * pipeline's doors carry the default settings' producers and policies, so sends are policed.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseEvent } from '../../lambdas/domain/parse-event';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalEventBridge, type LocalEventBridge } from '../../local/eventbridge';
+import { localUniqueIdFor } from '../../local/iam';
+import { LOCAL_DEFAULTS, LOCAL_PRODUCERS } from '../../local/pipeline/defaults';
+import { LOCAL_NAMES, planLocalIngestion } from '../../local/pipeline/ingestion';
+import { startLocalDoors, type LocalEndpoints, type ProducerDoor } from '../../local/pipeline/pipeline';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs';
 
 const ROOT = resolve(__dirname, '../..');
@@ -41,21 +46,44 @@ const v1 = (id: string, displayName: string) => ({
 });
 const putEventsStyle = (id: string, displayName: string) => ({ source: 'identity-provisioner.hr', 'detail-type': 'group.upserted', detail: v1(id, displayName) });
 
+/** The id of a v1 event in a message body: bare, or the detail of an envelope. */
+const idOf = (body: string): string => {
+  const parsed = JSON.parse(body) as { id?: string; detail?: { id: string } };
+  return parsed.detail?.id ?? parsed.id!;
+};
+
 let sqs: LocalSqs;
 let eventBridge: LocalEventBridge;
+/** The local pipeline's doors, policed as npm start polices them. */
+let local: { sqs: LocalSqs; eventBridge: LocalEventBridge; doors: Record<string, ProducerDoor> };
+let localDir: string;
 let dir: string;
 
 beforeAll(async () => {
   sqs = await startLocalSqs({ region: 'us-east-1' });
   eventBridge = await startLocalEventBridge({ sqs, region: 'us-east-1' });
+  local = await startLocalDoors(planLocalIngestion(LOCAL_DEFAULTS), { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
   dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+  localDir = mkdtempSync(join(dir, 'local-'));
+  const endpoints: Omit<LocalEndpoints, 'dynamodbEndpoint' | 'auditTableName'> = {
+    region: 'us-east-1',
+    sqsEndpoint: local.sqs.endpoint,
+    eventBridgeEndpoint: local.eventBridge.endpoint,
+    eventBusName: LOCAL_NAMES.bus,
+    producers: local.doors,
+  };
+  writeFileSync(join(localDir, 'endpoints.json'), JSON.stringify(endpoints));
 });
 
 afterAll(async () => {
   await eventBridge?.stop();
   await sqs?.stop();
+  await local?.eventBridge.stop();
+  await local?.sqs.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+const localBodies = (queue: string) => local.sqs.queue(queue).messages.map((m) => m.body);
 
 /** A fresh queue per test, so each test reads only what it sent. */
 function freshQueue(name: string): { url: string; bodies: () => string[] } {
@@ -75,6 +103,7 @@ describe('npm run send', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: npm run send -- FILE [options]');
     expect(result.stdout).toContain('--endpoint-url URL');
+    expect(result.stdout).toContain('--producer NAME');
   });
 
   it('sends to a queue: v1 events and raw lines as they are, EventBridge entries as their v1 detail', async () => {
@@ -87,12 +116,12 @@ describe('npm run send', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/#0 group\.upserted send-q-1: queued, message [0-9a-f-]{36}/);
-    expect(result.stdout).toContain('Sent 3 to the queue and 0 to the bus; 0 failed.');
+    expect(result.stdout).toContain('Sent 3 to a queue and 0 to the bus; 0 refused by policy; 0 failed.');
     const bodies = queue.bodies();
     expect(bodies).toHaveLength(3);
-    // What the consumer will read: the two events parse as v1 events, the raw line stays raw.
-    expect(parseEvent(bodies[0]).change.id).toBe('send-q-1');
-    expect(parseEvent(bodies[1]).change.id).toBe('send-q-2');
+    // What a producer queue takes: bare v1 documents (the PutEvents-style entry as its detail); the raw line stays raw.
+    expect(JSON.parse(bodies[0])).toEqual(v1('send-q-1', 'Alpha'));
+    expect(JSON.parse(bodies[1])).toEqual(v1('send-q-2', 'Beta'));
     expect(bodies[2]).toBe(raw);
   });
 
@@ -104,28 +133,90 @@ describe('npm run send', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('#2 raw body "not json": NOT SENT: a raw (non-JSON) body can only be sent to a queue');
-    expect(result.stdout).toContain('Sent 0 to the queue and 2 to the bus; 1 failed.');
+    expect(result.stdout).toContain('Sent 0 to a queue and 2 to the bus; 0 refused by policy; 1 failed.');
     expect(eventBridge.events(bus).map((e) => [e.source, e['detail-type'], (e.detail as { id: string }).id])).toEqual([
       ['identity-provisioner.test', 'group.upserted', 'send-b-1'],
       ['identity-provisioner.hr', 'group.upserted', 'send-b-2'],
     ]);
   });
 
-  it('sends to the running local pipeline named in endpoints.json: v1 events to its queue, EventBridge entries to its bus', async () => {
-    const queue = freshQueue(`${QUEUE}-local`);
-    const localDir = mkdtempSync(join(dir, 'local-'));
-    writeFileSync(
-      join(localDir, 'endpoints.json'),
-      JSON.stringify({ region: 'us-east-1', sqsEndpoint: sqs.endpoint, queueUrl: queue.url, eventBridgeEndpoint: eventBridge.endpoint, eventBusName: BUS }),
-    );
-    const file = eventsFile('local.jsonl', [JSON.stringify(v1('send-l-1', 'Epsilon')), JSON.stringify(putEventsStyle('send-l-2', 'Zeta'))]);
+  it('--producer with --event-bus gives v1 events the producer\'s default source', async () => {
+    const bus = 'send-test-bus-producer';
+    const file = eventsFile('bus-producer.jsonl', [JSON.stringify(v1('send-p-1', 'Iota'))]);
+    const result = await runSend([file, '--event-bus', bus, '--producer', 'hr', '--endpoint-url', eventBridge.endpoint, '--region', 'us-east-1']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('as producer hr (source identity-provisioner.hr for v1 events)');
+    expect(eventBridge.events(bus).map((e) => e.source)).toEqual(['identity-provisioner.hr']);
+  });
+
+  it("against a deployed stack, reports a queue policy's refusal of the caller's own credentials (exit 1)", async () => {
+    const onboarding = local.doors.onboarding as Extract<ProducerDoor, { via: 'queue' }>;
+    const file = eventsFile('refused.jsonl', [JSON.stringify(v1('send-r-1', 'Kappa'))]);
+    const result = await runSend([file, '--queue-url', onboarding.queueUrl, '--producer', 'onboarding', '--endpoint-url', local.sqs.endpoint, '--region', 'us-east-1']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/#0 group\.upserted send-r-1: REFUSED by policy: AccessDenied: User: .* is not authorized to perform: sqs:sendmessage/);
+    expect(result.stdout).toContain('0 to a queue and 0 to the bus; 1 refused by policy; 0 failed.');
+  });
+
+  it('sends to the running local pipeline through each producer\'s door, with its credentials', async () => {
+    const onboarding = local.doors.onboarding as Extract<ProducerDoor, { via: 'queue' }>;
+    const manual = local.doors.manual as Extract<ProducerDoor, { via: 'queue' }>;
+    const file = eventsFile('local.jsonl', [
+      JSON.stringify(v1('send-l-1', 'Epsilon')),
+      JSON.stringify(putEventsStyle('send-l-2', 'Zeta')),
+      JSON.stringify({ producer: 'onboarding', event: v1('send-l-3', 'Eta') }),
+    ]);
 
     const result = await runSend([file, '--local-dir', localDir]);
 
+    expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('to the local pipeline');
-    expect(queue.bodies().map((body) => parseEvent(body).change.id)).toEqual(['send-l-1']);
-    expect(eventBridge.events(BUS).map((e) => (e.detail as { id: string }).id)).toEqual(['send-l-2']);
+    // No --producer: a bare event as the default producer, an EventBridge entry as the bus producer of its source.
+    expect(result.stdout).toMatch(/#0 group\.upserted send-l-1: queued as manual/);
+    expect(result.stdout).toContain('#1 group.upserted send-l-2: put on the bus as hr');
+    expect(localBodies(manual.queueName).map(idOf)).toEqual(['send-l-1']);
+    expect(localBodies(LOCAL_NAMES.busQueue).map(idOf)).toEqual(['send-l-2']);
+    expect(localBodies(onboarding.queueName).map(idOf)).toEqual(['send-l-3']);
+  });
+
+  it('--producer sends the whole file as that producer, and the doors refuse what its grant or principal does not cover', async () => {
+    const file = eventsFile('portal.jsonl', [
+      JSON.stringify({ ...v1('send-a-1', 'app-chat'), type: 'membership.added', data: { userName: 'ada', groupDisplayName: 'app-chat' } }),
+      JSON.stringify({ ...v1('send-a-2', 'Finance'), type: 'user.deleted', data: { userName: 'ada' } }),
+      JSON.stringify({ producer: 'onboarding', principal: 'arn:aws:iam::000000000000:role/developer', event: v1('send-a-3', 'Mu') }),
+    ]);
+
+    const result = await runSend([file, '--local-dir', localDir, '--producer', 'access-portal']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('#0 membership.added send-a-1: put on the bus as access-portal');
+    expect(result.stdout).toMatch(/#1 user\.deleted send-a-2: REFUSED by policy as access-portal: NotAuthorizedForDetailTypeException/);
+    expect(result.stdout).toMatch(/#2 group\.upserted send-a-3: REFUSED by policy as onboarding: AccessDenied/);
+    expect(result.stdout).toContain('Sent 0 to a queue and 1 to the bus; 2 refused by policy; 0 failed.');
+    const delivered = localBodies(LOCAL_NAMES.busQueue).map((body) => JSON.parse(body) as { account: string; source: string; detail: { id: string } });
+    expect(delivered.find((e) => e.detail.id === 'send-a-1')).toMatchObject({ source: 'identity-provisioner.access-portal', account: '111122223333' });
+  });
+
+  it('signs as the producer: the SenderId is its role session', async () => {
+    const onboarding = local.doors.onboarding as Extract<ProducerDoor, { via: 'queue' }>;
+    const before = local.sqs.queue(onboarding.queueName).messages.length;
+    const file = eventsFile('sender.jsonl', [JSON.stringify(v1('send-s-1', 'Nu'))]);
+    const result = await runSend([file, '--local-dir', localDir, '--producer', 'onboarding']);
+    expect(result.code).toBe(0);
+    const client = new SQSClient({ endpoint: local.sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const { Messages } = await client.send(new ReceiveMessageCommand({ QueueUrl: onboarding.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['SenderId'] }));
+    client.destroy();
+    expect(Messages!.length).toBe(before + 1);
+    const sent = Messages!.find((m) => idOf(m.Body!) === 'send-s-1')!;
+    expect(sent.Attributes!.SenderId).toBe(`${localUniqueIdFor(LOCAL_PRODUCERS.onboarding.principals[0])}:local`);
+  });
+
+  it('refuses --producer that the local pipeline does not declare (exit 2)', async () => {
+    const file = eventsFile('unknown.jsonl', [JSON.stringify(v1('send-u-1', 'Xi'))]);
+    const result = await runSend([file, '--local-dir', localDir, '--producer', 'payroll']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--producer: "payroll" is not declared in the local pipeline (access-portal, hr, manual, onboarding)');
   });
 
   it('exits 2 and points to npm start -- --events when no local pipeline runs', async () => {
@@ -139,7 +230,7 @@ describe('npm run send', () => {
     const staleDir = mkdtempSync(join(dir, 'stale-'));
     writeFileSync(
       join(staleDir, 'endpoints.json'),
-      JSON.stringify({ region: 'us-east-1', sqsEndpoint: 'http://127.0.0.1:9', queueUrl: 'http://127.0.0.1:9/000000000000/q', eventBridgeEndpoint: 'http://127.0.0.1:9', eventBusName: BUS }),
+      JSON.stringify({ region: 'us-east-1', sqsEndpoint: 'http://127.0.0.1:9', eventBridgeEndpoint: 'http://127.0.0.1:9', eventBusName: BUS, producers: {} }),
     );
     const stale = await runSend([file, '--local-dir', staleDir]);
     expect(stale.code).toBe(2);

@@ -1,0 +1,25 @@
+export {
+  LocalPrincipals,
+  localAccessKeyIdFor,
+  localCredentialsFor,
+  localUniqueIdFor,
+  senderIdOf,
+  unknownCallerArn,
+  accessKeyIdOfAuthorization,
+  LOCAL_SECRET_ACCESS_KEY,
+  PrincipalArnError,
+  type LocalPrincipal,
+} from './principals';
+export {
+  parsePolicy,
+  evaluatePolicy,
+  arnMatches,
+  globMatch,
+  PolicyError,
+  type Policy,
+  type PolicyDocument,
+  type StatementInput,
+  type AuthorizationRequest,
+  type RequestPrincipal,
+  type Decision,
+} from './policy';
