@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Plugin } from 'esbuild';
 import type { IdentityChange } from '../../lambdas/domain/identity-change';
 import { METRIC } from '../../lambdas/shared/telemetry';
@@ -67,7 +67,7 @@ export class BenchPipeline {
   private constructor(
     readonly pipeline: LocalPipeline,
     private readonly emulator: RunningEmulator,
-    private readonly sqs: SQSClient,
+    private readonly eventBridge: EventBridgeClient,
   ) {}
 
   static async start(settings: BenchPipelineSettings): Promise<BenchPipeline> {
@@ -84,9 +84,13 @@ export class BenchPipeline {
       logFile: join(logDir, 'consumer.log'),
     });
     if (!pipeline.emulator) throw new Error('the bench needs the embedded emulator (its counters)');
-    // Sent as the full-grant queue producer, with its credentials, as a real producer would.
-    const sqs = new SQSClient({ endpoint: pipeline.sqsEndpoint, region: REGION, credentials: localCredentialsFor(BENCH_PRODUCERS[BENCH_PRODUCER].principals[0]) });
-    return new BenchPipeline(pipeline, pipeline.emulator, sqs);
+    // Sent through the bus as the HR feed, with its credentials, as a real producer would.
+    const eventBridge = new EventBridgeClient({
+      endpoint: pipeline.eventBridgeEndpoint,
+      region: REGION,
+      credentials: localCredentialsFor(BENCH_PRODUCERS[BENCH_PRODUCER].principals[0]),
+    });
+    return new BenchPipeline(pipeline, pipeline.emulator, eventBridge);
   }
 
   /** Sends `events` as producers do, waits until the queue drains, and reports this phase alone. */
@@ -97,8 +101,8 @@ export class BenchPipeline {
 
     const startedAt = Date.now();
     const door = this.pipeline.doors[BENCH_PRODUCER];
-    if (door?.via !== 'queue') throw new Error(`the bench sends through producer "${BENCH_PRODUCER}"'s queue, which the pipeline does not have`);
-    const sent = await sendEntries(events, { sqs: { client: this.sqs, queueUrl: door.queueUrl } });
+    if (door?.via !== 'bus') throw new Error(`the bench sends through the bus as producer "${BENCH_PRODUCER}", which the pipeline does not declare`);
+    const sent = await sendEntries(events, { eventBridge: { client: this.eventBridge, busName: door.busName, defaultSource: door.source } });
     const notSent = [...sent.refused, ...sent.failed];
     if (notSent.length > 0) throw new Error(`could not send ${notSent.length} events: ${notSent[0].reason}`);
     const drain = await waitUntilDrained(
@@ -133,7 +137,7 @@ export class BenchPipeline {
   }
 
   async stop(): Promise<void> {
-    this.sqs.destroy();
+    this.eventBridge.destroy();
     await this.pipeline.stop();
     // With no stateDir the pipeline bundles into a fresh temporary directory of its own; nothing reuses it.
     const bundleDir = dirname(this.pipeline.bundle.file);

@@ -1,14 +1,18 @@
 /**
- * Who the bench and the soak send as: the local settings' full-grant queue producer (`manual`),
- * and for the soak's EventBridge envelopes the HR feed through the bus. Only these are declared,
- * so the pipeline has no more source queues than the bench uses: the per-instance budget is
- * split over every source queue's mappings (docs/performance.md).
+ * Who the bench and the soak send as. The bench sends through the bus as the HR feed, the primary
+ * door, and declares no queue producer: the bus queue is then the only source queue, so the
+ * per-instance budget is not split over mappings that have nothing to do (docs/performance.md).
+ * The soak also needs a queue door, for bare documents and unreadable bodies: the local settings'
+ * full-grant queue producer.
  */
 import { LOCAL_DEFAULT_PRODUCER, LOCAL_PRODUCERS } from '../../local/pipeline/defaults';
 
-export const BENCH_PRODUCER = LOCAL_DEFAULT_PRODUCER;
+export const BENCH_PRODUCER = 'hr';
 export const BENCH_PRODUCERS = { [BENCH_PRODUCER]: LOCAL_PRODUCERS[BENCH_PRODUCER] };
 
-/** The soak also sends through the bus as the HR feed (envelopes are made by the bus, not by hand). */
+export const SOAK_QUEUE_PRODUCER = LOCAL_DEFAULT_PRODUCER;
 export const SOAK_BUS_PRODUCER = 'hr';
-export const SOAK_PRODUCERS = { ...BENCH_PRODUCERS, [SOAK_BUS_PRODUCER]: LOCAL_PRODUCERS[SOAK_BUS_PRODUCER] };
+export const SOAK_PRODUCERS = {
+  [SOAK_QUEUE_PRODUCER]: LOCAL_PRODUCERS[SOAK_QUEUE_PRODUCER],
+  [SOAK_BUS_PRODUCER]: LOCAL_PRODUCERS[SOAK_BUS_PRODUCER],
+};

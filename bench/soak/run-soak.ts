@@ -17,7 +17,7 @@ import { LOCAL_DEFAULTS, LOCAL_OPERATORS } from '../../local/pipeline/defaults';
 import { LocalDoors } from '../../local/pipeline/doors';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
 import { sendThroughDoors, type RoutedEntry } from '../../local/producer';
-import { BENCH_PRODUCER, SOAK_BUS_PRODUCER, SOAK_PRODUCERS } from '../harness/producers';
+import { SOAK_BUS_PRODUCER, SOAK_PRODUCERS, SOAK_QUEUE_PRODUCER } from '../harness/producers';
 import { checkDeadLetters, checkIdentityStore, checkOutcomes, checkWritesOnce, type CheckResult, type OutcomeTally } from './checks';
 import { expectedState } from './model';
 import { RestartableDynalite } from './outage';
@@ -185,7 +185,7 @@ function routeSend(send: Workload['sends'][number], index: number): RoutedEntry 
     return { index, producer: SOAK_BUS_PRODUCER, principal: SOAK_PRODUCERS[SOAK_BUS_PRODUCER].principals[0], entry: document as Record<string, unknown> };
   }
   if (envelope) return { index, producer: REDRIVE_DOOR, principal: LOCAL_OPERATORS[0], entry: send.body };
-  return { index, producer: BENCH_PRODUCER, principal: SOAK_PRODUCERS[BENCH_PRODUCER].principals[0], entry: send.body };
+  return { index, producer: SOAK_QUEUE_PRODUCER, principal: SOAK_PRODUCERS[SOAK_QUEUE_PRODUCER].principals[0], entry: send.body };
 }
 
 /** Takes dynalite away once enough messages have been consumed; resolves with the outage's length. */

@@ -11,34 +11,27 @@ const LOCAL = '000000000000';
 /**
  * The producers of the bundled scenario, in the shape of the `producers` deployment setting:
  * - `hr`, the HR feed, through the bus: every event type, every group;
- * - `onboarding`, an onboarding tool in this account with its own queue: users and memberships;
+ * - `onboarding`, an onboarding tool in this account with its own queue and the full grant: what
+ *   `npm start --events` and `npm run send` use for a file that names no producer;
  * - `access-portal`, a self-service tool in another account, through the bus: it may only add
- *   and remove members of `app-*` groups;
- * - `manual`, an operator's tool with its own queue and the full grant: what `npm start --events`
- *   and `npm run send` use for a file that names no producer, and what the bench and soak send as.
+ *   and remove members of `app-*` groups.
  * Every source queue (the bus queue and each producer queue) gets its own event source mapping,
  * and the Identity Store budget is split over all of them (REQUESTS_PER_SECOND), so each queue
- * producer slows every instance down: three source queues here.
+ * producer slows every instance down: two source queues here, so one queue producer only.
  */
 export const LOCAL_PRODUCERS = {
   hr: { via: 'bus', principals: [`arn:aws:iam::${LOCAL}:role/hr-feed`], eventTypes: '*', groups: ['*'] },
-  onboarding: {
-    via: 'queue',
-    principals: [`arn:aws:iam::${LOCAL}:role/onboarding-tool`],
-    eventTypes: ['user.upserted', 'user.deleted', 'membership.added', 'membership.removed'],
-    groups: ['*'],
-  },
+  onboarding: { via: 'queue', principals: [`arn:aws:iam::${LOCAL}:role/onboarding-tool`], eventTypes: '*', groups: ['*'] },
   'access-portal': {
     via: 'bus',
     principals: ['arn:aws:iam::111122223333:role/access-portal'],
     eventTypes: ['membership.added', 'membership.removed'],
     groups: ['app-*'],
   },
-  manual: { via: 'queue', principals: [`arn:aws:iam::${LOCAL}:role/identity-admin`], eventTypes: '*', groups: ['*'] },
 } as const;
 
 /** The producer a file's entries are sent as when they name none (full grant, its own queue). */
-export const LOCAL_DEFAULT_PRODUCER = 'manual';
+export const LOCAL_DEFAULT_PRODUCER = 'onboarding';
 
 /** Roles allowed to redrive the DLQs into the queues (they may send to the bus queue). */
 export const LOCAL_OPERATORS = [`arn:aws:iam::${LOCAL}:role/identity-operator`];

@@ -13,7 +13,7 @@ import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query'
 import { badInputBody, loadBadInputCorpus, reasonNames } from '../../bench/soak/bad-input';
 import { localDynamoDbClient } from '../../local/dynalite';
 import { localCredentialsFor } from '../../local/iam';
-import { LOCAL_DEFAULTS, LOCAL_OPERATORS, LOCAL_PRODUCERS } from '../../local/pipeline/defaults';
+import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS, LOCAL_OPERATORS, LOCAL_PRODUCERS } from '../../local/pipeline/defaults';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
 import { looksLikeEnvelope } from '../../lambdas/domain/producer';
 import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
@@ -53,11 +53,11 @@ describe('bad-input corpus through the local pipeline', () => {
       requestsPerSecond: 50,
       logFile: join(mkdtempSync(join(tmpdir(), 'bad-input-')), 'consumer.log'),
     });
-    const manual = pipeline.doors.manual;
-    if (manual?.via !== 'queue') throw new Error('the local defaults must declare "manual" as a queue producer');
+    const manual = pipeline.doors[LOCAL_DEFAULT_PRODUCER];
+    if (manual?.via !== 'queue') throw new Error(`the local defaults must declare "${LOCAL_DEFAULT_PRODUCER}" as a queue producer`);
     const client = (principal: string) =>
       new SQSClient({ endpoint: pipeline.sqsEndpoint, region: 'us-east-1', credentials: localCredentialsFor(principal), maxAttempts: 1 });
-    const toManualQueue = { client: client(LOCAL_PRODUCERS.manual.principals[0]), queueUrl: manual.queueUrl };
+    const toManualQueue = { client: client(LOCAL_PRODUCERS[LOCAL_DEFAULT_PRODUCER].principals[0]), queueUrl: manual.queueUrl };
     const toBusQueue = { client: client(LOCAL_OPERATORS[0]!), queueUrl: pipeline.sqs.queue(LOCAL_NAMES.busQueue).url };
     const send = async (body: string) => {
       const door = looksLikeEnvelope(parsedOrUndefined(body)) ? toBusQueue : toManualQueue;
@@ -117,7 +117,7 @@ describe('bad-input corpus through the local pipeline', () => {
       const letter = deadLetters.get(messageIdOf.get(badCase.name)!);
       const outcomes = (history.get(letter?.eventId ?? '') ?? []).filter((r) => r.kind === 'OUTCOME');
       const enveloped = badCase.raw === undefined && looksLikeEnvelope(badCase.body);
-      const expected = !enveloped ? ['manual', 'queue'] : badCase.expect.code === 'PRODUCER_UNKNOWN' ? ['unverified', 'bus'] : ['hr', 'bus'];
+      const expected = !enveloped ? [LOCAL_DEFAULT_PRODUCER, 'queue'] : badCase.expect.code === 'PRODUCER_UNKNOWN' ? ['unverified', 'bus'] : ['hr', 'bus'];
       for (const outcome of outcomes) expect([badCase.name, outcome.producer, outcome.via]).toEqual([badCase.name, ...expected]);
     }
   });

@@ -160,11 +160,10 @@ describe('npm run send', () => {
 
   it('sends to the running local pipeline through each producer\'s door, with its credentials', async () => {
     const onboarding = local.doors.onboarding as Extract<ProducerDoor, { via: 'queue' }>;
-    const manual = local.doors.manual as Extract<ProducerDoor, { via: 'queue' }>;
     const file = eventsFile('local.jsonl', [
       JSON.stringify(v1('send-l-1', 'Epsilon')),
       JSON.stringify(putEventsStyle('send-l-2', 'Zeta')),
-      JSON.stringify({ producer: 'onboarding', event: v1('send-l-3', 'Eta') }),
+      JSON.stringify({ producer: 'hr', event: v1('send-l-3', 'Eta') }),
     ]);
 
     const result = await runSend([file, '--local-dir', localDir]);
@@ -173,11 +172,11 @@ describe('npm run send', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('to the local pipeline');
     // No --producer: a bare event as the default producer, an EventBridge entry as the bus producer of its source.
-    expect(result.stdout).toMatch(/#0 group\.upserted send-l-1: queued as manual/);
+    expect(result.stdout).toMatch(/#0 group\.upserted send-l-1: queued as onboarding/);
     expect(result.stdout).toContain('#1 group.upserted send-l-2: put on the bus as hr');
-    expect(localBodies(manual.queueName).map(idOf)).toEqual(['send-l-1']);
-    expect(localBodies(LOCAL_NAMES.busQueue).map(idOf)).toEqual(['send-l-2']);
-    expect(localBodies(onboarding.queueName).map(idOf)).toEqual(['send-l-3']);
+    expect(result.stdout).toContain('#2 group.upserted send-l-3: put on the bus as hr');
+    expect(localBodies(onboarding.queueName).map(idOf)).toEqual(['send-l-1']);
+    expect(localBodies(LOCAL_NAMES.busQueue).map(idOf)).toEqual(['send-l-2', 'send-l-3']);
   });
 
   it('--producer sends the whole file as that producer, and the doors refuse what its grant or principal does not cover', async () => {
@@ -216,7 +215,7 @@ describe('npm run send', () => {
     const file = eventsFile('unknown.jsonl', [JSON.stringify(v1('send-u-1', 'Xi'))]);
     const result = await runSend([file, '--local-dir', localDir, '--producer', 'payroll']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--producer: "payroll" is not declared in the local pipeline (access-portal, hr, manual, onboarding)');
+    expect(result.stderr).toContain('--producer: "payroll" is not declared in the local pipeline (access-portal, hr, onboarding)');
   });
 
   it('exits 2 and points to npm start -- --events when no local pipeline runs', async () => {

@@ -5,10 +5,10 @@ import { LocalSettingsError, planLocalIngestion } from '../../local/pipeline/ing
 describe('planLocalIngestion', () => {
   it('plans the defaults: the bus queue plus one queue per queue producer, a rule for the bus producers', () => {
     const plan = planLocalIngestion(LOCAL_DEFAULTS);
-    expect(plan.sourceQueues).toEqual(['identity-provisioner-events', 'identity-provisioner-producer-manual', 'identity-provisioner-producer-onboarding']);
+    expect(plan.sourceQueues).toEqual(['identity-provisioner-events', 'identity-provisioner-producer-onboarding']);
     expect(plan.rulePattern?.source).toEqual(['identity-provisioner.access-portal', 'identity-provisioner.hr']);
     expect(plan.runtimeProducers.find((p) => p.name === 'access-portal')).toMatchObject({ via: 'bus', accounts: ['111122223333'] });
-    expect([...plan.queuePolicies.keys()]).toHaveLength(4);
+    expect([...plan.queuePolicies.keys()]).toHaveLength(3);
   });
 
   it('has no rule when no producer uses the bus, and then only operators may send to the bus queue', () => {
