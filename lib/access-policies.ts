@@ -64,23 +64,34 @@ const TAKE_MESSAGES = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMes
 const DESTROY_MESSAGES = ['sqs:DeleteMessage', 'sqs:PurgeQueue'];
 const PUT_EVENTS = ['events:PutEvents'];
 
+/** A Deny to every principal, where the condition (if any) holds: the shape of every door. */
+function denyToAll(sid: string, actions: string[], resource: string, condition: ConditionBlock = {}): PolicyStatementJson {
+  return {
+    Sid: sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: actions,
+    Resource: [resource],
+    ...(Object.keys(condition).length > 0 && { Condition: condition }),
+  };
+}
+
+/** `aws:PrincipalArn` is none of these (no condition at all when the list is empty: nobody is exempt). */
+function principalNotIn(principals: readonly string[]): ConditionBlock {
+  return principals.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': [...principals] } } : {};
+}
+
 /**
  * The bus queue: only the rule delivers to it (and operators redriving the DLQs). A producer that
  * could write to it directly could forge an EventBridge envelope with another producer's source.
  */
 export function busQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
-  const condition: ConditionBlock = {};
-  if (resources.ruleArn !== undefined) condition.ArnNotEquals = { 'aws:SourceArn': resources.ruleArn };
-  if (resources.operatorPrincipals.length > 0) condition.ArnNotLike = { 'aws:PrincipalArn': [...resources.operatorPrincipals] };
+  const fromTheRule: ConditionBlock = resources.ruleArn !== undefined ? { ArnNotEquals: { 'aws:SourceArn': resources.ruleArn } } : {};
   return [
-    {
-      Sid: 'OnlyTheRuleAndOperatorsSend',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: SEND_MESSAGE,
-      Resource: [resources.busQueueArn],
-      ...(Object.keys(condition).length > 0 && { Condition: condition }),
-    },
+    denyToAll('OnlyTheRuleAndOperatorsSend', SEND_MESSAGE, resources.busQueueArn, {
+      ...fromTheRule,
+      ...principalNotIn(resources.operatorPrincipals),
+    }),
     onlyTheConsumerTakesMessages(resources.busQueueArn, resources),
   ];
 }
@@ -91,28 +102,17 @@ export function busQueueStatements(resources: IngestionResources): PolicyStateme
  * before it is applied: an offboarding, say, by the person being offboarded.
  */
 function onlyTheConsumerTakesMessages(queueArn: string, resources: IngestionResources): PolicyStatementJson {
-  return {
-    Sid: 'OnlyTheConsumerAndOperatorsTakeMessages',
-    Effect: 'Deny',
-    Principal: '*',
-    Action: TAKE_MESSAGES,
-    Resource: [queueArn],
-    Condition: { ArnNotLike: { 'aws:PrincipalArn': [resources.functionRoleArn, ...resources.operatorPrincipals] } },
-  };
+  return denyToAll(
+    'OnlyTheConsumerAndOperatorsTakeMessages',
+    TAKE_MESSAGES,
+    queueArn,
+    principalNotIn([resources.functionRoleArn, ...resources.operatorPrincipals]),
+  );
 }
 
 /** A DLQ: it may be read (inspected) by the account's principals, but only operators delete or purge. */
 function onlyOperatorsDestroyMessages(queueArn: string, resources: IngestionResources): PolicyStatementJson {
-  return {
-    Sid: 'OnlyOperatorsDeleteMessages',
-    Effect: 'Deny',
-    Principal: '*',
-    Action: DESTROY_MESSAGES,
-    Resource: [queueArn],
-    ...(resources.operatorPrincipals.length > 0 && {
-      Condition: { ArnNotLike: { 'aws:PrincipalArn': [...resources.operatorPrincipals] } },
-    }),
-  };
+  return denyToAll('OnlyOperatorsDeleteMessages', DESTROY_MESSAGES, queueArn, principalNotIn(resources.operatorPrincipals));
 }
 
 /** A queue producer's own queue: only its principals send (and operators redriving). */
@@ -120,14 +120,7 @@ export function producerQueueStatements(name: string, producer: ProducerDeclarat
   const queueArn = resources.producerQueueArns[name];
   if (queueArn === undefined) throw new Error(`no queue ARN for queue producer "${name}"`);
   const statements: PolicyStatementJson[] = [
-    {
-      Sid: 'OnlyTheProducerSends',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: SEND_MESSAGE,
-      Resource: [queueArn],
-      Condition: { ArnNotLike: { 'aws:PrincipalArn': [...producer.principals, ...resources.operatorPrincipals] } },
-    },
+    denyToAll('OnlyTheProducerSends', SEND_MESSAGE, queueArn, principalNotIn([...producer.principals, ...resources.operatorPrincipals])),
     onlyTheConsumerTakesMessages(queueArn, resources),
   ];
   const external = otherAccountPrincipals(producer.principals, resources.accountId);
@@ -146,14 +139,9 @@ export function producerQueueStatements(name: string, producer: ProducerDeclarat
 /** The DLQ: only the function moves rejected events into it (the queues' redrive is SQS's own). */
 export function deadLetterQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
   return [
-    {
-      Sid: 'OnlyTheFunctionSends',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: SEND_MESSAGE,
-      Resource: [resources.deadLetterQueueArn],
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn } },
-    },
+    denyToAll('OnlyTheFunctionSends', SEND_MESSAGE, resources.deadLetterQueueArn, {
+      ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn },
+    }),
     onlyOperatorsDestroyMessages(resources.deadLetterQueueArn, resources),
   ];
 }
@@ -162,14 +150,7 @@ export function deadLetterQueueStatements(resources: IngestionResources): Policy
 export function ruleDeadLetterQueueStatements(resources: IngestionResources): PolicyStatementJson[] {
   if (resources.ruleDeadLetterQueueArn === undefined || resources.ruleArn === undefined) return [];
   return [
-    {
-      Sid: 'OnlyTheRuleSends',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: SEND_MESSAGE,
-      Resource: [resources.ruleDeadLetterQueueArn],
-      Condition: { ArnNotEquals: { 'aws:SourceArn': resources.ruleArn } },
-    },
+    denyToAll('OnlyTheRuleSends', SEND_MESSAGE, resources.ruleDeadLetterQueueArn, { ArnNotEquals: { 'aws:SourceArn': resources.ruleArn } }),
     onlyOperatorsDestroyMessages(resources.ruleDeadLetterQueueArn, resources),
   ];
 }
@@ -179,35 +160,21 @@ export function ruleDeadLetterQueueStatements(resources: IngestionResources): Po
  * the outcome source by the function only; on a bus this deployment owns, no other source at all.
  */
 export function busStatements(producers: ProducerDeclarations, resources: IngestionResources): PolicyStatementJson[] {
-  const bus = [resources.busArn];
+  const bus = resources.busArn;
   const statements: PolicyStatementJson[] = [];
   for (const [name, producer] of busProducers(producers)) {
     const id = pascal(name);
-    statements.push({
-      Sid: `Only${id}SendsAs${id}`,
-      Effect: 'Deny',
-      Principal: '*',
-      Action: PUT_EVENTS,
-      Resource: bus,
-      // Some entry uses P's source, and the caller is not one of P's principals.
-      Condition: {
-        'ForAnyValue:StringEquals': { 'events:source': producer.source },
-        ArnNotLike: { 'aws:PrincipalArn': [...producer.principals] },
-      },
-    });
-    statements.push({
-      Sid: `${id}SendsOnlyItsEventTypes`,
-      Effect: 'Deny',
-      Principal: '*',
-      Action: PUT_EVENTS,
-      Resource: bus,
-      // Some entry uses P's source, and some entry's detail-type is outside P's event types. (A
-      // principal belongs to one bus producer only, so its calls carry no other declared source.)
-      Condition: {
-        'ForAnyValue:StringEquals': { 'events:source': producer.source },
+    const usesItsSource = { 'ForAnyValue:StringEquals': { 'events:source': producer.source } };
+    // Some entry uses P's source, and the caller is not one of P's principals.
+    statements.push(denyToAll(`Only${id}SendsAs${id}`, PUT_EVENTS, bus, { ...usesItsSource, ...principalNotIn(producer.principals) }));
+    // Some entry uses P's source, and some entry's detail-type is outside P's event types. (A
+    // principal belongs to one bus producer only, so its calls carry no other declared source.)
+    statements.push(
+      denyToAll(`${id}SendsOnlyItsEventTypes`, PUT_EVENTS, bus, {
+        ...usesItsSource,
         'ForAnyValue:StringNotEquals': { 'events:detail-type': [...producer.eventTypes] },
-      },
-    });
+      }),
+    );
     const external = otherAccountPrincipals(producer.principals, resources.accountId);
     if (external.length > 0) {
       statements.push({
@@ -215,35 +182,25 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
         Effect: 'Allow',
         Principal: { AWS: external },
         Action: PUT_EVENTS,
-        Resource: bus,
+        Resource: [bus],
         // Every entry uses P's source.
         Condition: { 'ForAllValues:StringEquals': { 'events:source': producer.source } },
       });
     }
   }
-  statements.push({
-    Sid: 'OnlyTheFunctionSendsOutcomes',
-    Effect: 'Deny',
-    Principal: '*',
-    Action: PUT_EVENTS,
-    Resource: bus,
-    Condition: {
+  statements.push(
+    denyToAll('OnlyTheFunctionSendsOutcomes', PUT_EVENTS, bus, {
       'ForAnyValue:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE },
       ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn },
-    },
-  });
+    }),
+  );
   if (resources.ownsBus) {
-    statements.push({
-      Sid: 'NoUndeclaredSources',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: PUT_EVENTS,
-      Resource: bus,
-      // Some entry's source is neither a declared producer's nor the outcome source.
-      Condition: {
+    // Some entry's source is neither a declared producer's nor the outcome source.
+    statements.push(
+      denyToAll('NoUndeclaredSources', PUT_EVENTS, bus, {
         'ForAnyValue:StringNotEquals': { 'events:source': [...busProducers(producers).map(([, p]) => p.source), OUTCOME_EVENT_SOURCE] },
-      },
-    });
+      }),
+    );
   }
   return statements;
 }
