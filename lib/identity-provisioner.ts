@@ -196,6 +196,13 @@ export class IdentityProvisioner extends Construct {
           : 'No producer uses the bus: no rule is created and the bus accepts no identity-change events.',
       );
     }
+    if (config.operators.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'identity-provisioner:noOperators',
+        'No operators are declared: nobody can redrive or purge the DLQs (a message move task sends as its caller, and ' +
+          'the queue policies deny everyone else). Declare the on-call roles in the operators setting (docs/deploy.md).',
+      );
+    }
 
     // The role is created by the stateful half (the audit table's policy names it). Imported
     // mutable: the function's permissions are attached here, in a policy of this stack, so the

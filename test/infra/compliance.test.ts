@@ -33,10 +33,13 @@ describe('cdk-nag (AwsSolutions + Serverless)', () => {
     }
   });
 
-  it('with no producer declared: only the warning that nothing outside the stack can send', () => {
+  it('with no producer or operator declared: only the warnings that nothing outside the stack can send, and nobody redrive', () => {
     const built = buildApp({});
     const warnings = Annotations.fromStack(built.stack).findWarning('*', Match.anyValue());
-    expect(warnings.map((warning) => warning.entry.data)).toEqual([expect.stringContaining('No producers are declared')]);
+    expect(warnings.map((warning) => warning.entry.data)).toEqual([
+      expect.stringContaining('No producers are declared'),
+      expect.stringContaining('No operators are declared: nobody can redrive or purge the DLQs'),
+    ]);
     expect(Annotations.fromStack(built.stateStack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 

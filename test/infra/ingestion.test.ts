@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { EVENT_TYPES } from '../../lambdas/domain/identity-change';
-import { buildApp, defaultTemplates, EXAMPLE_PRODUCERS, EXAMPLE_SETTINGS, logicalId } from './build-app';
+import type { ProvisionerSettings } from '../../lib';
+import { buildApp, defaultTemplates, EXAMPLE_PRODUCERS, EXAMPLE_SETTINGS, logicalId, OPERATOR_ROLE } from './build-app';
 
 const { stateless } = defaultTemplates();
 const queueId = logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue');
@@ -155,6 +156,13 @@ describe('with no producer declared', () => {
   it('warns that nothing outside the stack can send events', () => {
     const warnings = built.stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning');
     expect(JSON.stringify(warnings)).toContain('No producers are declared: nothing outside this stack can send events');
+  });
+
+  it('warns that nobody can redrive the DLQs when no operator is declared, and not when one is', () => {
+    const warningsOf = (settings: Partial<ProvisionerSettings>) =>
+      JSON.stringify(buildApp(settings).stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning'));
+    expect(warningsOf({})).toContain('No operators are declared: nobody can redrive or purge the DLQs');
+    expect(warningsOf({ operators: [OPERATOR_ROLE] })).not.toContain('No operators are declared');
   });
 
   it('still creates the bus (for the outcome events) and the bus queue', () => {
