@@ -1,7 +1,7 @@
 /**
  * A retry strategy for the Identity Store client that honours the service's RetryAfterSeconds.
  *
- * The SDK's default strategy ignores the RetryAfterSeconds body field (see shared/FACTS.md), so
+ * The SDK's default strategy ignores the RetryAfterSeconds body field (measured: docs/performance.md), so
  * throttled calls come back too early and are throttled again. This strategy returns a token
  * whose getRetryDelay() is the wait; the SDK's retry middleware does the sleeping (sleeping here
  * as well would wait twice). Giving up is done by throwing from refreshRetryTokenForRetry: the

@@ -3,7 +3,7 @@
  * schemas/identity-change-v1.schema.json is generated from it for producers
  * (test/unit/json-schema.test.ts fails when the two drift apart).
  *
- * Attribute names and limits follow the Identity Store API (../shared/seeds/002): an event
+ * Attribute names and limits follow the Identity Store API Reference (docs/emulator.md): an event
  * the API would refuse is rejected here, naming the field and the rule, before any call.
  */
 import { z } from 'zod';

@@ -1,6 +1,7 @@
 /**
  * Request shapes of the 19 actions, with the constraints of the Identity Store API Reference
- * (/work/shared/seeds/002, corrected regexes from the seeds README and CloudFormation schemas).
+ * (its request syntax and constraints, with the patterns corrected where the reference's regexes
+ * contradict the service's CloudFormation schemas; docs/emulator.md lists the deviations).
  */
 import type { Shape } from './validation';
 
