@@ -74,6 +74,13 @@ export interface ProvisionerSettings {
   readonly batchSize?: number;
   /** Function timeout, 1..900 s. Default 60. The queue's visibility timeout is 6x this. */
   readonly functionTimeoutSeconds?: number;
+  /**
+   * How far ahead of the function's clock an event's occurredAt may be, 0..3600 s. Default 300.
+   * Later events are rejected: their watermark would freeze the person.
+   */
+  readonly maxClockSkewSeconds?: number;
+  /** Events dated before this instant (ISO-8601 with a zone) are rejected. Default 2000-01-01T00:00:00Z. */
+  readonly occurredAtFloor?: string;
 }
 
 /** A producer as written in the settings: `eventTypes` may be `"*"` for all six. */
@@ -163,6 +170,10 @@ const settingFields = {
   removalPolicy: z.enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' }).default('retain'),
   batchSize: inRange(1, 10).default(10),
   functionTimeoutSeconds: inRange(1, 900).default(60),
+  maxClockSkewSeconds: inRange(0, 3600).default(300),
+  occurredAtFloor: z.iso
+    .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a time zone, e.g. 2000-01-01T00:00:00Z' })
+    .default('2000-01-01T00:00:00Z'),
 };
 
 const settingsSchema = z

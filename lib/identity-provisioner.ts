@@ -235,6 +235,8 @@ export class IdentityProvisioner extends Construct {
     fn.setRuntimeEnv('ID_CACHE_TTL_SECONDS', String(config.idCacheTtlSeconds));
     fn.setRuntimeEnv('RETRY_SAFETY_MARGIN_MS', String(config.retrySafetyMarginMs));
     fn.setRuntimeEnv('REDELIVERY_BASE_DELAY_SECONDS', String(config.redeliveryBaseDelaySeconds));
+    fn.setRuntimeEnv('MAX_CLOCK_SKEW_SECONDS', String(config.maxClockSkewSeconds));
+    fn.setRuntimeEnv('OCCURRED_AT_FLOOR', config.occurredAtFloor);
     // The function records the last allowed delivery as FAILED, so it must know the redrive limit.
     fn.setRuntimeEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
     // Who sent a record: its producer queue's ARN, or the bus source and accounts.

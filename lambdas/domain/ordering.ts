@@ -54,6 +54,33 @@ export function newerWatermark(
   return undefined;
 }
 
+/** The instants an event's occurredAt must lie between, as the deployment configures them. */
+export interface OccurredAtBounds {
+  /** No event can have happened before this. */
+  floor: Date;
+  /** How far ahead of the receiving clock a sender's clock may run. */
+  maxSkewMs: number;
+}
+
+/**
+ * Why occurredAt is out of bounds, compared as instants (never as text: a date such as
+ * 9999-12-31T23:59:59-23:59 is in the year 10000 and sorts before 2026 as a string). An event
+ * from the future would leave a watermark that every real change about the person is older than.
+ */
+export function occurredAtRefusal(occurredAt: string, receivedAt: Date, bounds: OccurredAtBounds): string | undefined {
+  const instant = Date.parse(occurredAt);
+  if (Number.isNaN(instant)) return `occurredAt: "${occurredAt}" is not a date-time`;
+  const latest = receivedAt.getTime() + bounds.maxSkewMs;
+  if (instant > latest) {
+    return (
+      `occurredAt: must not be later than ${bounds.maxSkewMs / 1000} s after the event is received ` +
+      `(${new Date(latest).toISOString()}); got ${occurredAt}`
+    );
+  }
+  if (instant < bounds.floor.getTime()) return `occurredAt: must not be earlier than ${bounds.floor.toISOString()}; got ${occurredAt}`;
+  return undefined;
+}
+
 /** occurredAt as UTC ISO, so watermarks compare as strings whatever offset the source used. */
 export function normalizeOccurredAt(occurredAt: string): string {
   return new Date(occurredAt).toISOString();

@@ -9,7 +9,7 @@ import type { RuntimeProducer } from '../shared/producers';
 import { EventRejectedError, RetryableError } from './errors';
 import { applyChange, errorMessage, WriteRecorder, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
 import type { IdentityChange } from './identity-change';
-import { leaseKeysOf, normalizeOccurredAt } from './ordering';
+import { leaseKeysOf, normalizeOccurredAt, occurredAtRefusal, type OccurredAtBounds } from './ordering';
 import { InvalidEventError, parseEvent, type ParsedEvent, type RejectedEventFacts } from './parse-event';
 import type { OutcomeRecord, ProducerFacts } from './ports';
 import { doorOf, grantRefusal, PRODUCER_NOT_ALLOWED, UNVERIFIED_PRODUCER, type Door, type RecordOrigin } from './producer';
@@ -19,6 +19,8 @@ export interface ProcessSettings extends EngineSettings {
   identityStoreId: string;
   /** The declared producers (PRODUCERS): who may send, by which door, and what each may ask for. */
   producers: readonly RuntimeProducer[];
+  /** When an event may have happened: never after now plus the clock skew, never before the floor. */
+  occurredAtBounds: OccurredAtBounds;
 }
 
 export interface Delivery {
@@ -79,6 +81,8 @@ export async function processDelivery(
     // Before any Identity Store call: what the producer may not ask for is never looked up.
     const refusal = grantRefusal(change, producer.producer);
     if (refusal !== undefined) throw new InvalidEventError(PRODUCER_NOT_ALLOWED, refusal, facts);
+    const outOfBounds = occurredAtRefusal(change.occurredAt, delivery.receivedAt, settings.occurredAtBounds);
+    if (outOfBounds !== undefined) throw new InvalidEventError('OCCURRED_AT_OUT_OF_RANGE', outOfBounds, facts);
     const targetStore = change.identityStoreId ?? settings.identityStoreId;
     if (targetStore !== settings.identityStoreId) {
       throw new InvalidEventError(

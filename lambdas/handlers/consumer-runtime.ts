@@ -107,6 +107,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     maxReceiveCount: config.MAX_RECEIVE_COUNT,
     redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
     producers: config.PRODUCERS,
+    occurredAtBounds: { floor: new Date(config.OCCURRED_AT_FLOOR), maxSkewMs: config.MAX_CLOCK_SKEW_SECONDS * 1000 },
   };
   const dependencies = {
     identityStoreClient,

@@ -60,6 +60,14 @@ export const runtimeConfigSchema = z.object({
    */
   REDELIVERY_BASE_DELAY_SECONDS: positiveInt,
   /**
+   * An event's occurredAt may be at most this many seconds after the moment it is received (the
+   * sender's clock may run ahead a little). A later one would leave a watermark no real event can
+   * pass, freezing the person: it is rejected.
+   */
+  MAX_CLOCK_SKEW_SECONDS: nonNegativeInt,
+  /** No event can have happened before this instant (ISO-8601 with a zone): earlier is rejected. */
+  OCCURRED_AT_FLOOR: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone' }),
+  /**
    * The declared producers (JSON array, lambdas/shared/producers.ts): how the function tells who
    * sent a record (its queue, or the bus source) and what that producer may ask for. `[]` when
    * none is declared: then every event is refused as PRODUCER_UNKNOWN.

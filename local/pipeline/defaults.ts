@@ -51,6 +51,9 @@ export const LOCAL_DEFAULTS = {
   idCacheTtlSeconds: 60,
   /** 30 s in the stack; 1 s here so a scenario's early arrivals retry within the run. */
   redeliveryBaseDelaySeconds: 1,
+  /** As the stack's defaults: events dated more than 5 minutes ahead, or before 2000, are rejected. */
+  maxClockSkewSeconds: 300,
+  occurredAtFloor: '2000-01-01T00:00:00Z',
   producers: LOCAL_PRODUCERS,
   operators: LOCAL_OPERATORS,
   /** Another caller sharing the account's quota (the console, a SCIM sync), so throttling shows. */

@@ -57,6 +57,9 @@ export interface LocalPipelineOptions {
   deletionWindowSeconds: number;
   idCacheTtlSeconds: number;
   redeliveryBaseDelaySeconds: number;
+  /** How far ahead of now an event's occurredAt may be, and the earliest it may be. */
+  maxClockSkewSeconds: number;
+  occurredAtFloor: string;
   /** The deployment's `producers` setting, in its own shape (validated as synth validates it). */
   producers: unknown;
   /** The deployment's `operators` setting: roles allowed to send to the bus queue (DLQ redrives). */
@@ -333,6 +336,8 @@ export function functionEnvironment(
     QUEUE_KIND: 'standard',
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
+    MAX_CLOCK_SKEW_SECONDS: String(options.maxClockSkewSeconds),
+    OCCURRED_AT_FLOOR: options.occurredAtFloor,
     PRODUCERS: JSON.stringify(producers),
   };
   return {

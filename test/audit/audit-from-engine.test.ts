@@ -12,7 +12,7 @@ import { createIdentityStoreClient } from '../../lambdas/adapters/identity-store
 import { processDelivery } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { useDynalite } from '../support/dynalite';
-import { ada, at, events } from '../support/events';
+import { ada, at, events, OCCURRED_AT_BOUNDS } from '../support/events';
 import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
@@ -51,6 +51,7 @@ beforeAll(async () => {
     identityStoreId: STORE, managedGroupScope: { kind: 'created' as const },
     maxMembershipRemovalsPerEvent: 5, deletionCap: 5, deletionWindowSeconds: 3600,
     producers: [fullGrantQueueProducer()],
+    occurredAtBounds: OCCURRED_AT_BOUNDS,
   };
   const byJane = (event: Record<string, unknown>) => ({ ...event, actor: 'jane@example.com' });
   const script = [

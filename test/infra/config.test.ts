@@ -54,6 +54,19 @@ describe('settings validation', () => {
       removalPolicy: 'retain',
       batchSize: 10,
       functionTimeoutSeconds: 60,
+      maxClockSkewSeconds: 300,
+      occurredAtFloor: '2000-01-01T00:00:00Z',
+    });
+  });
+
+  it('bounds occurredAt: a skew of 0..3600 s and a floor with a time zone, each refused by name', () => {
+    expect(errorOf({ ...valid, maxClockSkewSeconds: 86_400 })).toContain('maxClockSkewSeconds: must be a whole number from 0 to 3600');
+    expect(errorOf({ ...valid, maxClockSkewSeconds: '-1' })).toContain('maxClockSkewSeconds: must be a whole number from 0 to 3600');
+    expect(errorOf({ ...valid, occurredAtFloor: '2000-01-01' })).toContain('occurredAtFloor: must be an ISO-8601 date-time with a time zone');
+    expect(errorOf({ ...valid, occurredAtFloor: '2000-01-01T00:00:00' })).toContain('occurredAtFloor: must be an ISO-8601 date-time with a time zone');
+    expect(parseProvisionerSettings({ ...valid, maxClockSkewSeconds: '60', occurredAtFloor: '2020-01-01T00:00:00+01:00' })).toMatchObject({
+      maxClockSkewSeconds: 60,
+      occurredAtFloor: '2020-01-01T00:00:00+01:00',
     });
   });
 

@@ -78,6 +78,8 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
       ID_CACHE_TTL_SECONDS: '60',
       RETRY_SAFETY_MARGIN_MS: '5000',
       REDELIVERY_BASE_DELAY_SECONDS: '30',
+      MAX_CLOCK_SKEW_SECONDS: '300',
+      OCCURRED_AT_FLOOR: '2000-01-01T00:00:00Z',
     });
   });
 

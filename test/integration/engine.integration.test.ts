@@ -12,7 +12,7 @@ import type { RetryNotice } from '../../lambdas/adapters/retry-after-strategy';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
-import { ada, at, events, person } from '../support/events';
+import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
 import { useDynalite } from '../support/dynalite';
 import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
@@ -26,6 +26,7 @@ const settings: ProcessSettings = {
   // One window spanning years: the cap test cannot straddle a window boundary.
   deletionWindowSeconds: 10 * 365 * 86_400,
   producers: [fullGrantQueueProducer()],
+  occurredAtBounds: OCCURRED_AT_BOUNDS,
 };
 
 const dynamo = useDynalite();

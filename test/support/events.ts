@@ -46,3 +46,6 @@ export const person = (UserName: string) => ({
   DisplayName: UserName,
   Name: { GivenName: UserName, FamilyName: 'Test' },
 });
+
+/** The deployment's default bounds on occurredAt: at most 5 minutes ahead of now, not before 2000. */
+export const OCCURRED_AT_BOUNDS = { floor: new Date('2000-01-01T00:00:00Z'), maxSkewMs: 300_000 };

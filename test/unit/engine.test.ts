@@ -2,7 +2,7 @@ import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
-import { ada, at, events, person } from '../support/events';
+import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
 import { BUS_ORIGIN, fullGrantBusProducer, fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 import type { RecordOrigin } from '../../lambdas/domain/producer';
 
@@ -13,6 +13,7 @@ const settings: ProcessSettings = {
   deletionCap: 2,
   deletionWindowSeconds: 3600,
   producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
+  occurredAtBounds: OCCURRED_AT_BOUNDS,
 };
 
 function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number } = {}) {
@@ -493,5 +494,69 @@ describe('best-effort steps', () => {
   it('report nothing when every step landed', async () => {
     const h = harness();
     expect((await h.deliver(events.groupUpserted('Eng'))).warnings).toEqual([]);
+  });
+});
+
+describe('occurredAt is bounded: a date from the future cannot freeze a person', () => {
+  // The harness clock reads 2026-11-22T10:00:00Z; the bounds are the deployment's defaults.
+  const NOW = '2026-11-22T10:00:00.000Z';
+
+  it('rejects a user.deleted dated far ahead, leaving no tombstone: the real joiner after it is applied', async () => {
+    const h = harness();
+    const poison = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: '2099-01-01T00:00:00Z' }));
+    expect(poison.kind).toBe('rejected');
+    expect(poison.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'OCCURRED_AT_OUT_OF_RANGE', writes: 0 });
+    expect(poison.record.errorMessage).toBe(
+      'occurredAt: must not be later than 300 s after the event is received (2026-11-22T10:05:00.000Z); got 2099-01-01T00:00:00Z',
+    );
+    expect(await h.state.getWatermarks(['user:name:ada'])).toEqual(new Map());
+
+    const joiner = await h.deliver(events.userUpserted(ada(), { at: at(30) }));
+    expect(joiner.record.outcome).toBe('APPLIED');
+  });
+
+  it('rejects a user.upserted dated far ahead, so a later real change is applied, not superseded', async () => {
+    const h = harness();
+    await h.deliver(events.userUpserted(ada(), { at: at(1) }));
+    const poison = await h.deliver(events.userUpserted(ada({ Title: 'Owner of everything' }), { at: '2030-06-01T00:00:00Z' }));
+    expect(poison.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'OCCURRED_AT_OUT_OF_RANGE' });
+    const real = await h.deliver(events.userUpserted(ada({ Title: 'Engineer' }), { at: at(2) }));
+    expect(real.record.outcome).toBe('APPLIED');
+  });
+
+  it.each([
+    ['the year 10000 written as 9999 with a negative offset (sorts before 2026 as text)', '9999-12-31T23:59:59-23:59'],
+    ['one second past the skew', '2026-11-22T10:05:01Z'],
+    ['the skew crossed through an offset', '2026-11-22T11:05:01+01:00'],
+  ])('rejects %s', async (_name, occurredAt) => {
+    const h = harness();
+    const result = await h.deliver(events.groupUpserted('Engineering', { at: occurredAt }));
+    expect(result.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'OCCURRED_AT_OUT_OF_RANGE' });
+    expect(h.identityStore.writeCalls).toEqual([]);
+  });
+
+  it.each([
+    ['exactly the skew ahead (a sender clock running 5 minutes fast)', '2026-11-22T10:05:00Z'],
+    ['the same instant in another offset', '2026-11-22T05:05:00-05:00'],
+    ['now', NOW],
+  ])('accepts %s', async (_name, occurredAt) => {
+    const h = harness();
+    const result = await h.deliver(events.groupUpserted('Engineering', { at: occurredAt }));
+    expect(result.record.outcome).toBe('APPLIED');
+  });
+
+  it('rejects a date before the floor', async () => {
+    const h = harness();
+    const result = await h.deliver(events.groupUpserted('Engineering', { at: '1999-12-31T23:59:59Z' }));
+    expect(result.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'OCCURRED_AT_OUT_OF_RANGE' });
+    expect(result.record.errorMessage).toBe('occurredAt: must not be earlier than 2000-01-01T00:00:00.000Z; got 1999-12-31T23:59:59Z');
+  });
+
+  it('a rejection is not final: the same event delivered once its time has come is applied', async () => {
+    const h = harness();
+    const early = events.groupUpserted('Engineering', { at: '2026-11-22T10:10:00Z' });
+    expect((await h.deliver(early)).record.errorCode).toBe('OCCURRED_AT_OUT_OF_RANGE');
+    h.clock.advance(10 * 60_000);
+    expect((await h.deliver(early, 2)).record.outcome).toBe('APPLIED');
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '../../lambdas/domain/producer';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { producerDeclarationsSchema, type RuntimeProducer } from '../../lambdas/shared/producers';
-import { ada, at, events, person } from '../support/events';
+import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
 import {
   BUS_ORIGIN,
@@ -202,6 +202,7 @@ describe('processDelivery with declared producers', () => {
     deletionCap: 5,
     deletionWindowSeconds: 3600,
     producers: PRODUCERS,
+    occurredAtBounds: OCCURRED_AT_BOUNDS,
   };
 
   function harness() {

@@ -133,6 +133,8 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
     QUEUE_KIND: options.queueKind,
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
+    MAX_CLOCK_SKEW_SECONDS: '300',
+    OCCURRED_AT_FLOOR: '2000-01-01T00:00:00Z',
     PRODUCERS: JSON.stringify(producers),
   };
   const previousEnv = { ...process.env };
