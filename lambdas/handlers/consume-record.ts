@@ -6,10 +6,12 @@
  * The outcome is in the audit trail before any of these happens (processDelivery's rule).
  */
 import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { createHash } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { IdentityStoreAdapter, type IdentityStoreCall } from '../adapters/identity-store';
 import type { SqsTransport } from '../adapters/sqs-transport';
 import { withCachedLookups, type IdCache } from '../domain/id-cache';
+import { looksLikeEnvelope } from '../domain/producer';
 import type { AuditLogPort, Clock, ProcessingStatePort } from '../domain/ports';
 import {
   processDelivery,
@@ -167,6 +169,26 @@ export function idempotencyKeyOf(record: SQSRecord): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > 128) return `message:${record.messageId}`;
   const source = enveloped && typeof document.source === 'string' ? document.source.slice(0, 256) : '';
   return `event:${record.eventSourceARN}|${source}|${id}`;
+}
+
+/**
+ * A fingerprint of what a record asks for: the v1 document (an envelope's detail, else the body)
+ * with its keys sorted, hashed. A re-delivery, or the same event re-sent through the bus in a new
+ * envelope, has the same fingerprint; the same id with different content does not (ID_REUSED).
+ */
+export function contentHashOf(record: SQSRecord): string {
+  const document = readJson(record.body);
+  const content = document === undefined ? record.body : canonicalJson(looksLikeEnvelope(document) ? document.detail : document);
+  return createHash('sha256').update(content).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** The person or group a record is about, so changes to one subject in a batch run in turn. */

@@ -4,7 +4,7 @@
  * against the local emulator, queue and dynalite), adapters, and the idempotent record function.
  */
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -20,12 +20,13 @@ import { createIdentityStoreClient } from '../adapters/identity-store-client';
 import { RetryBudget } from '../adapters/retry-after-strategy';
 import { SqsTransport } from '../adapters/sqs-transport';
 import { IdCache } from '../domain/id-cache';
-import { doorOf, PRODUCER_REFUSAL_CODES, UNCONFIRMED_RECORD, UNVERIFIED_PRODUCER } from '../domain/producer';
+import { doorOf, looksLikeEnvelope, PRODUCER_REFUSAL_CODES, UNCONFIRMED_RECORD, UNVERIFIED_PRODUCER, verifyProducer } from '../domain/producer';
 import type { Outcome, OutcomeRecord } from '../domain/ports';
 import { loadRuntimeConfig } from '../shared/config';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
   consumeRecord,
+  contentHashOf,
   idempotencyKeyOf,
   redeliveryBackoffSeconds,
   RedeliveryRequestedError,
@@ -126,6 +127,8 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
 
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: 'idempotencyKey',
+    // The same id with other content is not a duplicate: Powertools refuses it (ID_REUSED below).
+    payloadValidationJmesPath: 'contentHash',
     expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
     // Runs only when a stored result answers a repeated delivery: count and log the duplicate.
     responseHook: (response) => {
@@ -135,13 +138,59 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     },
   });
   const consumeIdempotently = makeIdempotent(
-    (input: { idempotencyKey: string; record: SQSRecord }): Promise<ConsumedSummary> =>
+    (input: { idempotencyKey: string; contentHash: string; record: SQSRecord }): Promise<ConsumedSummary> =>
       consumeRecord(input.record, dependencies, settings, invocationDeadline),
     {
       persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamodb }),
       config: idempotencyConfig,
     },
   );
+
+  /**
+   * An id this door already used, within the idempotency window, for different content: not a
+   * duplicate to answer from the store (the change would vanish), but a mistake to surface.
+   * Recorded, then announced, then moved to the DLQ with the reason, then acknowledged; the first
+   * event's outcome stands. If the record cannot be written, the message comes back.
+   */
+  async function rejectReusedId(record: SQSRecord): Promise<ConsumedSummary> {
+    const document = readBody(record.body);
+    const change = (looksLikeEnvelope(document) ? document.detail : document) as Record<string, unknown> | undefined;
+    const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined);
+    const eventId = text(change?.id) ?? `message:${record.messageId}`;
+    const door = doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS);
+    const verified = verifyProducer(door, document, config.PRODUCERS);
+    const at = clock.now().toISOString();
+    const reason =
+      `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
+      'different change; that change stands and this one is not applied: send it with a new id';
+    const outcome: OutcomeRecord = {
+      eventId,
+      attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+      at,
+      receivedAt: at,
+      occurredAt: text(change?.occurredAt),
+      source: looksLikeEnvelope(document) && typeof document.source === 'string' ? document.source : door.via === 'queue' ? 'sqs' : 'unknown',
+      actor: text(change?.actor),
+      type: text(change?.type),
+      identityStoreId: config.IDENTITY_STORE_ID,
+      producer: 'producer' in verified ? verified.producer.name : UNVERIFIED_PRODUCER,
+      senderId: record.attributes.SenderId ?? '',
+      via: door.via,
+      outcome: 'REJECTED',
+      errorCode: 'ID_REUSED',
+      errorMessage: reason,
+      waitedMs: 0,
+      writes: 0,
+    };
+    await dependencies.audit.recordOutcome(outcome);
+    await dependencies.publisher
+      .publish(outcome)
+      .catch((failure: unknown) => logger.warn('identity.change.rejected not published', { eventId, errorName: failure instanceof Error ? failure.name : typeof failure }));
+    await dependencies.transport.moveToDeadLetterQueue(record, { eventId, code: 'ID_REUSED', reason, rejectedAt: at });
+    metrics.addMetric(METRIC.rejected, MetricUnit.Count, 1);
+    logger.warn('event not applied', { eventId, outcome: 'REJECTED', errorCode: 'ID_REUSED', producer: outcome.producer, via: outcome.via });
+    return { eventId, outcome: 'REJECTED' };
+  }
 
   return {
     config,
@@ -209,9 +258,10 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
      */
     async consume(record: SQSRecord): Promise<ConsumedSummary> {
       try {
-        return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), record });
+        return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), contentHash: contentHashOf(record), record });
       } catch (error) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
+        if (error instanceof IdempotencyValidationError) return rejectReusedId(record);
         if (!(error instanceof RedeliveryRequestedError)) {
           // It failed before the engine could say when to come back (another invocation is
           // applying this very event, or the idempotency store is down): look again soon rather
@@ -239,3 +289,11 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export type ConsumerRuntime = ReturnType<typeof createConsumerRuntime>;
+
+function readBody(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
