@@ -70,6 +70,7 @@ export class ProvisionerAlarms extends Construct {
   public readonly throttleRate: Alarm;
   /** Events refused because of who sent them (PRODUCER_UNKNOWN, PRODUCER_NOT_ALLOWED). */
   public readonly producerRefused: Alarm;
+  public readonly outcomeEventsNotPublished: Alarm;
   /** Every alarm created here (the created topic lets exactly these publish). */
   public readonly all: Alarm[] = [];
 
@@ -160,6 +161,14 @@ export class ProvisionerAlarms extends Construct {
         'Events were refused because of who sent them: a producer asked for more than its grant (PRODUCER_NOT_ALLOWED) ' +
         'or the sender is not a declared producer (PRODUCER_UNKNOWN). Read rejectionReason in the DLQ or the audit trail.',
       metric: serviceMetric(METRIC.producerRefused),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    this.outcomeEventsNotPublished = alarm('OutcomeEventsNotPublished', {
+      alarmDescription:
+        'Outcomes were recorded in the audit trail but their identity.change.* events could not be published to the bus: ' +
+        'downstream automation missed them. Check the function log ("outcome event not published") and catch up from the audit trail.',
+      metric: serviceMetric(METRIC.outcomeEventsNotPublished),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });

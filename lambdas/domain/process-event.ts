@@ -49,6 +49,8 @@ export type ProcessResult = (
 ) & {
   /** Best-effort steps that failed without changing the outcome, for the caller to log. */
   warnings: string[];
+  /** The outcome was recorded but its outcome event could not be published (downstream missed it). */
+  announcementFailed: boolean;
 };
 
 /** Observes the Identity Store calls of one attempt (the adapter reports them). */
@@ -97,9 +99,10 @@ export async function processDelivery(
     const sender = senderOf(door, delivery, error.facts.producer?.producer.name);
     const record = rejectedRecord(eventId, error.facts, error, { ...base, ...sender }, deps, settings);
     // Invalid events are rejections like any other: producers watch identity.change.rejected.
-    await deps.publisher.publish(record);
     await recordOutcome(deps, record);
-    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message, warnings: [] };
+    const warnings: string[] = [];
+    const announcementFailed = !(await announce(deps, record, warnings));
+    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message, warnings, announcementFailed };
   }
 
   const { change, source, producer } = parsed;
@@ -152,9 +155,9 @@ export async function processDelivery(
       waitedMs: tally.waitedMs,
       writes: result.writes,
     };
-    await deps.publisher.publish(record);
     await recordOutcome(deps, record);
-    return { kind: 'done', eventId: change.id, record, change, result, warnings };
+    const announcementFailed = !(await announce(deps, record, warnings));
+    return { kind: 'done', eventId: change.id, record, change, result, warnings, announcementFailed };
   } catch (error) {
     if (error instanceof EventRejectedError) {
       const record: OutcomeRecord = {
@@ -166,9 +169,9 @@ export async function processDelivery(
         waitedMs: tally.waitedMs,
         writes: writes.count,
       };
-      await deps.publisher.publish(record);
       await recordOutcome(deps, record);
-      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message, warnings };
+      const announcementFailed = !(await announce(deps, record, warnings));
+      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message, warnings, announcementFailed };
     }
     // Everything else is worth another try: our own RetryableErrors, and anything unexpected
     // (a state-store outage, a bug fixed by a redeploy) rather than losing the event.
@@ -187,8 +190,8 @@ export async function processDelivery(
       owedWaitMs: retryable.owedWaitMs || undefined,
     };
     // Best effort: the event goes back to the queue (or on to the DLQ) whether or not these land.
-    if (lastDelivery) await deps.publisher.publish(record).catch(noteFailure('identity.change.failed not published'));
     await deps.audit.recordOutcome(record).catch(noteFailure(`${record.outcome} outcome not recorded`));
+    const announcementFailed = lastDelivery && !(await announce(deps, record, warnings));
     return {
       kind: 'retry',
       eventId: change.id,
@@ -197,6 +200,7 @@ export async function processDelivery(
       reason: retryable.message,
       owedWaitMs: retryable.owedWaitMs,
       warnings,
+      announcementFailed,
     };
   }
 }
@@ -211,6 +215,22 @@ function subjectBusy(heldUntil: Date, delivery: Delivery, now: Date): RetryableE
   const backoff = 1_000 * 2 ** (delivery.receiveCount - 1);
   const owedWaitMs = delivery.receiveCount >= delivery.maxReceiveCount - 1 ? untilFree : Math.min(untilFree, backoff);
   return new RetryableError('SUBJECT_BUSY', 'another change to the same person or group is being applied right now', owedWaitMs);
+}
+
+/**
+ * Publishes an outcome that is already recorded. Never before the record: an outcome event is an
+ * announcement of what the audit trail holds, so a publisher that fails cannot fail (or retry into
+ * FAILED) a change that was applied. A failure is reported, for the metric and the log; downstream
+ * catches up from the audit trail. True when published (or when there is nothing to announce).
+ */
+async function announce(deps: ProcessDependencies, record: OutcomeRecord, warnings: string[]): Promise<boolean> {
+  try {
+    await deps.publisher.publish(record);
+    return true;
+  } catch (error) {
+    warnings.push(`outcome event not published: ${errorMessage(error)}`);
+    return false;
+  }
 }
 
 async function recordOutcome(deps: ProcessDependencies, record: OutcomeRecord): Promise<void> {

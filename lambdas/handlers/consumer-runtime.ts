@@ -78,6 +78,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     call: () => metrics.addMetric(METRIC.identityStoreCalls, MetricUnit.Count, 1),
     result: (result) => {
       metrics.addMetric(OUTCOME_METRIC[result.record.outcome], MetricUnit.Count, 1);
+      if (result.announcementFailed) metrics.addMetric(METRIC.outcomeEventsNotPublished, MetricUnit.Count, 1);
       if (result.record.errorCode !== undefined && PRODUCER_REFUSAL_CODES.includes(result.record.errorCode)) {
         metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
       }

@@ -25,6 +25,8 @@ export const METRIC = {
   duplicates: 'EventsDuplicate',
   /** Events refused because of who sent them (PRODUCER_NOT_ALLOWED, PRODUCER_UNKNOWN). */
   producerRefused: 'EventsProducerRefused',
+  /** Outcomes recorded whose outcome event (identity.change.*) could not be published. */
+  outcomeEventsNotPublished: 'OutcomeEventsNotPublished',
   identityStoreCalls: 'IdentityStoreCalls',
   throttledCalls: 'ThrottledCalls',
   retryAfterWaitSeconds: 'RetryAfterWaitSeconds',

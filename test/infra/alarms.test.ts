@@ -3,8 +3,8 @@ import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/te
 import { ProvisionerConfigError } from '../../lib';
 import { buildApp, defaultTemplates, EXAMPLE_SETTINGS, logicalId, resourcePolicyStatements } from './build-app';
 
-/** Alarms of the typical deployment: 5 of before, the rule's 2, the producer queue's age, ProducerRefused. */
-const ALARM_COUNT = 9;
+/** Alarms of the typical deployment: 5 of before, the rule's 2, the producer queue's age, ProducerRefused, OutcomeEventsNotPublished. */
+const ALARM_COUNT = 10;
 
 const { stateless } = defaultTemplates();
 const topicId = logicalId(stateless, 'AWS::SNS::Topic', 'ProvisionerAlarmsTopic');
@@ -210,6 +210,19 @@ describe('alarms', () => {
     });
   });
 
+  it('outcomes recorded but not announced: OutcomeEventsNotPublished >= 1 (Sum, 5 minutes)', () => {
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifiesTheTopic,
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.outcomeEventsNotPublished,
+      Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
   it.each([['FailedInvocations'], ['InvocationsFailedToBeSentToDlq']])(
     'the rule\'s %s >= 1 (AWS/Events, RuleName, with and without EventBusName)',
     (metricName) => {
@@ -256,7 +269,8 @@ describe('alarms', () => {
   it('no rule alarms and no rule DLQ alarm when no producer uses the bus', () => {
     const template = buildApp({}).stateless;
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
+    // DLQ depth, oldest message, failure rate, throttle rate, ProducerRefused, OutcomeEventsNotPublished.
+    expect(alarms).toHaveLength(6);
     expect(JSON.stringify(alarms)).not.toContain('AWS/Events');
   });
 

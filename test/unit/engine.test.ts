@@ -16,7 +16,7 @@ const settings: ProcessSettings = {
   occurredAtBounds: OCCURRED_AT_BOUNDS,
 };
 
-function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number } = {}) {
+function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number; publisherDown?: boolean } = {}) {
   const identityStore = new InMemoryIdentityStore();
   const state = new InMemoryProcessingState();
   const audit = new InMemoryAuditLog();
@@ -24,7 +24,11 @@ function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?
   const published: OutcomeRecord[] = [];
   // With idCacheMs, the engine sees the store through a warm-process id cache, as in Lambda.
   const port = options.idCacheMs ? withCachedLookups(identityStore, new IdCache(options.idCacheMs, clock), settings.identityStoreId) : identityStore;
-  const deps = { identityStore: port, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
+  const publish = async (r: OutcomeRecord) => {
+    if (options.publisherDown) throw new Error('EventBridge unavailable');
+    published.push(r);
+  };
+  const deps = { identityStore: port, state, audit, clock, publisher: { publish } };
   let messages = 0;
   const deliver = (event: unknown, receiveCount = 1, origin: RecordOrigin = TEST_ORIGIN) =>
     processDelivery(
@@ -558,5 +562,42 @@ describe('occurredAt is bounded: a date from the future cannot freeze a person',
     expect((await h.deliver(early)).record.errorCode).toBe('OCCURRED_AT_OUT_OF_RANGE');
     h.clock.advance(10 * 60_000);
     expect((await h.deliver(early, 2)).record.outcome).toBe('APPLIED');
+  });
+});
+
+describe('record first, announce after: a publisher that fails cannot fail a change', () => {
+  it('an applied change stays APPLIED, recorded once, when its outcome event cannot be published', async () => {
+    const h = harness({}, { publisherDown: true });
+    await withGroups(h, 'Engineering');
+    const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'] }));
+    expect(result).toMatchObject({ kind: 'done', announcementFailed: true });
+    expect(result.record.outcome).toBe('APPLIED');
+    expect(result.warnings).toEqual(['outcome event not published: EventBridge unavailable']);
+    expect(h.audit.outcomes.filter((o) => o.eventId === result.eventId).map((o) => o.outcome)).toEqual(['APPLIED']);
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Engineering'] });
+  });
+
+  it('a rejection is still recorded and dead-lettered when it cannot be announced', async () => {
+    const h = harness({}, { publisherDown: true });
+    const result = await h.deliver('{"not": "an event"}');
+    expect(result).toMatchObject({ kind: 'rejected', announcementFailed: true });
+    expect(h.audit.outcomes.map((o) => o.outcome)).toEqual(['REJECTED']);
+  });
+
+  it('nothing is announced before it is recorded: when the outcome cannot be recorded, no outcome event leaves', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering');
+    // A change that needs no write, so the one audit call that fails is the outcome's own.
+    h.audit.failNext = 1;
+    const result = await h.deliver(events.groupUpserted('Engineering'));
+    expect(result).toMatchObject({ kind: 'retry', code: 'AUDIT_UNAVAILABLE' });
+    expect(h.published.filter((o) => o.eventId === result.eventId)).toEqual([]);
+  });
+
+  it('when it is published, the outcome event says what the record says', async () => {
+    const h = harness();
+    const result = await h.deliver(events.groupUpserted('Engineering'));
+    expect(result.announcementFailed).toBe(false);
+    expect(h.published.at(-1)).toEqual(result.record);
   });
 });
