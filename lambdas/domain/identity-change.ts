@@ -92,7 +92,15 @@ export const userAttributesSchema = z.strictObject({
   PreferredLanguage: text().optional(),
   Locale: text().optional(),
   Timezone: text().optional(),
-  Photos: z.array(photoSchema).min(1).max(3).optional(),
+  Photos: z
+    .array(photoSchema)
+    .min(1)
+    .max(3)
+    // The API reference: only one photo can be designated as primary per user.
+    .refine((photos) => photos.filter((photo) => photo.Primary === true).length <= 1, {
+      error: 'at most one photo can be primary',
+    })
+    .optional(),
   Website: text().optional(),
   Birthdate: text().optional(),
   Extensions: z

@@ -113,6 +113,22 @@ describe('ValidationException', () => {
     );
   });
 
+  it('refuses more than one primary photo, on CreateUser and on UpdateUser; one primary among three is fine', async () => {
+    const photo = (i: number, Primary?: boolean) => ({ Value: `https://x/${i}.png`, ...(Primary !== undefined && { Primary }) });
+    const rule = "Value at 'photos' failed to satisfy constraint: Member must have at most one element with primary set to true";
+    expect(await validationOf(client.send(new CreateUserCommand({ ...validUser('two.primaries'), Photos: [photo(1, true), photo(2, true)] })))).toContain(rule);
+    expect(
+      await validationOf(client.send(new CreateUserCommand({ ...validUser('three.primaries'), Photos: [photo(1, true), photo(2, true), photo(3, true)] }))),
+    ).toContain(rule);
+    const created = await client.send(new CreateUserCommand({ ...validUser('one.primary'), Photos: [photo(1, true), photo(2, false), photo(3)] }));
+    const update = new UpdateUserCommand({
+      IdentityStoreId: STORE_ID,
+      UserId: created.UserId!,
+      Operations: [{ AttributePath: 'photos', AttributeValue: [photo(1, true), photo(2, true)] }],
+    });
+    expect(await validationOf(client.send(update))).toContain(rule);
+  });
+
   it('checks UpdateUser/UpdateGroup Operations: count, path pattern, unknown or read-only paths, values, required attributes', async () => {
     const empty = await validationOf(client.send(new UpdateUserCommand({ IdentityStoreId: STORE_ID, UserId: userId, Operations: [] })));
     expect(empty).toContain("Value at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1");

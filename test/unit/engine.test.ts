@@ -601,3 +601,14 @@ describe('record first, announce after: a publisher that fails cannot fail a cha
     expect(h.published.at(-1)).toEqual(result.record);
   });
 });
+
+describe('the contract refuses what the API would', () => {
+  it('more than one primary photo, before any call, naming the field and the rule', async () => {
+    const h = harness();
+    const photo = (i: number) => ({ Value: `https://example.com/${i}.png`, Primary: true });
+    const result = await h.deliver(events.userUpserted(ada({ Photos: [photo(1), photo(2)] })));
+    expect(result.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'INVALID_EVENT' });
+    expect(result.record.errorMessage).toBe('data.user.Photos: at most one photo can be primary');
+    expect(h.identityStore.writeCalls).toEqual([]);
+  });
+});

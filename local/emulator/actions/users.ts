@@ -9,7 +9,11 @@ import type { ActionContext, ActionHandler, Input } from './context';
 
 const CREATE_USER_MEMBERS = Object.keys(userAttributeShapes);
 
-/** Rules beyond the shape: reserved names, supported extensions, required attributes after an update. */
+/**
+ * Rules beyond the shape: reserved names, supported extensions, one primary photo at most (the API
+ * reference: "only one photo can be designated as primary per user"), required attributes after an
+ * update.
+ */
 export function checkUserAttributes(attributes: Record<string, unknown>): void {
   const violations = REQUIRED_USER_ATTRIBUTES.filter((name) => attributes[name] === undefined).map((name) => ({
     path: memberPath('', name),
@@ -18,6 +22,9 @@ export function checkUserAttributes(attributes: Record<string, unknown>): void {
   const userName = attributes.UserName;
   if (typeof userName === 'string' && isReservedName(userName))
     violations.push({ path: 'userName', rule: 'Member must not be a reserved name (Administrator, AWSAdministrators)' });
+  const photos = Array.isArray(attributes.Photos) ? (attributes.Photos as { Primary?: unknown }[]) : [];
+  if (photos.filter((photo) => photo?.Primary === true).length > 1)
+    violations.push({ path: 'photos', rule: 'Member must have at most one element with primary set to true' });
   for (const extension of Object.keys((attributes.Extensions as object | undefined) ?? {})) {
     if (!SUPPORTED_EXTENSIONS.includes(extension))
       violations.push({ path: `extensions.${extension}.key`, rule: `Member must be a supported extension name [${SUPPORTED_EXTENSIONS.join(', ')}]` });
