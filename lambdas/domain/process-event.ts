@@ -60,6 +60,8 @@ export interface CallTally {
 
 export interface ProcessDependencies extends EnginePorts {
   publisher: OutcomePublisher;
+  /** Waits this long: real time in the function, a test clock's advance in tests. */
+  pause(ms: number): Promise<void>;
 }
 
 export async function processDelivery(
@@ -136,7 +138,7 @@ export async function processDelivery(
   // Owned by the event, not the delivery: a retry of this event takes back a lease it left behind.
   const leaseOwner = change.id;
   try {
-    const lease = await deps.state.tryLeaseSubjects(leaseKeys, leaseOwner, deps.clock.now(), delivery.deadline);
+    const lease = await leaseWhenFree(leaseKeys, leaseOwner, delivery, deps);
     if (!lease.leased) throw subjectBusy(lease.heldUntil, delivery, deps.clock.now());
     // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
     // event does not depend on it, so a failed release must not fail the event.
@@ -203,6 +205,30 @@ export async function processDelivery(
       announcementFailed,
     };
   }
+}
+
+/** How often a busy subject's lease is tried again while this delivery waits for it. */
+const LEASE_POLL_MS = 500;
+/** This delivery stops waiting for a lease this long before its invocation's deadline: the work needs the time. */
+const LEASE_WAIT_RESERVE_MS = 15_000;
+
+/**
+ * The subjects' lease, waiting for it in this invocation while another event about the same
+ * subject is being applied: that usually takes seconds, and waiting here spends none of the
+ * message's deliveries (back on the queue, each wait costs one, and a slow holder could make a
+ * change fail for nothing of its own). Gives up at the holder's lease expiry or when this
+ * invocation has only the reserve left, whichever comes first, and then the answer is "busy".
+ */
+async function leaseWhenFree(keys: string[], owner: string, delivery: Delivery, deps: ProcessDependencies) {
+  let lease = await deps.state.tryLeaseSubjects(keys, owner, deps.clock.now(), delivery.deadline);
+  while (!lease.leased) {
+    // One more try just after the holder's lease lapses (it may have died), unless time is short.
+    const giveUpAt = Math.min(lease.heldUntil.getTime() + LEASE_POLL_MS, delivery.deadline.getTime() - LEASE_WAIT_RESERVE_MS);
+    if (deps.clock.now().getTime() + LEASE_POLL_MS > giveUpAt) return lease;
+    await deps.pause(LEASE_POLL_MS);
+    lease = await deps.state.tryLeaseSubjects(keys, owner, deps.clock.now(), delivery.deadline);
+  }
+  return lease;
 }
 
 /**

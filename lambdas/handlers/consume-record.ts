@@ -113,6 +113,7 @@ export async function consumeRecord(
       audit: deps.audit,
       publisher: deps.publisher,
       clock: deps.clock,
+      pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
     settings,
     tally,

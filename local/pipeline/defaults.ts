@@ -49,8 +49,12 @@ export const LOCAL_DEFAULTS = {
   deletionCap: 25,
   deletionWindowSeconds: 3600,
   idCacheTtlSeconds: 60,
-  /** 30 s in the stack; 1 s here so a scenario's early arrivals retry within the run. */
-  redeliveryBaseDelaySeconds: 1,
+  /**
+   * 30 s in the stack; 3 s here so a scenario's early arrivals retry within the run, and still
+   * have 3 + 6 + 12 + 24 s to wait for what they depend on: a membership sent through the bus can
+   * arrive before its user's joiner, queued behind others at another door, is applied.
+   */
+  redeliveryBaseDelaySeconds: 3,
   /** As the stack's defaults: events dated more than 5 minutes ahead, or before 2000, are rejected. */
   maxClockSkewSeconds: 300,
   occurredAtFloor: '2000-01-01T00:00:00Z',

@@ -46,6 +46,7 @@ beforeAll(async () => {
     audit: new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 }),
     clock: { now: () => new Date() },
     publisher: { publish: async () => undefined },
+    pause: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   };
   const settings = {
     identityStoreId: STORE, managedGroupScope: { kind: 'created' as const },

@@ -54,7 +54,7 @@ async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], req
     return processDelivery(
       JSON.stringify(event),
       { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
-      { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) } },
+      { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) }, pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
       settings,
       tally,
     );

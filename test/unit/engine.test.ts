@@ -28,7 +28,7 @@ function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?
     if (options.publisherDown) throw new Error('EventBridge unavailable');
     published.push(r);
   };
-  const deps = { identityStore: port, state, audit, clock, publisher: { publish } };
+  const deps = { identityStore: port, state, audit, clock, publisher: { publish }, pause: async (ms: number) => clock.advance(ms) };
   let messages = 0;
   const deliver = (event: unknown, receiveCount = 1, origin: RecordOrigin = TEST_ORIGIN) =>
     processDelivery(
@@ -360,19 +360,54 @@ describe('the two aspects of user.upserted', () => {
 });
 
 describe('one change per subject at a time', () => {
-  it('sends an event back shortly while another change to the same person holds the lease', async () => {
+  // The harness gives each delivery an invocation deadline 60 s ahead; a delivery waits for a
+  // busy subject in-process until the holder's lease ends or 15 s before its own deadline.
+  it('waits in the invocation for a lease the holder gives up soon, spending no delivery', async () => {
     const h = harness();
-    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(h.clock.now().getTime() + 30_000));
+    const start = h.clock.now().getTime();
+    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(start + 20_000));
+    const waited = await h.deliver(events.userUpserted(ada()));
+    expect(waited.record).toMatchObject({ outcome: 'APPLIED', attempt: 1 });
+    // It took over when the holder's lease ran out, not before.
+    expect(h.clock.now().getTime() - start).toBeGreaterThanOrEqual(20_000);
+    expect(h.clock.now().getTime() - start).toBeLessThan(21_000);
+    expect(h.state.leases.size).toBe(0);
+  });
+
+  it('sends an event back when the holder keeps the subject past what this invocation can wait', async () => {
+    const h = harness();
+    const start = h.clock.now().getTime();
+    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(start + 55_000));
     const busy = await h.deliver(events.userUpserted(ada()));
-    // First delivery: look again in 1 s; the second-to-last delivery waits the holder's lease out.
-    expect(busy.kind === 'retry' && busy.owedWaitMs).toBe(1_000);
-    const patient = await h.deliver(events.userUpserted(ada()), 4);
-    expect(patient.kind === 'retry' && patient.owedWaitMs).toBe(30_000);
+    // Waited until 15 s before its own deadline (45 s), then: look again in 1 s.
+    expect(h.clock.now().getTime() - start).toBeGreaterThanOrEqual(44_500);
+    expect(h.clock.now().getTime() - start).toBeLessThanOrEqual(45_000);
     expect(busy.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'SUBJECT_BUSY' });
+    expect(busy.kind === 'retry' && busy.owedWaitMs).toBe(1_000);
     expect(h.identityStore.calls).toEqual([]);
+    // The second-to-last delivery hands back the wait until the holder's lease is over.
+    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(h.clock.now().getTime() + 120_000));
+    const patient = await h.deliver(events.userUpserted(ada()), 4);
+    expect(patient.kind === 'retry' && patient.owedWaitMs).toBeGreaterThan(60_000);
     await h.state.releaseSubjects(['user:name:ada'], 'someone-else');
     expect((await h.deliver(events.userUpserted(ada()), 5)).record.outcome).toBe('APPLIED');
     expect(h.state.leases.size).toBe(0);
+  });
+
+  it('a lease released while waiting is taken at once', async () => {
+    const h = harness();
+    await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(h.clock.now().getTime() + 50_000));
+    const start = h.clock.now().getTime();
+    const release = h.state.releaseSubjects.bind(h.state);
+    // The holder finishes after about 2 s of this delivery's wait.
+    const tryLease = h.state.tryLeaseSubjects.bind(h.state);
+    h.state.tryLeaseSubjects = async (keys, owner, now, until) => {
+      if (now.getTime() - start >= 2_000) await release(['user:name:ada'], 'someone-else');
+      return tryLease(keys, owner, now, until);
+    };
+    const result = await h.deliver(events.userUpserted(ada()));
+    expect(result.record.outcome).toBe('APPLIED');
+    expect(h.clock.now().getTime() - start).toBeLessThanOrEqual(2_500);
   });
 });
 

@@ -211,7 +211,14 @@ describe('processDelivery with declared producers', () => {
     const audit = new InMemoryAuditLog();
     const clock = new FixedClock();
     const published: OutcomeRecord[] = [];
-    const deps = { identityStore, state, audit, clock, publisher: { publish: async (r: OutcomeRecord) => void published.push(r) } };
+    const deps = {
+      identityStore,
+      state,
+      audit,
+      clock,
+      publisher: { publish: async (r: OutcomeRecord) => void published.push(r) },
+      pause: async (ms: number) => clock.advance(ms),
+    };
     let messages = 0;
     const deliver = (event: unknown, origin: RecordOrigin) =>
       processDelivery(
