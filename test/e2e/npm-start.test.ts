@@ -30,9 +30,8 @@ let dynamo: TestDynamo;
 let workDir: string;
 
 beforeAll(async () => {
-  // 40 requests/s, not the published 20: the budget is split over 3 source queues x 2 instances,
-  // and at 20 the scenario's bursts of changes to one person can spend a message's deliveries
-  // waiting on each other (SUBJECT_BUSY); this test is about what ends up where, not speed.
+  // 40 requests/s, not the published 20: the budget is split over every source queue's instances,
+  // and this test is about what ends up where, not speed, so it is kept short.
   emulator = await startEmulator({ identityStoreIds: [STORE], tps: TPS });
   dynamo = await startTestDynamo(LOCAL_NAMES.tables);
   workDir = mkdtempSync(join(tmpdir(), 'npm-start-e2e-'));
