@@ -14,6 +14,7 @@ import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
 import { localDynamoDbClient } from '../../local/dynalite';
 import { startEmulator, type EmulatorStats } from '../../local/emulator';
 import { LOCAL_DEFAULTS, LOCAL_OPERATORS } from '../../local/pipeline/defaults';
+import { looksLikeEnvelope } from '../../lambdas/domain/producer';
 import { LocalDoors } from '../../local/pipeline/doors';
 import { LOCAL_NAMES, startLocalPipeline, type LocalPipeline } from '../../local/pipeline/pipeline';
 import { sendThroughDoors, type RoutedEntry } from '../../local/producer';
@@ -180,7 +181,7 @@ function routeSend(send: Workload['sends'][number], index: number): RoutedEntry 
   } catch {
     document = undefined;
   }
-  const envelope = typeof document === 'object' && document !== null && !Array.isArray(document) && ('detail-type' in document || 'detail' in document);
+  const envelope = looksLikeEnvelope(document);
   if (envelope && send.badCase === undefined) {
     return { index, producer: SOAK_BUS_PRODUCER, principal: SOAK_PRODUCERS[SOAK_BUS_PRODUCER].principals[0], entry: document as Record<string, unknown> };
   }

@@ -158,29 +158,25 @@ export function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: numb
 }
 
 /**
- * The event id a record carries (bare document or EventBridge detail), for idempotency, scoped to
- * where it came from (the queue, and for an envelope its source): one producer cannot have another
- * producer's event answered as a duplicate by sending its id first. The message id when there is
- * none, so even unreadable messages are handled once per delivery.
+ * What the idempotency layer keys and checks a record by, from one parse of its body:
+ * - `idempotencyKey`: the event id the record carries (bare document or EventBridge detail),
+ *   scoped to where it came from (the queue, and for an envelope its source), so one producer
+ *   cannot have another producer's event answered as a duplicate by sending its id first; the
+ *   message id when there is none, so even unreadable messages are handled once per delivery.
+ * - `contentHash`: a fingerprint of what it asks for, the v1 document (an envelope's detail, else
+ *   the body) with its keys sorted, hashed. A re-delivery, or the same event in a new envelope,
+ *   has the same one; the same id with different content does not (ID_REUSED).
  */
-export function idempotencyKeyOf(record: SQSRecord): string {
+export function idempotencyInputOf(record: SQSRecord): { idempotencyKey: string; contentHash: string } {
   const document = readJson(record.body);
-  const enveloped = document?.detail && typeof document.detail === 'object';
-  const id = enveloped ? (document.detail as { id?: unknown }).id : document?.id;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return `message:${record.messageId}`;
+  const enveloped = looksLikeEnvelope(document);
+  const change = enveloped ? document.detail : document;
+  const content = document === undefined ? record.body : canonicalJson(change);
+  const contentHash = createHash('sha256').update(content).digest('hex');
+  const id = (change as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return { idempotencyKey: `message:${record.messageId}`, contentHash };
   const source = enveloped && typeof document.source === 'string' ? document.source.slice(0, 256) : '';
-  return `event:${record.eventSourceARN}|${source}|${id}`;
-}
-
-/**
- * A fingerprint of what a record asks for: the v1 document (an envelope's detail, else the body)
- * with its keys sorted, hashed. A re-delivery, or the same event re-sent through the bus in a new
- * envelope, has the same fingerprint; the same id with different content does not (ID_REUSED).
- */
-export function contentHashOf(record: SQSRecord): string {
-  const document = readJson(record.body);
-  const content = document === undefined ? record.body : canonicalJson(looksLikeEnvelope(document) ? document.detail : document);
-  return createHash('sha256').update(content).digest('hex');
+  return { idempotencyKey: `event:${record.eventSourceARN}|${source}|${id}`, contentHash };
 }
 
 function canonicalJson(value: unknown): string {
@@ -204,7 +200,7 @@ export function subjectOf(record: SQSRecord): string {
   return typeof candidate === 'string' ? candidate.toLowerCase() : `message:${record.messageId}`;
 }
 
-function readJson(body: string): Record<string, unknown> | undefined {
+export function readJson(body: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(body);
     return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;

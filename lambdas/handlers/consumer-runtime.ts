@@ -26,8 +26,8 @@ import { loadRuntimeConfig } from '../shared/config';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
   consumeRecord,
-  contentHashOf,
-  idempotencyKeyOf,
+  idempotencyInputOf,
+  readJson,
   redeliveryBackoffSeconds,
   RedeliveryRequestedError,
   RejectedToDeadLetterQueueError,
@@ -148,48 +148,69 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
   );
 
   /**
-   * An id this door already used, within the idempotency window, for different content: not a
-   * duplicate to answer from the store (the change would vanish), but a mistake to surface.
-   * Recorded, then announced, then moved to the DLQ with the reason, then acknowledged; the first
-   * event's outcome stands. If the record cannot be written, the message comes back.
+   * Records, announces, counts and logs a refusal decided before the engine could look at the
+   * event: a record SQS did not confirm, or an id reused for other content. Recorded first, so if
+   * the trail is down this throws and the message comes back; the announcement is best effort.
+   * `producer` is the verified producer, or undefined when nothing about the sender can be trusted.
    */
-  async function rejectReusedId(record: SQSRecord): Promise<ConsumedSummary> {
-    const document = readBody(record.body);
+  async function recordRefusal(
+    record: SQSRecord,
+    refusal: { eventId: string; code: string; message: string; producer: string | undefined },
+  ): Promise<OutcomeRecord> {
+    const document = readJson(record.body);
     const change = (looksLikeEnvelope(document) ? document.detail : document) as Record<string, unknown> | undefined;
     const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined);
-    const eventId = text(change?.id) ?? `message:${record.messageId}`;
-    const door = doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS);
-    const verified = verifyProducer(door, document, config.PRODUCERS);
+    const via = doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS).via;
     const at = clock.now().toISOString();
-    const reason =
-      `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
-      'different change; that change stands and this one is not applied: send it with a new id';
     const outcome: OutcomeRecord = {
-      eventId,
-      attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+      eventId: refusal.eventId,
+      attempt: Number(record.attributes?.ApproximateReceiveCount) || 1,
       at,
       receivedAt: at,
-      occurredAt: text(change?.occurredAt),
-      source: looksLikeEnvelope(document) && typeof document.source === 'string' ? document.source : door.via === 'queue' ? 'sqs' : 'unknown',
-      actor: text(change?.actor),
-      type: text(change?.type),
+      // What the body claims, kept only when the sender is verified.
+      ...(refusal.producer !== undefined && { occurredAt: text(change?.occurredAt), actor: text(change?.actor), type: text(change?.type) }),
+      source: refusal.producer !== undefined && looksLikeEnvelope(document) && typeof document.source === 'string' ? document.source : via === 'queue' ? 'sqs' : 'unknown',
       identityStoreId: config.IDENTITY_STORE_ID,
-      producer: 'producer' in verified ? verified.producer.name : UNVERIFIED_PRODUCER,
-      senderId: record.attributes.SenderId ?? '',
-      via: door.via,
+      producer: refusal.producer ?? UNVERIFIED_PRODUCER,
+      senderId: String(record.attributes?.SenderId ?? ''),
+      via,
       outcome: 'REJECTED',
-      errorCode: 'ID_REUSED',
-      errorMessage: reason,
+      errorCode: refusal.code,
+      errorMessage: refusal.message,
       waitedMs: 0,
       writes: 0,
     };
     await dependencies.audit.recordOutcome(outcome);
-    await dependencies.publisher
-      .publish(outcome)
-      .catch((failure: unknown) => logger.warn('identity.change.rejected not published', { eventId, errorName: failure instanceof Error ? failure.name : typeof failure }));
-    await dependencies.transport.moveToDeadLetterQueue(record, { eventId, code: 'ID_REUSED', reason, rejectedAt: at });
     metrics.addMetric(METRIC.rejected, MetricUnit.Count, 1);
-    logger.warn('event not applied', { eventId, outcome: 'REJECTED', errorCode: 'ID_REUSED', producer: outcome.producer, via: outcome.via });
+    if (PRODUCER_REFUSAL_CODES.includes(refusal.code)) metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
+    await dependencies.publisher.publish(outcome).catch((failure: unknown) => {
+      metrics.addMetric(METRIC.outcomeEventsNotPublished, MetricUnit.Count, 1);
+      logger.warn('outcome event not published', { eventId: outcome.eventId, errorName: failure instanceof Error ? failure.name : typeof failure });
+    });
+    logger.warn('event not applied', { eventId: outcome.eventId, messageId: record.messageId, outcome: 'REJECTED', errorCode: refusal.code, producer: outcome.producer, via });
+    return outcome;
+  }
+
+  /**
+   * An id this door already used, within the idempotency window, for different content: not a
+   * duplicate to answer from the store (the change would vanish), but a mistake to surface.
+   * Recorded, moved to the DLQ with the reason, then acknowledged; the first event's outcome stands.
+   */
+  async function rejectReusedId(record: SQSRecord): Promise<ConsumedSummary> {
+    const document = readJson(record.body);
+    const change = (looksLikeEnvelope(document) ? document.detail : document) as { id?: unknown } | undefined;
+    const eventId = typeof change?.id === 'string' && change.id.length > 0 ? change.id.slice(0, 128) : `message:${record.messageId}`;
+    const verified = verifyProducer(doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS), document, config.PRODUCERS);
+    const message =
+      `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
+      'different change; that change stands and this one is not applied: send it with a new id';
+    const outcome = await recordRefusal(record, {
+      eventId,
+      code: 'ID_REUSED',
+      message,
+      producer: 'producer' in verified ? verified.producer.name : undefined,
+    });
+    await dependencies.transport.moveToDeadLetterQueue(record, { eventId, code: 'ID_REUSED', reason: message, rejectedAt: outcome.at });
     return { eventId, outcome: 'REJECTED' };
   }
 
@@ -217,30 +238,12 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
       for (const record of records) {
         const reason = unconfirmed.get(record.messageId);
         if (reason === undefined) continue;
-        const at = clock.now().toISOString();
-        const outcome: OutcomeRecord = {
+        // Nothing in the body can be trusted, not even its id: recorded under the message id.
+        await recordRefusal(record, {
           eventId: `unconfirmed:${record.messageId}`,
-          attempt: Number(record.attributes?.ApproximateReceiveCount) || 1,
-          at,
-          receivedAt: at,
-          source: 'unknown',
-          producer: UNVERIFIED_PRODUCER,
-          senderId: String(record.attributes?.SenderId ?? ''),
-          via: doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS).via,
-          identityStoreId: config.IDENTITY_STORE_ID,
-          outcome: 'REJECTED',
-          errorCode: UNCONFIRMED_RECORD,
-          errorMessage: `not applied: SQS did not confirm this record as received from its queue (${reason})`,
-          waitedMs: 0,
-          writes: 0,
-        };
-        // Recorded before the batch goes on; if the trail is down the whole batch comes back.
-        await dependencies.audit.recordOutcome(outcome);
-        metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
-        logger.warn('record not confirmed by SQS: not applied', {
-          messageId: record.messageId,
-          eventSourceARN: record.eventSourceARN,
-          errorCode: UNCONFIRMED_RECORD,
+          code: UNCONFIRMED_RECORD,
+          message: `not applied: SQS did not confirm this record as received from its queue (${reason})`,
+          producer: undefined,
         });
       }
       return new Set(unconfirmed.keys());
@@ -259,7 +262,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
      */
     async consume(record: SQSRecord): Promise<ConsumedSummary> {
       try {
-        return await consumeIdempotently({ idempotencyKey: idempotencyKeyOf(record), contentHash: contentHashOf(record), record });
+        return await consumeIdempotently({ ...idempotencyInputOf(record), record });
       } catch (error) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
         if (error instanceof IdempotencyValidationError) return rejectReusedId(record);
@@ -291,10 +294,3 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
 
 export type ConsumerRuntime = ReturnType<typeof createConsumerRuntime>;
 
-function readBody(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
-}
