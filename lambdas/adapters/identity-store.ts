@@ -27,6 +27,7 @@ import {
   type IdentitystoreClient,
 } from '@aws-sdk/client-identitystore';
 import type { DocumentType, MetadataBearer } from '@smithy/types';
+import type { RetryCode } from '../domain/error-codes';
 import { RetryableError } from '../domain/errors';
 import {
   ENTERPRISE_EXTENSION,
@@ -392,9 +393,26 @@ export function toDomainError(
   // Throttling, server errors, lost races, network failures the strategy gave up on, and
   // deployment problems (AccessDenied, quota, a missing identity store): not the event's fault,
   // so it goes back to the queue and, if it never clears, to the DLQ with this message.
-  return new RetryableError(name, `${action} failed: ${name}: ${serviceMessage}`, owedWaitMsOf(error) ?? 0, {
+  return new RetryableError(retryCodeOf(name, shape.ResourceType), `${action} failed: ${name}: ${serviceMessage}`, owedWaitMsOf(error) ?? 0, {
     cause: error,
   });
+}
+
+/** The service's (or the network's) error name as one of our codes; the name stays in the message. */
+function retryCodeOf(name: string, resourceType: string | undefined): RetryCode {
+  switch (name) {
+    case 'ThrottlingException':
+    case 'ThrottlePauseError':
+      return 'IDENTITY_STORE_THROTTLED';
+    case 'AccessDeniedException':
+      return 'IDENTITY_STORE_ACCESS_DENIED';
+    case 'ServiceQuotaExceededException':
+      return 'IDENTITY_STORE_QUOTA_EXCEEDED';
+    case 'ResourceNotFoundException':
+      return resourceType === 'IDENTITY_STORE' ? 'IDENTITY_STORE_NOT_FOUND' : 'IDENTITY_STORE_UNAVAILABLE';
+    default:
+      return 'IDENTITY_STORE_UNAVAILABLE';
+  }
 }
 
 function redact(message: string, sensitiveValues: string[]): string {
@@ -464,7 +482,7 @@ function isPresent(value: string | undefined): value is string {
 /** The service always returns these; a response without one is a protocol fault worth retrying. */
 function requireField(value: string | undefined, action: string, field: string): string {
   if (value === undefined || value === '') {
-    throw new RetryableError('MalformedResponse', `${action} response has no ${field}`);
+    throw new RetryableError('IDENTITY_STORE_UNAVAILABLE', `${action} response has no ${field} (malformed response)`);
   }
   return value;
 }
