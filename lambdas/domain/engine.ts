@@ -4,124 +4,22 @@
  * after a crash half-way, ends in the same state and makes no needless writes, because every
  * step first reads what is there.
  *
- * Every write is recorded in the audit trail right after it succeeds; if that record cannot be
- * written the event fails as retryable (the retry finds the write done and records the rest).
+ * Write-ahead: each write is preceded by its intent record and followed by its write record
+ * (write-recorder.ts); if either cannot be written the attempt fails as retryable.
+ *
+ * The appliers steer by throwing typed errors deep inside a change; this is where that stops:
+ * applyChange returns a value, the result or the Failure that classifyFailure made of what was thrown.
  */
-import type { ProducerGrant } from '../shared/producers';
+import type { ApplyContext, ApplyResult, EnginePorts, EngineRun, EngineSettings } from './engine-run';
+import { classifyFailure, errorMessage, RetryableError, type Failure } from './errors';
+import { applyGroupDeleted, applyGroupUpserted } from './group-changes';
 import type { IdentityChange } from './identity-change';
-import type { ManagedGroupScope } from './managed-scope';
-import type {
-  AuditLogPort,
-  CallReceipt,
-  Clock,
-  IdentityStorePort,
-  ProcessingStatePort,
-  ProducerFacts,
-  WriteRecord,
-} from './ports';
-import { RetryableError } from './errors';
-import { applyUserUpserted, applyUserDeleted } from './user-changes';
-import { applyGroupUpserted, applyGroupDeleted } from './group-changes';
 import { applyMembershipChange } from './membership-changes';
+import type { ProcessingStatePort } from './ports';
+import { applyUserDeleted, applyUserUpserted } from './user-changes';
+import { writeAhead, type WriteRecorder } from './write-recorder';
 
-export interface EngineSettings {
-  managedGroupScope: ManagedGroupScope;
-  maxMembershipRemovalsPerEvent: number;
-  deletionCap: number;
-  deletionWindowSeconds: number;
-}
-
-export interface EnginePorts {
-  identityStore: IdentityStorePort;
-  state: ProcessingStatePort;
-  audit: AuditLogPort;
-  clock: Clock;
-}
-
-export type AppliedOutcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED';
-
-export interface ApplyResult {
-  outcome: AppliedOutcome;
-  /** Why, for SUPERSEDED and for a NOOP that is worth explaining (e.g. already gone). */
-  reason?: string;
-  userId?: string;
-  userName?: string;
-  groupId?: string;
-  groupDisplayName?: string;
-  writes: number;
-}
-
-/** One event's attempt, as the engine sees it. */
-export interface ApplyContext {
-  eventId: string;
-  attempt: number;
-  actor: string;
-  identityStoreId: string;
-  /** UTC ISO, normalized. */
-  occurredAt: string;
-  /** Who sent the event, as AWS vouches for it: recorded on every write. */
-  sender: ProducerFacts;
-  /**
-   * What that producer may touch. Its event types and groups were checked before the engine ran;
-   * the engine still needs the groups: a user's `groups` list is the complete list within them,
-   * so a reconcile never removes a membership in a group outside them.
-   */
-  grant: ProducerGrant;
-}
-
-/** Records each write of the current attempt in order. Created per event attempt. */
-export class WriteRecorder {
-  private sequence = 0;
-
-  constructor(
-    private readonly context: ApplyContext,
-    private readonly audit: AuditLogPort,
-    private readonly clock: Clock,
-  ) {}
-
-  get count(): number {
-    return this.sequence;
-  }
-
-  async record(
-    write: Omit<
-      WriteRecord,
-      keyof ProducerFacts | 'eventId' | 'sequence' | 'attempt' | 'at' | 'actor' | 'identityStoreId' | 'requestId' | 'attempts' | 'waitedMs'
-    >,
-    receipt: CallReceipt,
-  ): Promise<void> {
-    const record: WriteRecord = {
-      ...write,
-      eventId: this.context.eventId,
-      sequence: this.sequence++,
-      attempt: this.context.attempt,
-      at: this.clock.now().toISOString(),
-      actor: this.context.actor,
-      ...this.context.sender,
-      identityStoreId: this.context.identityStoreId,
-      requestId: receipt.requestId,
-      attempts: receipt.attempts,
-      waitedMs: receipt.waitedMs,
-    };
-    try {
-      await this.audit.recordWrite(record);
-    } catch (error) {
-      throw new RetryableError(
-        'AUDIT_UNAVAILABLE',
-        `the ${write.action} was made but its audit record could not be written: ${errorMessage(error)}`,
-        0,
-        { cause: error },
-      );
-    }
-  }
-}
-
-export interface EngineRun {
-  context: ApplyContext;
-  ports: EnginePorts;
-  settings: EngineSettings;
-  writes: WriteRecorder;
-}
+export type EngineVerdict = { kind: 'applied'; result: ApplyResult } | { kind: 'failed'; failure: Failure };
 
 /**
  * `writes` is the caller's, so that it can say how many writes an attempt made even when the
@@ -132,9 +30,22 @@ export async function applyChange(
   context: ApplyContext,
   ports: EnginePorts,
   settings: EngineSettings,
-  writes = new WriteRecorder(context, ports.audit, ports.clock),
-): Promise<ApplyResult> {
-  const run: EngineRun = { context, ports, settings, writes };
+  writes: WriteRecorder,
+): Promise<EngineVerdict> {
+  const run: EngineRun = {
+    context,
+    ports: { ...ports, identityStore: writeAhead(ports.identityStore, writes), state: stateFailuresClassified(ports.state) },
+    settings,
+    writes,
+  };
+  try {
+    return { kind: 'applied', result: await applierFor(change, run) };
+  } catch (error) {
+    return { kind: 'failed', failure: classifyFailure(error) };
+  }
+}
+
+function applierFor(change: IdentityChange, run: EngineRun): Promise<ApplyResult> {
   switch (change.type) {
     case 'user.upserted':
       return applyUserUpserted(change, run);
@@ -150,10 +61,35 @@ export async function applyChange(
   }
 }
 
-export function outcomeOf(run: EngineRun): AppliedOutcome {
-  return run.writes.count > 0 ? 'APPLIED' : 'NOOP';
+/**
+ * The state port with its failures named: whatever the state table throws is STATE_UNAVAILABLE
+ * (retried), not UNEXPECTED. Our own errors pass through unchanged.
+ */
+export function stateFailuresClassified(state: ProcessingStatePort): ProcessingStatePort {
+  const guarded = {} as Record<string, unknown>;
+  for (const name of Object.keys(STATE_METHODS) as (keyof ProcessingStatePort)[]) {
+    const method = state[name] as (...args: unknown[]) => Promise<unknown>;
+    guarded[name] = (...args: unknown[]) =>
+      method.apply(state, args).catch((error: unknown) => {
+        if (error instanceof RetryableError) throw error;
+        throw new RetryableError('STATE_UNAVAILABLE', `the processing state could not be used (${name}): ${errorMessage(error)}`, 0, { cause: error });
+      });
+  }
+  return guarded as unknown as ProcessingStatePort;
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Every method of the state port, so a new one cannot be left unguarded (the type requires it here). */
+const STATE_METHODS: Record<keyof ProcessingStatePort, true> = {
+  getWatermarks: true,
+  advanceWatermarks: true,
+  isManagedGroup: true,
+  markManagedGroup: true,
+  recordGroupCreationIntent: true,
+  hasGroupCreationIntent: true,
+  clearGroupCreationIntent: true,
+  getUserIdForExternalId: true,
+  putUserIdForExternalId: true,
+  tryReserveDeletion: true,
+  tryLeaseSubjects: true,
+  releaseSubjects: true,
+};

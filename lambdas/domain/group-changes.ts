@@ -1,7 +1,7 @@
 /** group.upserted and group.deleted. */
 import type { GroupDeleted, GroupUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
-import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
+import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
 import { describeScope, mayCreateGroup } from './managed-scope';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredGroup } from './ports';

@@ -1,7 +1,7 @@
 /** membership.added and membership.removed. */
 import type { MembershipChange } from './identity-change';
 import { RetryableError } from './errors';
-import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
+import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError } from './ports';
 import { advance, findGroupRef, groupNotFound, requireManaged, staleOrGone, supersededBy } from './steps';

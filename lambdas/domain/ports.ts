@@ -2,6 +2,7 @@
  * What the engine needs from the outside world. The domain imports no AWS SDK: adapters in
  * lambdas/adapters implement these ports, tests hand in in-memory fakes.
  */
+import type { ErrorCode } from './error-codes';
 import type { UserAttributes, ExternalId } from './identity-change';
 
 /** What every Identity Store call reports back, for the audit trail. */
@@ -113,17 +114,43 @@ export interface ProducerFacts {
 /** The final outcome of one event, or RETRYING for an attempt that will be tried again. */
 export type Outcome = 'APPLIED' | 'NOOP' | 'SUPERSEDED' | 'REJECTED' | 'FAILED' | 'RETRYING';
 
-/** One Identity Store write, as the audit trail keeps it. */
-export interface WriteRecord extends ProducerFacts {
+export type WriteAction =
+  | 'CreateUser' | 'UpdateUser' | 'DeleteUser'
+  | 'CreateGroup' | 'UpdateGroup' | 'DeleteGroup'
+  | 'CreateGroupMembership' | 'DeleteGroupMembership';
+
+/**
+ * "This attempt is about to make this write": recorded before every Identity Store write, so no
+ * write can happen without a record of it. A WRITE record with the same eventId, attempt and
+ * sequence follows when the write succeeds and its record can be written; an intent without one
+ * is a write that failed, or one that was made but whose response or record was lost (the next
+ * attempt converges from whatever state it left).
+ */
+export interface IntentRecord extends ProducerFacts {
   eventId: string;
-  /** Position of this write within the event's attempt (0, 1, ...). */
+  /** Position of this write within the event's attempt (0, 1, ...); its WRITE record has the same. */
   sequence: number;
   attempt: number;
   at: string;
-  action:
-    | 'CreateUser' | 'UpdateUser' | 'DeleteUser'
-    | 'CreateGroup' | 'UpdateGroup' | 'DeleteGroup'
-    | 'CreateGroupMembership' | 'DeleteGroupMembership';
+  action: WriteAction;
+  actor: string;
+  identityStoreId: string;
+  /** The call's targets, as far as they are known before it is made. */
+  userId?: string;
+  userName?: string;
+  groupId?: string;
+  groupDisplayName?: string;
+  membershipId?: string;
+}
+
+/** One Identity Store write, as the audit trail keeps it. */
+export interface WriteRecord extends ProducerFacts {
+  eventId: string;
+  /** Position of this write within the event's attempt (0, 1, ...): the sequence of its intent. */
+  sequence: number;
+  attempt: number;
+  at: string;
+  action: WriteAction;
   actor: string;
   identityStoreId: string;
   userId?: string;
@@ -155,7 +182,7 @@ export interface OutcomeRecord extends ProducerFacts {
   userId?: string;
   groupId?: string;
   outcome: Outcome;
-  errorCode?: string;
+  errorCode?: ErrorCode;
   errorMessage?: string;
   /** Total milliseconds this attempt waited on RetryAfterSeconds/backoff. */
   waitedMs: number;
@@ -167,6 +194,7 @@ export interface OutcomeRecord extends ProducerFacts {
 
 /** The append-only audit trail. Every put is conditional on the record not existing. */
 export interface AuditLogPort {
+  recordIntent(record: IntentRecord): Promise<void>;
   recordWrite(record: WriteRecord): Promise<void>;
   recordOutcome(record: OutcomeRecord): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** Steps several appliers share: the ordering check, the deletion allowance, group resolution. */
 import { EventRejectedError, RetryableError } from './errors';
-import type { ApplyResult, EngineRun } from './engine';
+import type { ApplyResult, EngineRun } from './engine-run';
 import { isInManagedScope, describeScope } from './managed-scope';
 import { newerWatermark } from './ordering';
 import type { StoredGroup, Watermark } from './ports';

@@ -2,7 +2,7 @@
 import { groupInGrant } from '../shared/producers';
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
-import { type ApplyResult, type EngineRun, outcomeOf } from './engine';
+import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
 import { membershipSetKeys, newerWatermark, personKeys, subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
 import { advance, findGroupRef, groupNotFound, isManaged, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';

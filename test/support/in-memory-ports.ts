@@ -21,6 +21,7 @@ import {
   type StoredGroup,
   type StoredUser,
   type Watermark,
+  type IntentRecord,
   type WriteRecord,
 } from '../../lambdas/domain/ports';
 
@@ -241,12 +242,24 @@ export class InMemoryProcessingState implements ProcessingStatePort {
 }
 
 export class InMemoryAuditLog implements AuditLogPort {
+  readonly intents: IntentRecord[] = [];
   readonly writes: WriteRecord[] = [];
   readonly outcomes: OutcomeRecord[] = [];
   failNext = 0;
+  /** Fails only the next WRITE records (the write itself was made): a record lost after the fact. */
+  failNextWriteRecord = 0;
+
+  async recordIntent(record: IntentRecord) {
+    this.maybeFail();
+    this.intents.push(record);
+  }
 
   async recordWrite(record: WriteRecord) {
     this.maybeFail();
+    if (this.failNextWriteRecord > 0) {
+      this.failNextWriteRecord--;
+      throw new Error('audit store unavailable');
+    }
     this.writes.push(record);
   }
   async recordOutcome(record: OutcomeRecord) {
