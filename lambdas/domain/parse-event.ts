@@ -1,89 +1,115 @@
 /**
- * From a queue message body to a validated identity change from a verified producer. The shape a
- * body may have follows from the door it came in by (lambdas/domain/producer.ts): on a producer
- * queue, the bare v1 document; on the bus queue, an EventBridge event whose `detail` is the
- * document. The body is parsed once; the producer is verified first, then the document is
- * validated. Anything else is rejected with a message that names the field and the rule.
+ * Reading a queue message, once, at the edge: from its body to a validated identity change from a
+ * verified producer, or to the refusal that says why not. The shape a body may have follows from
+ * the door it came in by (lambdas/domain/producer.ts): on a producer queue, the bare v1 document;
+ * on the bus queue, an EventBridge event whose `detail` is the document. The producer is verified
+ * first, then the document is validated. Every refusal names the field and the rule.
+ *
+ * Everything else that needs the body (the idempotency key, the content fingerprint, the subject
+ * the batch serializes on, the facts a refusal is recorded with) takes them from this Reading.
  */
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { z } from 'zod';
 import type { RuntimeProducer } from '../shared/producers';
-import { EventRejectedError } from './errors';
+import type { RejectionCode } from './error-codes';
+import type { Failure } from './errors';
 import { identityChangeSchema, type IdentityChange } from './identity-change';
-import { isRefusal, PRODUCER_UNKNOWN, verifyProducer, type Door, type VerifiedProducer } from './producer';
+import { doorOf, isRefusal, looksLikeEnvelope, verifyProducer, type Door, type RecordOrigin, type VerifiedProducer } from './producer';
+import { describeJsonRefusal, parseStrictJson } from './strict-json';
 
-export interface ParsedEvent {
-  change: IdentityChange;
-  /** `sqs` for a bare document (a producer queue), else the EventBridge `source`. */
-  source: string;
-  producer: VerifiedProducer;
-}
-
-/** What could be read from an event that was rejected, so its audit record is findable. */
-export interface RejectedEventFacts {
+/** What could be read from an event, verified or not, so its audit record is findable. */
+export interface EventFacts {
   id?: string;
   type?: string;
   actor?: string;
   occurredAt?: string;
+  /** `sqs` for a bare document (a producer queue), else the EventBridge `source`. */
   source: string;
   /** Absent when no producer could be verified. */
   producer?: VerifiedProducer;
 }
 
-export class InvalidEventError extends EventRejectedError {
-  readonly facts: RejectedEventFacts;
-  constructor(code: string, message: string, facts: RejectedEventFacts) {
-    super(code, message);
-    this.name = 'InvalidEventError';
-    this.facts = facts;
-  }
-}
+export type Reading = {
+  door: Door;
+  /** The v1 document as sent (an envelope's detail), when the body was JSON: what the content fingerprint is of. */
+  document?: unknown;
+  /** The producer's event source (the envelope's `source`, bounded), part of the idempotency scope. */
+  scope: string;
+} & (
+  | { kind: 'change'; change: IdentityChange; source: string; producer: VerifiedProducer }
+  | { kind: 'refused'; failure: Failure & { code: RejectionCode }; facts: EventFacts }
+);
 
-export function parseEvent(body: string, door: Door, producers: readonly RuntimeProducer[]): ParsedEvent {
+export function readDelivery(body: string, origin: RecordOrigin, producers: readonly RuntimeProducer[]): Reading {
+  const door = doorOf(origin, producers);
   // A producer queue vouches for its producer whatever the body holds.
   const queueProducer: VerifiedProducer | undefined = door.via === 'queue' ? { producer: door.producer, via: 'queue' } : undefined;
-  let document: unknown;
-  try {
-    document = JSON.parse(body);
-  } catch (error) {
-    throw new InvalidEventError('MALFORMED_JSON', `body: is not valid JSON (${(error as Error).message})`, {
-      source: door.via === 'queue' ? 'sqs' : 'unknown',
-      producer: queueProducer,
-    });
-  }
+  const doorSource = door.via === 'queue' ? 'sqs' : 'unknown';
+  const refused = (code: RejectionCode, message: string, facts: EventFacts, document?: unknown, scope = ''): Reading => ({
+    kind: 'refused',
+    door,
+    document,
+    scope,
+    failure: { code, message, owedWaitMs: 0 },
+    facts,
+  });
 
-  const verified = verifyProducer(door, document, producers);
+  const json = parseStrictJson(body);
+  if (!json.ok) return refused('MALFORMED_JSON', describeJsonRefusal(json), { source: doorSource, producer: queueProducer });
+  const parsed = json.value;
+  const enveloped = looksLikeEnvelope(parsed);
+  const claimed = enveloped && isObject(parsed.detail) ? parsed.detail : parsed;
+  const claimedSource = enveloped && typeof parsed.source === 'string' ? parsed.source : undefined;
+  const scope = (claimedSource ?? '').slice(0, 256);
+
+  const verified = verifyProducer(door, parsed, producers);
   if (isRefusal(verified)) {
-    const claimed = isObject(document) && isObject(document.detail) ? document.detail : document;
-    const source = isObject(document) && typeof document.source === 'string' ? document.source : door.via === 'queue' ? 'sqs' : 'unknown';
-    throw new InvalidEventError(PRODUCER_UNKNOWN, verified.refused, { ...factsOf(claimed), source, producer: queueProducer });
+    return refused('PRODUCER_UNKNOWN', verified.refused, { ...factsOf(claimed), source: claimedSource ?? doorSource, producer: queueProducer }, claimed, scope);
   }
+  if (verified.via === 'queue') return validated(parsed, '', { door, scope, source: 'sqs', producer: verified });
 
-  if (verified.via === 'queue') return validated(document, '', { source: 'sqs', producer: verified });
-
-  const envelope = EventBridgeSchema.safeParse(document);
+  const envelope = EventBridgeSchema.safeParse(parsed);
   if (!envelope.success) {
-    const source = isObject(document) && typeof document.source === 'string' ? document.source : 'eventbridge';
-    throw new InvalidEventError('INVALID_ENVELOPE', `EventBridge envelope: ${describeIssues(envelope.error)}`, { source, producer: verified });
+    return refused('INVALID_ENVELOPE', `EventBridge envelope: ${describeIssues(envelope.error)}`, { source: claimedSource ?? 'eventbridge', producer: verified }, claimed, scope);
   }
   const { source, detail } = envelope.data;
   const detailType = envelope.data['detail-type'];
   if (isObject(detail) && detail.type !== undefined && detail.type !== detailType) {
-    throw new InvalidEventError(
+    return refused(
       'DETAIL_TYPE_MISMATCH',
       `detail-type: must equal detail.type ("${String(detail.type)}"), got "${detailType}"`,
       { ...factsOf(detail), source, producer: verified },
+      detail,
+      scope,
     );
   }
-  return validated(detail, 'detail.', { source, producer: verified });
+  return validated(detail, 'detail.', { door, scope, source, producer: verified });
 }
 
-function validated(document: unknown, prefix: string, from: { source: string; producer: VerifiedProducer }): ParsedEvent {
+function validated(
+  document: unknown,
+  prefix: string,
+  from: { door: Door; scope: string; source: string; producer: VerifiedProducer },
+): Reading {
   const parsed = identityChangeSchema.safeParse(document);
   if (!parsed.success) {
-    throw new InvalidEventError('INVALID_EVENT', describeIssues(parsed.error, prefix), { ...factsOf(document), ...from });
+    return {
+      kind: 'refused',
+      door: from.door,
+      document,
+      scope: from.scope,
+      failure: { code: 'INVALID_EVENT', message: describeIssues(parsed.error, prefix), owedWaitMs: 0 },
+      facts: { ...factsOf(document), source: from.source, producer: from.producer },
+    };
   }
-  return { change: parsed.data, ...from };
+  return { kind: 'change', door: from.door, document, scope: from.scope, change: parsed.data, source: from.source, producer: from.producer };
+}
+
+/** The facts a reading gives for its records, whether or not it was refused. */
+export function factsOfReading(reading: Reading): EventFacts {
+  if (reading.kind === 'refused') return reading.facts;
+  const { change, source, producer } = reading;
+  return { id: change.id, type: change.type, actor: change.actor, occurredAt: change.occurredAt, source, producer };
 }
 
 /** "data.user.UserName: must be ...; data.groups[0]: is reserved ..." */
@@ -101,14 +127,18 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
     .join('; ');
 }
 
-function factsOf(document: unknown): Omit<RejectedEventFacts, 'source' | 'producer'> {
+/**
+ * What an unvalidated document says about itself, kept for the record only where it is plain text
+ * that fits: ids without controls, at most 128 UTF-16 units like the contract's.
+ */
+function factsOf(document: unknown): Omit<EventFacts, 'source' | 'producer'> {
   if (!isObject(document)) return {};
-  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined);
+  const text = (v: unknown, max: number) => (typeof v === 'string' && v.trim().length > 0 && v.length <= max && !/\p{Cc}/u.test(v) ? v : undefined);
   return {
-    id: text(document.id),
-    type: text(document.type),
-    actor: text(document.actor),
-    occurredAt: text(document.occurredAt),
+    id: text(document.id, 128),
+    type: text(document.type, 64),
+    actor: text(document.actor, 256),
+    occurredAt: text(document.occurredAt, 64),
   };
 }
 

@@ -1,18 +1,26 @@
 /**
- * One delivery of one queue message, from body to recorded outcome. The handler calls this per
- * record; it decides nothing about queues itself, it only returns what the transport should do.
+ * One delivery of one queue message, as one explicit pipeline:
  *
- * Rule: the outcome is written to the audit trail before this returns, so nothing the caller
- * acknowledges can lack its record. When the record cannot be written the event is retried.
+ *   read (once, at the edge) -> decide -> apply -> record -> announce -> dispose
+ *
+ * Each step returns a value; nothing is steered by exceptions. `decide` is pure: what the producer
+ * may not ask for, a date out of bounds or another identity store is refused before any call.
+ * `apply` leases the subjects and runs the engine (write-ahead). `record` writes the outcome to
+ * the audit trail; only a recorded outcome is announced, and only a recorded outcome can be
+ * acknowledged. `dispositionOf` (disposition.ts) says what the queue must do; the handler does it.
  */
 import type { RuntimeProducer } from '../shared/producers';
-import { EventRejectedError, RetryableError } from './errors';
-import { applyChange, errorMessage, WriteRecorder, type ApplyResult, type EnginePorts, type EngineSettings } from './engine';
+import { dispositionOf, type Disposition } from './disposition';
+import type { ApplyContext, ApplyResult, EnginePorts, EngineSettings } from './engine-run';
+import { applyChange } from './engine';
+import { ERROR_CODES } from './error-codes';
+import { errorMessage, type Failure } from './errors';
 import type { IdentityChange } from './identity-change';
 import { leaseKeysOf, normalizeOccurredAt, occurredAtRefusal, type OccurredAtBounds } from './ordering';
-import { InvalidEventError, parseEvent, type ParsedEvent, type RejectedEventFacts } from './parse-event';
-import type { OutcomeRecord, ProducerFacts } from './ports';
-import { doorOf, grantRefusal, PRODUCER_NOT_ALLOWED, UNVERIFIED_PRODUCER, type Door, type RecordOrigin } from './producer';
+import { factsOfReading, readDelivery, type EventFacts, type Reading } from './parse-event';
+import type { Outcome, OutcomeRecord, ProducerFacts } from './ports';
+import { grantRefusal, UNVERIFIED_PRODUCER, type RecordOrigin, type VerifiedProducer } from './producer';
+import { WriteRecorder } from './write-recorder';
 
 export interface ProcessSettings extends EngineSettings {
   /** The identity store this deployment manages (and the only one its IAM role may touch). */
@@ -21,6 +29,8 @@ export interface ProcessSettings extends EngineSettings {
   producers: readonly RuntimeProducer[];
   /** When an event may have happened: never after now plus the clock skew, never before the floor. */
   occurredAtBounds: OccurredAtBounds;
+  /** First redelivery delay for a retry that owes no particular wait; doubles per delivery. */
+  redeliveryBaseDelaySeconds: number;
 }
 
 export interface Delivery {
@@ -42,16 +52,22 @@ export interface OutcomePublisher {
   publish(outcome: OutcomeRecord): Promise<void>;
 }
 
-export type ProcessResult = (
-  | { kind: 'done'; eventId: string; record: OutcomeRecord; change: IdentityChange; result: ApplyResult }
-  | { kind: 'rejected'; eventId: string; record: OutcomeRecord; code: string; reason: string }
-  | { kind: 'retry'; eventId: string; record: OutcomeRecord; code: string; reason: string; owedWaitMs: number }
-) & {
+export interface ProcessResult {
+  eventId: string;
+  /** The outcome as recorded; when it could not be recorded, RETRYING with AUDIT_UNAVAILABLE. */
+  record: OutcomeRecord;
+  recorded: boolean;
+  /** Why it did not succeed, when it did not. */
+  failure?: Failure;
+  /** What the queue must do with the message. */
+  disposition: Disposition;
+  /** The change, when the message held a valid one. */
+  change?: IdentityChange;
   /** Best-effort steps that failed without changing the outcome, for the caller to log. */
   warnings: string[];
   /** The outcome was recorded but its outcome event could not be published (downstream missed it). */
   announcementFailed: boolean;
-};
+}
 
 /** Observes the Identity Store calls of one attempt (the adapter reports them). */
 export interface CallTally {
@@ -64,147 +80,169 @@ export interface ProcessDependencies extends EnginePorts {
   pause(ms: number): Promise<void>;
 }
 
-export async function processDelivery(
+/** The pipeline from a raw body (reads it, then processes the reading). */
+export function processDelivery(
   body: string,
   delivery: Delivery,
   deps: ProcessDependencies,
   settings: ProcessSettings,
   tally: CallTally = { waitedMs: 0 },
 ): Promise<ProcessResult> {
-  const base = {
-    attempt: delivery.receiveCount,
-    receivedAt: delivery.receivedAt.toISOString(),
-  };
+  return processReading(readDelivery(body, delivery.origin, settings.producers), delivery, deps, settings, tally);
+}
 
-  const door = doorOf(delivery.origin, settings.producers);
-  let parsed: ParsedEvent;
-  try {
-    parsed = parseEvent(body, door, settings.producers);
-    const { change, source, producer } = parsed;
-    const facts = { id: change.id, type: change.type, actor: change.actor, occurredAt: change.occurredAt, source, producer };
-    // Before any Identity Store call: what the producer may not ask for is never looked up.
-    const refusal = grantRefusal(change, producer.producer);
-    if (refusal !== undefined) throw new InvalidEventError(PRODUCER_NOT_ALLOWED, refusal, facts);
-    const outOfBounds = occurredAtRefusal(change.occurredAt, delivery.receivedAt, settings.occurredAtBounds);
-    if (outOfBounds !== undefined) throw new InvalidEventError('OCCURRED_AT_OUT_OF_RANGE', outOfBounds, facts);
-    const targetStore = change.identityStoreId ?? settings.identityStoreId;
-    if (targetStore !== settings.identityStoreId) {
-      throw new InvalidEventError(
-        'WRONG_IDENTITY_STORE',
-        `identityStoreId: must be this deployment's identity store (${settings.identityStoreId}), got ${targetStore}`,
-        facts,
-      );
-    }
-  } catch (error) {
-    if (!(error instanceof InvalidEventError)) throw error;
-    const eventId = error.facts.id ?? `message:${delivery.messageId}`;
-    const sender = senderOf(door, delivery, error.facts.producer?.producer.name);
-    const record = rejectedRecord(eventId, error.facts, error, { ...base, ...sender }, deps, settings);
-    // Invalid events are rejections like any other: producers watch identity.change.rejected.
-    await recordOutcome(deps, record);
-    const warnings: string[] = [];
-    const announcementFailed = !(await announce(deps, record, warnings));
-    return { kind: 'rejected', eventId, record, code: error.code, reason: error.message, warnings, announcementFailed };
-  }
-
-  const { change, source, producer } = parsed;
-  const sender = senderOf(door, delivery, producer.producer.name);
+export async function processReading(
+  reading: Reading,
+  delivery: Delivery,
+  deps: ProcessDependencies,
+  settings: ProcessSettings,
+  tally: CallTally = { waitedMs: 0 },
+): Promise<ProcessResult> {
   const warnings: string[] = [];
-  const noteFailure = (step: string) => (failure: unknown) => void warnings.push(`${step}: ${errorMessage(failure)}`);
-  const subject = subjectOf(change);
-  const common = {
-    ...base,
-    ...sender,
-    eventId: change.id,
-    occurredAt: change.occurredAt,
-    source,
-    actor: change.actor,
-    type: change.type,
-    identityStoreId: settings.identityStoreId,
-    ...subject,
+  const decision = decide(reading, delivery, settings);
+  const attempt: Attempt = decision.kind === 'apply' ? await apply(decision, reading.door.via, delivery, deps, settings, warnings) : { failure: decision.failure, writes: 0 };
+
+  const facts = factsOfReading(reading);
+  const eventId = facts.id ?? `message:${delivery.messageId}`;
+  const lastDelivery = delivery.receiveCount >= delivery.maxReceiveCount;
+  const outcome: Outcome = attempt.result?.outcome ?? outcomeOfFailure(attempt.failure!, lastDelivery);
+  const record = outcomeRecord(eventId, facts, reading.door.via, decision.kind === 'apply' ? decision.change : undefined, attempt, outcome, delivery, deps, settings, tally);
+
+  const recorded = await tryRecord(deps, record, warnings);
+  // A RETRYING record is a progress note: the message comes back whether or not it landed.
+  const durable = recorded || outcome === 'RETRYING';
+  const failure = durable
+    ? attempt.failure
+    : { code: 'AUDIT_UNAVAILABLE' as const, message: `the ${outcome} outcome could not be recorded: ${warnings[warnings.length - 1]}`, owedWaitMs: 0 };
+  const announcementFailed = recorded && announced(outcome) && !(await announce(deps, record, warnings));
+  return {
+    eventId,
+    record: durable ? record : { ...record, outcome: 'RETRYING', errorCode: failure!.code, errorMessage: failure!.message },
+    recorded,
+    failure,
+    disposition: dispositionOf({
+      failure,
+      recorded: durable,
+      receiveCount: delivery.receiveCount,
+      maxReceiveCount: delivery.maxReceiveCount,
+      redeliveryBaseDelaySeconds: settings.redeliveryBaseDelaySeconds,
+    }),
+    change: decision.kind === 'apply' ? decision.change : undefined,
+    warnings,
+    announcementFailed,
   };
-  const context = {
+}
+
+type Decision = { kind: 'apply'; change: IdentityChange; producer: VerifiedProducer } | { kind: 'refuse'; failure: Failure };
+
+/** Pure: whether the change may be applied at all, before any lookup. */
+export function decide(reading: Reading, delivery: Delivery, settings: ProcessSettings): Decision {
+  if (reading.kind === 'refused') return { kind: 'refuse', failure: reading.failure };
+  const { change, producer } = reading;
+  const refuse = (code: Failure['code'], message: string): Decision => ({ kind: 'refuse', failure: { code, message, owedWaitMs: 0 } });
+  const notGranted = grantRefusal(change, producer.producer);
+  if (notGranted !== undefined) return refuse('PRODUCER_NOT_ALLOWED', notGranted);
+  const outOfBounds = occurredAtRefusal(change.occurredAt, delivery.receivedAt, settings.occurredAtBounds);
+  if (outOfBounds !== undefined) return refuse('OCCURRED_AT_OUT_OF_RANGE', outOfBounds);
+  const targetStore = change.identityStoreId ?? settings.identityStoreId;
+  if (targetStore !== settings.identityStoreId) {
+    return refuse('WRONG_IDENTITY_STORE', `identityStoreId: must be this deployment's identity store (${settings.identityStoreId}), got ${targetStore}`);
+  }
+  return { kind: 'apply', change, producer };
+}
+
+interface Attempt {
+  result?: ApplyResult;
+  failure?: Failure;
+  /** Writes made and recorded in this attempt, whatever its outcome. */
+  writes: number;
+}
+
+/** Leases the change's subjects, runs the engine, gives the leases back. */
+async function apply(
+  { change, producer }: { change: IdentityChange; producer: VerifiedProducer },
+  via: 'bus' | 'queue',
+  delivery: Delivery,
+  deps: ProcessDependencies,
+  settings: ProcessSettings,
+  warnings: string[],
+): Promise<Attempt> {
+  const context: ApplyContext = {
     eventId: change.id,
     attempt: delivery.receiveCount,
     actor: change.actor,
     identityStoreId: settings.identityStoreId,
     occurredAt: normalizeOccurredAt(change.occurredAt),
-    sender,
+    sender: senderOf(via, delivery, producer.producer.name),
     grant: producer.producer,
   };
-
   const writes = new WriteRecorder(context, deps.audit, deps.clock);
   const leaseKeys = leaseKeysOf(change);
   // Owned by the event, not the delivery: a retry of this event takes back a lease it left behind.
   const leaseOwner = change.id;
+  let lease: Awaited<ReturnType<typeof leaseWhenFree>>;
   try {
-    const lease = await leaseWhenFree(leaseKeys, leaseOwner, delivery, deps);
-    if (!lease.leased) throw subjectBusy(lease.heldUntil, delivery, deps.clock.now());
-    // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
-    // event does not depend on it, so a failed release must not fail the event.
-    const result = await applyChange(change, context, deps, settings, writes).finally(() =>
-      deps.state.releaseSubjects(leaseKeys, leaseOwner).catch(noteFailure('subject lease not released (it lapses at the invocation deadline)')),
-    );
-    const record: OutcomeRecord = {
-      ...common,
-      at: deps.clock.now().toISOString(),
-      outcome: result.outcome,
-      userId: result.userId,
-      groupId: result.groupId,
-      userName: result.userName ?? common.userName,
-      groupDisplayName: result.groupDisplayName ?? common.groupDisplayName,
-      errorMessage: result.reason,
-      waitedMs: tally.waitedMs,
-      writes: result.writes,
-    };
-    await recordOutcome(deps, record);
-    const announcementFailed = !(await announce(deps, record, warnings));
-    return { kind: 'done', eventId: change.id, record, change, result, warnings, announcementFailed };
+    lease = await leaseWhenFree(leaseKeys, leaseOwner, delivery, deps);
   } catch (error) {
-    if (error instanceof EventRejectedError) {
-      const record: OutcomeRecord = {
-        ...common,
-        at: deps.clock.now().toISOString(),
-        outcome: 'REJECTED',
-        errorCode: error.code,
-        errorMessage: error.message,
-        waitedMs: tally.waitedMs,
-        writes: writes.count,
-      };
-      await recordOutcome(deps, record);
-      const announcementFailed = !(await announce(deps, record, warnings));
-      return { kind: 'rejected', eventId: change.id, record, code: error.code, reason: error.message, warnings, announcementFailed };
-    }
-    // Everything else is worth another try: our own RetryableErrors, and anything unexpected
-    // (a state-store outage, a bug fixed by a redeploy) rather than losing the event.
-    const retryable =
-      error instanceof RetryableError ? error : new RetryableError('UNEXPECTED', errorMessage(error), 0, { cause: error });
-    const lastDelivery = delivery.receiveCount >= delivery.maxReceiveCount;
-    const record: OutcomeRecord = {
-      ...common,
-      at: deps.clock.now().toISOString(),
-      outcome: lastDelivery ? 'FAILED' : 'RETRYING',
-      errorCode: retryable.code,
-      errorMessage: retryable.message,
-      waitedMs: tally.waitedMs,
-      // Writes made before the failure stay made (and recorded); the retry converges from there.
-      writes: writes.count,
-      owedWaitMs: retryable.owedWaitMs || undefined,
-    };
-    // Best effort: the event goes back to the queue (or on to the DLQ) whether or not these land.
-    await deps.audit.recordOutcome(record).catch(noteFailure(`${record.outcome} outcome not recorded`));
-    const announcementFailed = lastDelivery && !(await announce(deps, record, warnings));
-    return {
-      kind: 'retry',
-      eventId: change.id,
-      record,
-      code: retryable.code,
-      reason: retryable.message,
-      owedWaitMs: retryable.owedWaitMs,
-      warnings,
-      announcementFailed,
-    };
+    return { failure: { code: 'STATE_UNAVAILABLE', message: `the subjects could not be leased: ${errorMessage(error)}`, owedWaitMs: 0 }, writes: 0 };
   }
+  if (!lease.leased) return { failure: subjectBusy(lease.heldUntil, delivery, deps.clock.now()), writes: 0 };
+  const verdict = await applyChange(change, context, deps, settings, writes);
+  // A lease that cannot be given back lapses at this invocation's deadline; the outcome of this
+  // event does not depend on it, so a failed release must not fail the event.
+  await deps.state
+    .releaseSubjects(leaseKeys, leaseOwner)
+    .catch((error: unknown) => warnings.push(`subject lease not released (it lapses at the invocation deadline): ${errorMessage(error)}`));
+  return verdict.kind === 'applied' ? { result: verdict.result, writes: writes.count } : { failure: verdict.failure, writes: writes.count };
+}
+
+function outcomeOfFailure(failure: Failure, lastDelivery: boolean): Outcome {
+  if (ERROR_CODES[failure.code].kind !== 'retry') return 'REJECTED';
+  return lastDelivery ? 'FAILED' : 'RETRYING';
+}
+
+/** Final outcomes and FAILED are announced; a RETRYING attempt is not news downstream. */
+function announced(outcome: Outcome): boolean {
+  return outcome !== 'RETRYING';
+}
+
+function outcomeRecord(
+  eventId: string,
+  facts: EventFacts,
+  via: 'bus' | 'queue',
+  change: IdentityChange | undefined,
+  attempt: Attempt,
+  outcome: Outcome,
+  delivery: Delivery,
+  deps: ProcessDependencies,
+  settings: ProcessSettings,
+  tally: CallTally,
+): OutcomeRecord {
+  const subject = change ? subjectOf(change) : {};
+  const { result, failure } = attempt;
+  return {
+    eventId,
+    attempt: delivery.receiveCount,
+    at: deps.clock.now().toISOString(),
+    receivedAt: delivery.receivedAt.toISOString(),
+    ...senderOf(via, delivery, facts.producer?.producer.name),
+    occurredAt: facts.occurredAt,
+    source: facts.source,
+    actor: facts.actor,
+    type: facts.type,
+    identityStoreId: settings.identityStoreId,
+    userName: result?.userName ?? subject.userName,
+    groupDisplayName: result?.groupDisplayName ?? subject.groupDisplayName,
+    userId: result?.userId,
+    groupId: result?.groupId,
+    outcome,
+    errorCode: failure?.code,
+    errorMessage: failure?.message ?? result?.reason,
+    waitedMs: tally.waitedMs,
+    // Writes made before a failure stay made (and recorded); the retry converges from there.
+    writes: attempt.writes,
+    owedWaitMs: failure && failure.owedWaitMs > 0 ? failure.owedWaitMs : undefined,
+  };
 }
 
 /** How often a busy subject's lease is tried again while this delivery waits for it. */
@@ -236,18 +274,18 @@ async function leaseWhenFree(keys: string[], owner: string, delivery: Delivery, 
  * two, so look again soon (1, 2, 4... s), but never later than its holder's deadline; on the
  * second-to-last delivery the queue allows, wait the lease out rather than use up the last one.
  */
-function subjectBusy(heldUntil: Date, delivery: Delivery, now: Date): RetryableError {
+function subjectBusy(heldUntil: Date, delivery: Delivery, now: Date): Failure {
   const untilFree = Math.max(1_000, heldUntil.getTime() - now.getTime());
   const backoff = 1_000 * 2 ** (delivery.receiveCount - 1);
   const owedWaitMs = delivery.receiveCount >= delivery.maxReceiveCount - 1 ? untilFree : Math.min(untilFree, backoff);
-  return new RetryableError('SUBJECT_BUSY', 'another change to the same person or group is being applied right now', owedWaitMs);
+  return { code: 'SUBJECT_BUSY', message: 'another change to the same person or group is being applied right now', owedWaitMs };
 }
 
 /**
  * Publishes an outcome that is already recorded. Never before the record: an outcome event is an
  * announcement of what the audit trail holds, so a publisher that fails cannot fail (or retry into
  * FAILED) a change that was applied. A failure is reported, for the metric and the log; downstream
- * catches up from the audit trail. True when published (or when there is nothing to announce).
+ * catches up from the audit trail. True when published.
  */
 async function announce(deps: ProcessDependencies, record: OutcomeRecord, warnings: string[]): Promise<boolean> {
   try {
@@ -259,42 +297,19 @@ async function announce(deps: ProcessDependencies, record: OutcomeRecord, warnin
   }
 }
 
-async function recordOutcome(deps: ProcessDependencies, record: OutcomeRecord): Promise<void> {
+async function tryRecord(deps: ProcessDependencies, record: OutcomeRecord, warnings: string[]): Promise<boolean> {
   try {
     await deps.audit.recordOutcome(record);
+    return true;
   } catch (error) {
-    throw new RetryableError('AUDIT_UNAVAILABLE', `the outcome could not be recorded: ${errorMessage(error)}`, 0, { cause: error });
+    warnings.push(`${record.outcome} outcome not recorded: ${errorMessage(error)}`);
+    return false;
   }
 }
 
 /** What the records say of who sent the event: the door always, the producer when verified. */
-function senderOf(door: Door, delivery: Delivery, producer: string | undefined): ProducerFacts {
-  return { producer: producer ?? UNVERIFIED_PRODUCER, senderId: delivery.origin.senderId, via: door.via };
-}
-
-function rejectedRecord(
-  eventId: string,
-  facts: RejectedEventFacts,
-  error: InvalidEventError,
-  base: { attempt: number; receivedAt: string } & ProducerFacts,
-  deps: ProcessDependencies,
-  settings: ProcessSettings,
-): OutcomeRecord {
-  return {
-    ...base,
-    eventId,
-    at: deps.clock.now().toISOString(),
-    occurredAt: facts.occurredAt,
-    source: facts.source,
-    actor: facts.actor,
-    type: facts.type,
-    identityStoreId: settings.identityStoreId,
-    outcome: 'REJECTED',
-    errorCode: error.code,
-    errorMessage: error.message,
-    waitedMs: 0,
-    writes: 0,
-  };
+function senderOf(via: 'bus' | 'queue', delivery: Delivery, producer: string | undefined): ProducerFacts {
+  return { producer: producer ?? UNVERIFIED_PRODUCER, senderId: delivery.origin.senderId, via };
 }
 
 function subjectOf(change: IdentityChange): { userName?: string; groupDisplayName?: string } {

@@ -14,15 +14,8 @@
 import { groupInGrant, type ProducerGrant, type ProducerVia, type RuntimeProducer } from '../shared/producers';
 import type { IdentityChange } from './identity-change';
 
-export const PRODUCER_UNKNOWN = 'PRODUCER_UNKNOWN';
-export const PRODUCER_NOT_ALLOWED = 'PRODUCER_NOT_ALLOWED';
-/**
- * A record SQS did not confirm as received from the queue it names (its receipt handle is not live
- * there): a hand-made invocation of the function, never applied. Recorded as `unconfirmed:<messageId>`.
- */
-export const UNCONFIRMED_RECORD = 'UNCONFIRMED_RECORD';
-/** The error codes that refuse an event because of who sent it (METRIC.producerRefused counts them). */
-export const PRODUCER_REFUSAL_CODES: readonly string[] = [PRODUCER_UNKNOWN, PRODUCER_NOT_ALLOWED, UNCONFIRMED_RECORD];
+/** The refusals decided here (and in the runtime, for UNCONFIRMED_RECORD): see error-codes.ts. */
+export { PRODUCER_REFUSAL_CODES } from './error-codes';
 /** `producer` on records of a message whose producer could not be verified (a name no producer may take). */
 export { UNVERIFIED_PRODUCER } from '../shared/producers';
 

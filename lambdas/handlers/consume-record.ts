@@ -1,32 +1,34 @@
 /**
- * One SQS record through the engine, and what the queue must do with it afterwards:
- * - applied / noop / superseded: return normally, the batch processor acknowledges it;
- * - rejected: move it to the DLQ with its reason, then acknowledge it (never blocks the queue);
- * - retry: delay its redelivery by the wait it owes, then throw so it is reported as failed.
- * The outcome is in the audit trail before any of these happens (processDelivery's rule).
+ * One SQS record: read once, through the record path (lambdas/domain/process-event.ts), then the
+ * disposition the path decided is carried out:
+ * - ack: return normally, the batch processor acknowledges it;
+ * - deadLetter: move it to the DLQ with its reason, then acknowledge it (never blocks the queue);
+ * - retryAfter: delay its redelivery, then throw so it is reported as failed;
+ * - leave: throw, touching nothing (a record SQS did not confirm).
+ * The outcome is in the audit trail before any of these that lets go of the message.
  */
 import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { createHash } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { IdentityStoreAdapter, type IdentityStoreCall } from '../adapters/identity-store';
 import type { SqsTransport } from '../adapters/sqs-transport';
+import type { ErrorCode } from '../domain/error-codes';
+import type { Failure } from '../domain/errors';
 import { withCachedLookups, type IdCache } from '../domain/id-cache';
-import { looksLikeEnvelope } from '../domain/producer';
+import { leaseKeysOf } from '../domain/ordering';
+import { factsOfReading, readDelivery, type Reading } from '../domain/parse-event';
 import type { AuditLogPort, Clock, ProcessingStatePort } from '../domain/ports';
 import {
-  processDelivery,
+  processReading,
+  type CallTally,
   type OutcomePublisher,
+  type ProcessDependencies,
   type ProcessResult,
   type ProcessSettings,
 } from '../domain/process-event';
+import type { RuntimeProducer } from '../shared/producers';
 
-/** Longest backoff for a retry the service owed no wait for. */
-const MAX_REDELIVERY_DELAY_SECONDS = 900;
-
-export interface ConsumerSettings extends ProcessSettings {
-  maxReceiveCount: number;
-  redeliveryBaseDelaySeconds: number;
-}
+export type ConsumerSettings = ProcessSettings & { maxReceiveCount: number };
 
 export interface ConsumerObserver {
   call(call: IdentityStoreCall): void;
@@ -54,8 +56,8 @@ export interface ConsumedSummary {
 
 /** Thrown for a record that must come back later; the batch processor reports it as failed. */
 export class RedeliveryRequestedError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'RedeliveryRequestedError';
     this.code = code;
@@ -70,23 +72,48 @@ export class UnconfirmedRecordError extends Error {
   }
 }
 
-/** Thrown after a rejected record went to the DLQ: acknowledged, but not cached as done. */
+/** Thrown after a record went to the DLQ: acknowledged, but not cached as done. */
 export class RejectedToDeadLetterQueueError extends Error {
   readonly summary: ConsumedSummary;
   constructor(summary: ConsumedSummary) {
-    super(`event ${summary.eventId} rejected and moved to the DLQ`);
+    super(`event ${summary.eventId} moved to the DLQ`);
     this.name = 'RejectedToDeadLetterQueueError';
     this.summary = summary;
   }
 }
 
+/** The one parse of a record's body. */
+export function readRecord(record: SQSRecord, producers: readonly RuntimeProducer[]): Reading {
+  return readDelivery(record.body, originOf(record), producers);
+}
+
+/** A reading refused before the engine could look at it (an id reused for other content, a record SQS did not confirm). */
+export function refusedReading(reading: Reading, failure: Failure, trusted: boolean, eventId?: string): Reading {
+  const facts = trusted ? factsOfReading(reading) : { source: reading.door.via === 'queue' ? 'sqs' : 'unknown' };
+  return { kind: 'refused', door: reading.door, scope: reading.scope, document: reading.document, failure, facts: { ...facts, ...(eventId && { id: eventId }) } } as Reading;
+}
+
 export async function consumeRecord(
   record: SQSRecord,
+  reading: Reading,
   deps: ConsumerDependencies,
   settings: ConsumerSettings,
   invocationDeadline: Date,
 ): Promise<ConsumedSummary> {
   const tally = { waitedMs: 0 };
+  const result = await processReading(
+    reading,
+    deliveryOf(record, settings, deps.clock.now(), invocationDeadline),
+    processDependencies(deps, settings, tally),
+    settings,
+    tally,
+  );
+  deps.observer.result(result);
+  return dispose(record, result, deps.transport);
+}
+
+/** The record path's ports for one record: its Identity Store calls are counted into `tally`. */
+export function processDependencies(deps: ConsumerDependencies, settings: ConsumerSettings, tally: CallTally): ProcessDependencies {
   const adapter = new IdentityStoreAdapter({
     client: deps.identityStoreClient,
     identityStoreId: settings.identityStoreId,
@@ -95,30 +122,18 @@ export async function consumeRecord(
       deps.observer.call(call);
     },
   });
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-  const result = await processDelivery(
-    record.body,
-    {
-      messageId: record.messageId,
-      receiveCount,
-      maxReceiveCount: settings.maxReceiveCount,
-      receivedAt: deps.clock.now(),
-      deadline: invocationDeadline,
-      // What AWS vouches for about the sender: the queue, and SQS's SenderId.
-      origin: { queueArn: record.eventSourceARN, senderId: record.attributes.SenderId },
-    },
-    {
-      identityStore: withCachedLookups(adapter, deps.idCache, settings.identityStoreId),
-      state: deps.state,
-      audit: deps.audit,
-      publisher: deps.publisher,
-      clock: deps.clock,
-      pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    },
-    settings,
-    tally,
-  );
-  deps.observer.result(result);
+  return {
+    identityStore: withCachedLookups(adapter, deps.idCache, settings.identityStoreId),
+    state: deps.state,
+    audit: deps.audit,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+/** Carries out the disposition the record path decided. */
+export async function dispose(record: SQSRecord, result: ProcessResult, transport: SqsTransport): Promise<ConsumedSummary> {
   // Stored by the idempotency layer: DynamoDB marshalling refuses undefined members.
   const summary: ConsumedSummary = {
     eventId: result.eventId,
@@ -126,59 +141,60 @@ export async function consumeRecord(
     ...(result.record.userId && { userId: result.record.userId }),
     ...(result.record.groupId && { groupId: result.record.groupId }),
   };
-
-  switch (result.kind) {
-    case 'done':
+  const { disposition } = result;
+  switch (disposition.kind) {
+    case 'ack':
       return summary;
-    case 'rejected':
-      await deps.transport.moveToDeadLetterQueue(record, {
+    case 'deadLetter':
+      await transport.moveToDeadLetterQueue(record, {
         eventId: result.eventId,
-        code: result.code,
-        reason: result.reason,
+        code: disposition.code,
+        reason: disposition.reason,
         rejectedAt: result.record.at,
       });
       throw new RejectedToDeadLetterQueueError(summary);
-    case 'retry': {
-      // The last delivery the queue allows: no wait, so the redrive moves it to the DLQ at once.
-      const delaySeconds =
-        result.record.outcome === 'FAILED'
-          ? 0
-          : result.owedWaitMs > 0
-            ? result.owedWaitMs / 1000
-            : redeliveryBackoffSeconds(receiveCount, settings.redeliveryBaseDelaySeconds);
-      await deps.transport.delayRedelivery(record, delaySeconds);
-      throw new RedeliveryRequestedError(result.code, result.reason);
-    }
+    case 'retryAfter':
+      await transport.delayRedelivery(record, disposition.seconds);
+      throw new RedeliveryRequestedError(result.failure?.code ?? 'UNEXPECTED', result.failure?.message ?? 'retry');
+    case 'leave':
+      throw new UnconfirmedRecordError(record.messageId);
   }
 }
 
-/** base * 2^(receives - 1) seconds, at most 15 minutes. */
-export function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: number): number {
-  return Math.min(MAX_REDELIVERY_DELAY_SECONDS, baseSeconds * 2 ** (receiveCount - 1));
+export function deliveryOf(record: SQSRecord, settings: ConsumerSettings, receivedAt: Date, deadline: Date) {
+  return {
+    messageId: record.messageId,
+    receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1,
+    maxReceiveCount: settings.maxReceiveCount,
+    receivedAt,
+    deadline,
+    origin: originOf(record),
+  };
+}
+
+/** What AWS vouches for about the sender: the queue, and SQS's SenderId. */
+function originOf(record: SQSRecord) {
+  return { queueArn: record.eventSourceARN, senderId: String(record.attributes?.SenderId ?? '') };
 }
 
 /**
- * What the idempotency layer keys and checks a record by, from one parse of its body:
- * - `idempotencyKey`: the event id the record carries (bare document or EventBridge detail),
- *   scoped to where it came from (the queue, and for an envelope its source), so one producer
- *   cannot have another producer's event answered as a duplicate by sending its id first; the
- *   message id when there is none, so even unreadable messages are handled once per delivery.
- * - `contentHash`: a fingerprint of what it asks for, the v1 document (an envelope's detail, else
- *   the body) with its keys sorted, hashed. A re-delivery, or the same event in a new envelope,
- *   has the same one; the same id with different content does not (ID_REUSED).
+ * What the idempotency layer keys and checks a record by, from its reading:
+ * - `idempotencyKey`: for a valid change, its event id scoped to where it came from (the queue,
+ *   and for an envelope its source), so one producer cannot have another producer's event answered
+ *   as a duplicate by sending its id first; for anything refused, the message id, so even an
+ *   unreadable message is handled once per delivery (and a refusal names its own fault, not a reuse).
+ * - `contentHash`: a fingerprint of what it asks for, the v1 document with its keys sorted, hashed.
+ *   A re-delivery, or the same event in a new envelope, has the same one; the same id with
+ *   different content does not (ID_REUSED).
  */
-export function idempotencyInputOf(record: SQSRecord): { idempotencyKey: string; contentHash: string } {
-  const document = readJson(record.body);
-  const enveloped = looksLikeEnvelope(document);
-  const change = enveloped ? document.detail : document;
-  const content = document === undefined ? record.body : canonicalJson(change);
+export function idempotencyInputOf(record: SQSRecord, reading: Reading): { idempotencyKey: string; contentHash: string } {
+  const content = reading.document === undefined ? record.body : canonicalJson(reading.document);
   const contentHash = createHash('sha256').update(content).digest('hex');
-  const id = (change as { id?: unknown } | undefined)?.id;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return { idempotencyKey: `message:${record.messageId}`, contentHash };
-  const source = enveloped && typeof document.source === 'string' ? document.source.slice(0, 256) : '';
-  return { idempotencyKey: `event:${record.eventSourceARN}|${source}|${id}`, contentHash };
+  if (reading.kind !== 'change') return { idempotencyKey: `message:${record.messageId}`, contentHash };
+  return { idempotencyKey: `event:${record.eventSourceARN}|${reading.scope}|${reading.change.id}`, contentHash };
 }
 
+/** Keys sorted at every level. The strict parse bounded the depth, so the recursion is bounded too. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
@@ -188,23 +204,10 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The person or group a record is about, so changes to one subject in a batch run in turn. */
-export function subjectOf(record: SQSRecord): string {
-  const document = readJson(record.body);
-  const change = (document?.detail && typeof document.detail === 'object' ? document.detail : document) as
-    | { data?: Record<string, unknown> }
-    | undefined;
-  const data = change?.data;
-  const user = data?.user as { UserName?: unknown } | undefined;
-  const candidate = user?.UserName ?? data?.userName ?? (data?.group as { DisplayName?: unknown } | undefined)?.DisplayName ?? data?.displayName;
-  return typeof candidate === 'string' ? candidate.toLowerCase() : `message:${record.messageId}`;
-}
-
-export function readJson(body: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The subject a record is about, so changes to one subject in a batch run in turn: the first key
+ * its lease would take (the same keys, from the same reading), or the message itself.
+ */
+export function subjectOf(record: SQSRecord, reading: Reading): string {
+  return reading.kind === 'change' ? (leaseKeysOf(reading.change)[0] ?? `message:${record.messageId}`) : `message:${record.messageId}`;
 }

@@ -20,17 +20,24 @@ import { createIdentityStoreClient } from '../adapters/identity-store-client';
 import { RetryBudget } from '../adapters/retry-after-strategy';
 import { SqsTransport } from '../adapters/sqs-transport';
 import { IdCache } from '../domain/id-cache';
-import { doorOf, looksLikeEnvelope, PRODUCER_REFUSAL_CODES, UNCONFIRMED_RECORD, UNVERIFIED_PRODUCER, verifyProducer } from '../domain/producer';
-import type { Outcome, OutcomeRecord } from '../domain/ports';
+import { redeliveryBackoffSeconds } from '../domain/disposition';
+import { PRODUCER_REFUSAL_CODES } from '../domain/error-codes';
+import { factsOfReading, type Reading } from '../domain/parse-event';
+import type { Outcome } from '../domain/ports';
+import { processReading } from '../domain/process-event';
 import { loadRuntimeConfig } from '../shared/config';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
   consumeRecord,
+  deliveryOf,
+  dispose,
   idempotencyInputOf,
-  readJson,
-  redeliveryBackoffSeconds,
+  processDependencies,
+  readRecord,
   RedeliveryRequestedError,
+  refusedReading,
   RejectedToDeadLetterQueueError,
+  UnconfirmedRecordError,
   type ConsumedSummary,
   type ConsumerObserver,
   type ConsumerSettings,
@@ -94,8 +101,11 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
         producer: result.record.producer,
         via: result.record.via,
       };
-      if (result.kind === 'done') logger.info('event processed', entry);
+      if (result.failure === undefined) logger.info('event processed', entry);
       else logger.warn('event not applied', entry);
+      // A failure nothing classifies is a bug to find: its stack (without the message, which may
+      // quote a name) goes to the log, on every attempt until it ends FAILED.
+      if (result.failure?.unexpected) logger.error('unexpected failure', { eventId: result.eventId, ...result.failure.unexpected });
       if (result.warnings.length > 0) logger.warn('best-effort steps failed', { eventId: result.eventId, warnings: result.warnings });
     },
   };
@@ -139,8 +149,8 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     },
   });
   const consumeIdempotently = makeIdempotent(
-    (input: { idempotencyKey: string; contentHash: string; record: SQSRecord }): Promise<ConsumedSummary> =>
-      consumeRecord(input.record, dependencies, settings, invocationDeadline),
+    (input: { idempotencyKey: string; contentHash: string; record: SQSRecord; reading: Reading }): Promise<ConsumedSummary> =>
+      consumeRecord(input.record, input.reading, dependencies, settings, invocationDeadline),
     {
       persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME, awsSdkV3Client: dynamodb }),
       config: idempotencyConfig,
@@ -148,47 +158,23 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
   );
 
   /**
-   * Records, announces, counts and logs a refusal decided before the engine could look at the
-   * event: a record SQS did not confirm, or an id reused for other content. Recorded first, so if
-   * the trail is down this throws and the message comes back; the announcement is best effort.
-   * `producer` is the verified producer, or undefined when nothing about the sender can be trusted.
+   * A reading refused before the engine could look at it, through the same record path as any
+   * other: recorded, counted, announced, logged, then disposed of (to the DLQ, or left alone).
    */
-  async function recordRefusal(
-    record: SQSRecord,
-    refusal: { eventId: string; code: string; message: string; producer: string | undefined },
-  ): Promise<OutcomeRecord> {
-    const document = readJson(record.body);
-    const change = (looksLikeEnvelope(document) ? document.detail : document) as Record<string, unknown> | undefined;
-    const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined);
-    const via = doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS).via;
-    const at = clock.now().toISOString();
-    const outcome: OutcomeRecord = {
-      eventId: refusal.eventId,
-      attempt: Number(record.attributes?.ApproximateReceiveCount) || 1,
-      at,
-      receivedAt: at,
-      // What the body claims, kept only when the sender is verified.
-      ...(refusal.producer !== undefined && { occurredAt: text(change?.occurredAt), actor: text(change?.actor), type: text(change?.type) }),
-      source: refusal.producer !== undefined && looksLikeEnvelope(document) && typeof document.source === 'string' ? document.source : via === 'queue' ? 'sqs' : 'unknown',
-      identityStoreId: config.IDENTITY_STORE_ID,
-      producer: refusal.producer ?? UNVERIFIED_PRODUCER,
-      senderId: String(record.attributes?.SenderId ?? ''),
-      via,
-      outcome: 'REJECTED',
-      errorCode: refusal.code,
-      errorMessage: refusal.message,
-      waitedMs: 0,
-      writes: 0,
-    };
-    await dependencies.audit.recordOutcome(outcome);
-    metrics.addMetric(METRIC.rejected, MetricUnit.Count, 1);
-    if (PRODUCER_REFUSAL_CODES.includes(refusal.code)) metrics.addMetric(METRIC.producerRefused, MetricUnit.Count, 1);
-    await dependencies.publisher.publish(outcome).catch((failure: unknown) => {
-      metrics.addMetric(METRIC.outcomeEventsNotPublished, MetricUnit.Count, 1);
-      logger.warn('outcome event not published', { eventId: outcome.eventId, errorName: failure instanceof Error ? failure.name : typeof failure });
-    });
-    logger.warn('event not applied', { eventId: outcome.eventId, messageId: record.messageId, outcome: 'REJECTED', errorCode: refusal.code, producer: outcome.producer, via });
-    return outcome;
+  async function refuse(record: SQSRecord, reading: Reading): Promise<ConsumedSummary> {
+    const result = await processReading(
+      reading,
+      deliveryOf(record, settings, clock.now(), invocationDeadline),
+      processDependencies(dependencies, settings, { waitedMs: 0 }),
+      settings,
+    );
+    observer.result(result);
+    try {
+      return await dispose(record, result, dependencies.transport);
+    } catch (error) {
+      if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
+      throw error;
+    }
   }
 
   /**
@@ -196,22 +182,12 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
    * duplicate to answer from the store (the change would vanish), but a mistake to surface.
    * Recorded, moved to the DLQ with the reason, then acknowledged; the first event's outcome stands.
    */
-  async function rejectReusedId(record: SQSRecord): Promise<ConsumedSummary> {
-    const document = readJson(record.body);
-    const change = (looksLikeEnvelope(document) ? document.detail : document) as { id?: unknown } | undefined;
-    const eventId = typeof change?.id === 'string' && change.id.length > 0 ? change.id.slice(0, 128) : `message:${record.messageId}`;
-    const verified = verifyProducer(doorOf({ queueArn: record.eventSourceARN, senderId: '' }, config.PRODUCERS), document, config.PRODUCERS);
+  function reusedIdReading(reading: Reading): Reading {
+    const eventId = factsOfReading(reading).id;
     const message =
       `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
       'different change; that change stands and this one is not applied: send it with a new id';
-    const outcome = await recordRefusal(record, {
-      eventId,
-      code: 'ID_REUSED',
-      message,
-      producer: 'producer' in verified ? verified.producer.name : undefined,
-    });
-    await dependencies.transport.moveToDeadLetterQueue(record, { eventId, code: 'ID_REUSED', reason: message, rejectedAt: outcome.at });
-    return { eventId, outcome: 'REJECTED' };
+    return refusedReading(reading, { code: 'ID_REUSED', message, owedWaitMs: 0 }, true);
   }
 
   return {
@@ -226,27 +202,30 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
 
     /**
      * Per invocation, before any record is trusted: SQS confirms each record was received from the
-     * queue it names (a hand-made invocation cannot fake a live receipt handle). Returns the
-     * message ids of the records it did not confirm, each already recorded in the audit trail as
-     * REJECTED UNCONFIRMED_RECORD; they are reported as failed, so a real message comes back.
+     * queue it names (a hand-made invocation cannot fake a live receipt handle). Returns the records
+     * it did not confirm, with why.
      */
-    async confirmRecords(records: readonly SQSRecord[]): Promise<Set<string>> {
+    async confirmRecords(records: readonly SQSRecord[]): Promise<Map<string, string>> {
       // Kept away for the rest of the invocation and a minute, long enough for the event source
       // mapping to delete what succeeded.
       const seconds = (invocationDeadline.getTime() - Date.now()) / 1000 + 60;
-      const unconfirmed = await dependencies.transport.confirmReceived(records, seconds);
-      for (const record of records) {
-        const reason = unconfirmed.get(record.messageId);
-        if (reason === undefined) continue;
-        // Nothing in the body can be trusted, not even its id: recorded under the message id.
-        await recordRefusal(record, {
-          eventId: `unconfirmed:${record.messageId}`,
-          code: UNCONFIRMED_RECORD,
-          message: `not applied: SQS did not confirm this record as received from its queue (${reason})`,
-          producer: undefined,
-        });
-      }
-      return new Set(unconfirmed.keys());
+      return dependencies.transport.confirmReceived(records, seconds);
+    },
+
+    /** The one parse of a record's body. */
+    read(record: SQSRecord): Reading {
+      return readRecord(record, config.PRODUCERS);
+    },
+
+    /**
+     * A record SQS did not confirm: recorded as REJECTED UNCONFIRMED_RECORD under its message id
+     * (nothing in the body can be trusted, not even its id), then reported failed, so a real message
+     * comes back. Throws.
+     */
+    async refuseUnconfirmed(record: SQSRecord, reading: Reading, reason: string): Promise<never> {
+      const failure = { code: 'UNCONFIRMED_RECORD' as const, message: `not applied: SQS did not confirm this record as received from its queue (${reason})`, owedWaitMs: 0 };
+      await refuse(record, refusedReading(reading, failure, false, `unconfirmed:${record.messageId}`));
+      throw new UnconfirmedRecordError(record.messageId);
     },
 
     /** Per invocation: the retry budget ends a safety margin before the function's deadline. */
@@ -260,12 +239,12 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
      * A rejected record is acknowledged after it reached the DLQ, but its idempotency record is
      * dropped (the function threw), so a corrected event redriven with the same id is applied.
      */
-    async consume(record: SQSRecord): Promise<ConsumedSummary> {
+    async consume(record: SQSRecord, reading: Reading): Promise<ConsumedSummary> {
       try {
-        return await consumeIdempotently({ ...idempotencyInputOf(record), record });
+        return await consumeIdempotently({ ...idempotencyInputOf(record, reading), record, reading });
       } catch (error) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
-        if (error instanceof IdempotencyValidationError) return rejectReusedId(record);
+        if (error instanceof IdempotencyValidationError) return refuse(record, reusedIdReading(reading));
         if (!(error instanceof RedeliveryRequestedError)) {
           // It failed before the engine could say when to come back (another invocation is
           // applying this very event, or the idempotency store is down): look again soon rather

@@ -1,6 +1,7 @@
 /**
  * The SQS consumer: identity-change events in, Identity Store changes out. Thin on purpose:
- * cold-start wiring is in consumer-runtime.ts, per-record work in consume-record.ts.
+ * cold-start wiring is in consumer-runtime.ts, per-record work in consume-record.ts, and one
+ * record's whole path in lambdas/domain/process-event.ts.
  */
 import { processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -9,7 +10,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { KeyedSerializer } from '../shared/keyed-serializer';
-import { subjectOf, UnconfirmedRecordError } from './consume-record';
+import { subjectOf } from './consume-record';
 import { createConsumerRuntime } from './consumer-runtime';
 
 const runtime = createConsumerRuntime();
@@ -20,10 +21,13 @@ async function consumeBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const unconfirmed = await runtime.confirmRecords(event.Records);
   // Records about different people run in parallel; records about the same one run in turn.
   const serializer = new KeyedSerializer();
-  const consume = (record: SQSRecord) =>
-    unconfirmed.has(record.messageId)
-      ? Promise.reject(new UnconfirmedRecordError(record.messageId))
-      : serializer.run(subjectOf(record), () => runtime.consume(record));
+  const consume = (record: SQSRecord) => {
+    // The body is read once, here: the key, the subject and the change all come from this reading.
+    const reading = runtime.read(record);
+    const reason = unconfirmed.get(record.messageId);
+    if (reason !== undefined) return runtime.refuseUnconfirmed(record, reading, reason);
+    return serializer.run(subjectOf(record, reading), () => runtime.consume(record, reading));
+  };
   const { batch } = runtime;
   // Every failed record already carries its own redelivery delay, so a batch in which all failed
   // is reported record by record like any other, not thrown as a function error.

@@ -97,7 +97,7 @@ describe('eventHistory', () => {
 
   it('keeps the retry reason and the round-tripped changes', async () => {
     const [retrying, created] = (await audit().eventHistory('evt-join-bob')).records;
-    expect(retrying).toMatchObject({ outcome: 'RETRYING', errorCode: 'THROTTLED', owedWaitMs: 2000 });
+    expect(retrying).toMatchObject({ outcome: 'RETRYING', errorCode: 'IDENTITY_STORE_THROTTLED', owedWaitMs: 2000 });
     expect(created).toMatchObject({ changes: [{ path: 'userName', after: 'bob' }, { path: 'nickName', after: '' }] });
   });
 });
@@ -138,7 +138,7 @@ describe('failures', () => {
     const result = await audit(1).failures({ since: new Date('2024-05-01T00:00:00Z'), until: new Date('2024-05-05T00:00:00Z') });
     expect(result.records).toEqual([
       expect.objectContaining({ eventId: 'evt-admins', outcome: 'REJECTED', errorCode: 'GROUP_NOT_MANAGED' }),
-      expect.objectContaining({ eventId: 'evt-leave-carl', outcome: 'FAILED', errorCode: 'DELETION_CAP', attempt: 5 }),
+      expect.objectContaining({ eventId: 'evt-leave-carl', outcome: 'FAILED', errorCode: 'DELETION_CAP_REACHED', attempt: 5 }),
     ]);
   });
 

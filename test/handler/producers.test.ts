@@ -271,7 +271,7 @@ describe('the producerRefused metric', () => {
     const runtime = createConsumerRuntime(process.env);
     runtime.startInvocation(lambdaContext());
     const consumeAll = async (event: SQSEvent) => {
-      for (const record of event.Records) await runtime.consume(record);
+      for (const record of event.Records) await runtime.consume(record, runtime.read(record));
     };
     await consumeAll(await deliver(world, sqsEventOf([
       envelope(events.groupUpserted('dept-m1', { id: 'prd-metric-unknown' }), { source: 'identity-provisioner.nobody' }),

@@ -27,6 +27,7 @@ const settings: ProcessSettings = {
   deletionWindowSeconds: 10 * 365 * 86_400,
   producers: [fullGrantQueueProducer()],
   occurredAtBounds: OCCURRED_AT_BOUNDS,
+  redeliveryBaseDelaySeconds: 1,
 };
 
 const dynamo = useDynalite();
@@ -147,7 +148,7 @@ describe('engine against the emulator and dynalite', () => {
     expect(outcomes.map((o) => o.record.outcome)).toEqual(['APPLIED', 'APPLIED', 'RETRYING']);
     const held = outcomes[2];
     expect(held.record.errorCode).toBe('DELETION_CAP_REACHED');
-    expect(held.kind === 'retry' && held.owedWaitMs).toBeGreaterThan(0);
+    expect(held.failure?.owedWaitMs).toBeGreaterThan(0);
     expect(h.emulator.writes().filter((w) => w.action === 'DeleteUser')).toHaveLength(2);
   });
 
@@ -167,7 +168,7 @@ describe('engine against the emulator and dynalite', () => {
     const h = (current = await harness({ tps: 0 }));
     const bad = { ...events.groupUpserted('AWSAdministrators'), id: unique('bad') };
     const result = await h.deliver(bad);
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record.errorMessage).toBe('data.group.DisplayName: is reserved by IAM Identity Center (Administrator, AWSAdministrators)');
     const history = await h.query.eventHistory(bad.id);
     expect(history.records).toEqual([expect.objectContaining({ kind: 'OUTCOME', outcome: 'REJECTED' })]);

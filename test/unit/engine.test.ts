@@ -14,6 +14,7 @@ const settings: ProcessSettings = {
   deletionWindowSeconds: 3600,
   producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
   occurredAtBounds: OCCURRED_AT_BOUNDS,
+  redeliveryBaseDelaySeconds: 1,
 };
 
 function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number; publisherDown?: boolean } = {}) {
@@ -41,7 +42,7 @@ function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?
 }
 
 async function withGroups(h: ReturnType<typeof harness>, ...names: string[]) {
-  for (const name of names) expect((await h.deliver(events.groupUpserted(name))).kind).toBe('done');
+  for (const name of names) expect((await h.deliver(events.groupUpserted(name))).disposition.kind).toBe('ack');
 }
 
 describe('user.upserted', () => {
@@ -49,7 +50,7 @@ describe('user.upserted', () => {
     const h = harness();
     await withGroups(h, 'Engineering', 'Everyone');
     const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering', 'Everyone'] }));
-    expect(result.kind).toBe('done');
+    expect(result.disposition.kind).toBe('ack');
     expect(result.record.outcome).toBe('APPLIED');
     expect(h.identityStore.snapshot()).toEqual({ ada: ['Engineering', 'Everyone'] });
     const writes = h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action);
@@ -119,7 +120,7 @@ describe('user.upserted', () => {
     const h = harness();
     h.identityStore.seedGroup('AWSControlTowerAdmins');
     const result = await h.deliver(events.userUpserted(ada(), { groups: ['AWSControlTowerAdmins'] }));
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record.errorCode).toBe('GROUP_NOT_MANAGED');
     expect(h.identityStore.writeCalls).toEqual(['CreateUser']);
   });
@@ -130,7 +131,7 @@ describe('user.upserted', () => {
     await withGroups(h, ...names);
     await h.deliver(events.userUpserted(ada(), { groups: names, at: at(1) }));
     const result = await h.deliver(events.userUpserted(ada(), { groups: [], at: at(2) }));
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record.errorMessage).toMatch(/remove 4 memberships .* maximum of 3/);
     expect(h.identityStore.snapshot()).toEqual({ ada: names });
   });
@@ -138,7 +139,7 @@ describe('user.upserted', () => {
   it('holds back an event naming a group that does not exist yet', async () => {
     const h = harness();
     const result = await h.deliver(events.userUpserted(ada(), { groups: ['Later'] }));
-    expect(result.kind).toBe('retry');
+    expect(result.disposition.kind).toBe('retryAfter');
     expect(result.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'GROUP_NOT_FOUND', attempt: 1 });
   });
 
@@ -209,9 +210,9 @@ describe('user.deleted', () => {
     expect((await h.deliver(events.userDeleted({ userName: 'u1' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
     expect((await h.deliver(events.userDeleted({ userName: 'u2' }, { at: at(2) }))).record.outcome).toBe('APPLIED');
     const held = await h.deliver(events.userDeleted({ userName: 'u3' }, { at: at(2) }));
-    expect(held.kind).toBe('retry');
+    expect(held.disposition.kind).toBe('retryAfter');
     expect(held.record.errorCode).toBe('DELETION_CAP_REACHED');
-    expect(held.kind === 'retry' && held.owedWaitMs).toBe(45 * 60 * 1000);
+    expect(held.failure?.owedWaitMs).toBe(45 * 60 * 1000);
     expect(h.identityStore.users.size).toBe(1);
   });
 
@@ -230,7 +231,7 @@ describe('groups', () => {
     const h = harness();
     h.identityStore.seedGroup('Finance');
     const result = await h.deliver(events.groupUpserted('Finance', { description: 'mine now' }));
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(h.identityStore.writeCalls).toEqual([]);
   });
 
@@ -243,9 +244,9 @@ describe('groups', () => {
 
   it('with a prefix scope, creates only groups with the prefix', async () => {
     const h = harness({ managedGroupScope: { kind: 'prefix', prefix: 'idp-' } });
-    expect((await h.deliver(events.groupUpserted('idp-eng'))).kind).toBe('done');
+    expect((await h.deliver(events.groupUpserted('idp-eng'))).disposition.kind).toBe('ack');
     const outside = await h.deliver(events.groupUpserted('eng'));
-    expect(outside.kind).toBe('rejected');
+    expect(outside.disposition.kind).toBe('deadLetter');
     expect(outside.record.errorMessage).toContain('data.group.DisplayName');
   });
 
@@ -283,7 +284,7 @@ describe('bad input and the audit trail', () => {
   it('rejects malformed JSON, naming the problem, and records it under the message id', async () => {
     const h = harness();
     const result = await h.deliver('{"id": "x",');
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record.errorCode).toBe('MALFORMED_JSON');
     expect(result.eventId).toMatch(/^message:/);
     expect(h.audit.outcomes).toHaveLength(1);
@@ -294,7 +295,7 @@ describe('bad input and the audit trail', () => {
     const result = await h.deliver(
       events.userUpserted({ UserName: 'has space', Name: { GivenName: 'A' }, Emails: [] }, { groups: ['Administrator'] }),
     );
-    expect(result.kind === 'rejected' && result.reason).toBe(
+    expect(result.failure?.message).toBe(
       'data.user.UserName: must be letters, digits or punctuation, without spaces; ' +
         'data.user.DisplayName: is required; ' +
         'data.user.Name.FamilyName: is required; ' +
@@ -314,7 +315,7 @@ describe('bad input and the audit trail', () => {
     const ok = await h.deliver(envelope, 1, BUS_ORIGIN);
     expect(ok.record).toMatchObject({ outcome: 'APPLIED', source: 'identity-provisioner.hr', producer: 'hr', via: 'bus' });
     const mismatch = await h.deliver({ ...envelope, 'detail-type': 'group.deleted' }, 1, BUS_ORIGIN);
-    expect(mismatch.kind).toBe('rejected');
+    expect(mismatch.disposition.kind).toBe('deadLetter');
     expect(mismatch.record.errorCode).toBe('DETAIL_TYPE_MISMATCH');
   });
 
@@ -324,16 +325,44 @@ describe('bad input and the audit trail', () => {
     expect(result.record.errorCode).toBe('WRONG_IDENTITY_STORE');
   });
 
-  it('fails as retryable when a write cannot be audited, and converges on retry', async () => {
+  it('makes no write whose intent cannot be recorded: retryable, and the retry applies it', async () => {
     const h = harness();
     const event = events.groupUpserted('Eng');
     h.audit.failNext = 1;
     const first = await h.deliver(event);
-    expect(first.kind).toBe('retry');
-    expect(first.record.errorCode).toBe('AUDIT_UNAVAILABLE');
+    expect(first.disposition.kind).toBe('retryAfter');
+    expect(first.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'AUDIT_UNAVAILABLE', writes: 0 });
+    expect(first.record.errorMessage).toMatch(/CreateGroup was not made: its intent could not be recorded/);
+    expect(h.identityStore.groups.size).toBe(0);
+    expect(h.audit.intents).toEqual([]);
+    const second = await h.deliver(event, 2);
+    expect(second.record.outcome).toBe('APPLIED');
+    expect(h.identityStore.groups.size).toBe(1);
+  });
+
+  it('keeps the intent of a write whose own record was lost; the retry converges without writing again', async () => {
+    const h = harness();
+    const event = events.groupUpserted('Eng');
+    h.audit.failNextWriteRecord = 1;
+    const first = await h.deliver(event);
+    expect(first.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'AUDIT_UNAVAILABLE' });
+    expect(h.identityStore.groups.size).toBe(1);
+    // The write happened and the trail says so: its intent, under attempt 1, sequence 0.
+    expect(h.audit.intents).toEqual([expect.objectContaining({ eventId: event.id, attempt: 1, sequence: 0, action: 'CreateGroup', groupDisplayName: 'Eng' })]);
+    expect(h.audit.writes).toEqual([]);
     const second = await h.deliver(event, 2);
     expect(second.record.outcome).toBe('NOOP');
     expect(h.identityStore.groups.size).toBe(1);
+  });
+
+  it('records each write under the sequence of its intent', async () => {
+    const h = harness();
+    await withGroups(h, 'Engineering', 'Sales');
+    await h.deliver(events.userUpserted(ada(), { groups: ['Engineering', 'Sales'] }));
+    const ofEvent = (records: { eventId: string; action: string; sequence: number }[]) =>
+      records.filter((r) => r.action === 'CreateUser' || r.action === 'CreateGroupMembership').map((r) => `${r.action}#${r.sequence}`);
+    expect(ofEvent(h.audit.writes)).toEqual(ofEvent(h.audit.intents));
+    expect(h.audit.intents.length).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -383,12 +412,12 @@ describe('one change per subject at a time', () => {
     expect(h.clock.now().getTime() - start).toBeGreaterThanOrEqual(44_500);
     expect(h.clock.now().getTime() - start).toBeLessThanOrEqual(45_000);
     expect(busy.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'SUBJECT_BUSY' });
-    expect(busy.kind === 'retry' && busy.owedWaitMs).toBe(1_000);
+    expect(busy.failure?.owedWaitMs).toBe(1_000);
     expect(h.identityStore.calls).toEqual([]);
     // The second-to-last delivery hands back the wait until the holder's lease is over.
     await h.state.tryLeaseSubjects(['user:name:ada'], 'someone-else', h.clock.now(), new Date(h.clock.now().getTime() + 120_000));
     const patient = await h.deliver(events.userUpserted(ada()), 4);
-    expect(patient.kind === 'retry' && patient.owedWaitMs).toBeGreaterThan(60_000);
+    expect(patient.failure?.owedWaitMs).toBeGreaterThan(60_000);
     await h.state.releaseSubjects(['user:name:ada'], 'someone-else');
     expect((await h.deliver(events.userUpserted(ada()), 5)).record.outcome).toBe('APPLIED');
     expect(h.state.leases.size).toBe(0);
@@ -525,7 +554,7 @@ describe('best-effort steps', () => {
     await withGroups(h, 'Eng');
     h.audit.failNext = 1;
     const result = await h.deliver(events.membership('membership.added', 'nobody', 'Eng'));
-    expect(result.kind).toBe('retry');
+    expect(result.disposition.kind).toBe('retryAfter');
     expect(result.warnings).toEqual(['RETRYING outcome not recorded: audit store unavailable']);
     expect(h.audit.outcomes.filter((o) => o.eventId === result.eventId)).toEqual([]);
   });
@@ -543,7 +572,7 @@ describe('occurredAt is bounded: a date from the future cannot freeze a person',
   it('rejects a user.deleted dated far ahead, leaving no tombstone: the real joiner after it is applied', async () => {
     const h = harness();
     const poison = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: '2099-01-01T00:00:00Z' }));
-    expect(poison.kind).toBe('rejected');
+    expect(poison.disposition.kind).toBe('deadLetter');
     expect(poison.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'OCCURRED_AT_OUT_OF_RANGE', writes: 0 });
     expect(poison.record.errorMessage).toBe(
       'occurredAt: must not be later than 300 s after the event is received (2026-11-22T10:05:00.000Z); got 2099-01-01T00:00:00Z',
@@ -605,7 +634,7 @@ describe('record first, announce after: a publisher that fails cannot fail a cha
     const h = harness({}, { publisherDown: true });
     await withGroups(h, 'Engineering');
     const result = await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'] }));
-    expect(result).toMatchObject({ kind: 'done', announcementFailed: true });
+    expect(result).toMatchObject({ disposition: { kind: 'ack' }, announcementFailed: true });
     expect(result.record.outcome).toBe('APPLIED');
     expect(result.warnings).toEqual(['outcome event not published: EventBridge unavailable']);
     expect(h.audit.outcomes.filter((o) => o.eventId === result.eventId).map((o) => o.outcome)).toEqual(['APPLIED']);
@@ -615,7 +644,7 @@ describe('record first, announce after: a publisher that fails cannot fail a cha
   it('a rejection is still recorded and dead-lettered when it cannot be announced', async () => {
     const h = harness({}, { publisherDown: true });
     const result = await h.deliver('{"not": "an event"}');
-    expect(result).toMatchObject({ kind: 'rejected', announcementFailed: true });
+    expect(result).toMatchObject({ disposition: { kind: 'deadLetter' }, announcementFailed: true });
     expect(h.audit.outcomes.map((o) => o.outcome)).toEqual(['REJECTED']);
   });
 
@@ -625,7 +654,7 @@ describe('record first, announce after: a publisher that fails cannot fail a cha
     // A change that needs no write, so the one audit call that fails is the outcome's own.
     h.audit.failNext = 1;
     const result = await h.deliver(events.groupUpserted('Engineering'));
-    expect(result).toMatchObject({ kind: 'retry', code: 'AUDIT_UNAVAILABLE' });
+    expect(result).toMatchObject({ disposition: { kind: 'retryAfter' }, failure: { code: 'AUDIT_UNAVAILABLE' } });
     expect(h.published.filter((o) => o.eventId === result.eventId)).toEqual([]);
   });
 
