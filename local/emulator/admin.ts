@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServiceError } from './errors';
-import { sendJson } from './http';
+import { sendJson } from './wire';
 import type { EmulatorStats, WriteJournalEntry } from './stats';
 import type { SeedUser } from './seed';
 

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminApi } from './admin';
 import type { ServiceError } from './errors';
 import { newRequestId } from './ids';
+import { readBody, sendJson } from './wire';
 import type { IdentityStoreService } from './service';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -13,21 +14,6 @@ export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export interface HttpOptions {
   /** Send `Retry-After` on ThrottlingException and InternalServerException. */
   retryAfterHeader: boolean;
-}
-
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) });
-  res.end(payload);
 }
 
 function sendServiceError(res: ServerResponse, error: ServiceError, requestId: string, options: HttpOptions): void {
