@@ -5,7 +5,9 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditLogPort, OutcomeRecord, WriteRecord } from '../domain/ports';
 import { AUDIT_TABLE } from '../shared/tables';
+import { nameKey } from '../domain/names';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
+import { fitsKeyLimit, partitionKey } from './dynamodb-keys';
 
 /** A record as the trail returns it: the domain record tagged with its kind. */
 export type AuditRecord = ({ kind: 'OUTCOME' } & OutcomeRecord) | ({ kind: 'WRITE' } & WriteRecord);
@@ -15,19 +17,41 @@ export type AuditItem = Record<string, unknown>;
 export const PROBLEM_OUTCOMES = ['FAILED', 'REJECTED'] as const;
 export type ProblemOutcome = (typeof PROBLEM_OUTCOMES)[number];
 
-/** Key values of the table and its indexes, shared with the query side. */
+/**
+ * Key values of the table and its indexes, shared with the query side (dynamodb-audit-query.ts),
+ * which must build exactly these. Every part taken from an event goes through `partitionKey`
+ * (dynamodb-keys.ts): kept as it is up to 1,024 bytes of UTF-8, else `sha256:<hex>` of it, so no
+ * key exceeds DynamoDB's 2,048 bytes. User names and group display names are folded with
+ * `nameKey`, as the Identity Store compares them: `Ada` and `ada` share one history.
+ * Sort keys are built from the record's time and counters only (about 40 bytes).
+ */
 export const auditKeys = {
-  event: (eventId: string) => `EVENT#${eventId}`,
-  user: (userName: string) => `USER#${userName}`,
-  group: (displayName: string) => `GROUP#${displayName}`,
+  event: (eventId: string) => partitionKey('EVENT#', eventId),
+  user: (userName: string) => partitionKey('USER#', nameKey(userName)),
+  group: (displayName: string) => partitionKey('GROUP#', nameKey(displayName)),
   /** `at` may carry any offset: days and sort keys are always UTC, so they sort as time does. */
   day: (at: string) => toUtcIso(at).slice(0, 10),
-  actorDay: (actor: string, day: string) => `${actor}#${day}`,
+  actorDay: (actor: string, day: string) => partitionKey('', actor, `#${day}`),
   problemDay: (outcome: ProblemOutcome, day: string) => `${outcome}#${day}`,
   outcomeSk: (at: string, attempt: number) => `${toUtcIso(at)}#OUTCOME#${pad4(attempt)}`,
   writeSk: (at: string, attempt: number, sequence: number) =>
     `${toUtcIso(at)}#WRITE#${pad4(attempt)}#${pad4(sequence)}`,
 };
+
+/**
+ * The keys records about a user or group were written under before names were folded and long
+ * names digested (`USER#<userName as sent>`): the query side reads these partitions too, so
+ * history written earlier is still found when asked for by its original spelling. Undefined when
+ * it is the current key, or could never have been written (over DynamoDB's limit).
+ */
+export const legacyAuditKeys = {
+  user: (userName: string) => legacy(`USER#${userName}`, auditKeys.user(userName)),
+  group: (displayName: string) => legacy(`GROUP#${displayName}`, auditKeys.group(displayName)),
+};
+
+function legacy(key: string, current: string): string | undefined {
+  return key !== current && fitsKeyLimit(key, 'partition') ? key : undefined;
+}
 
 /** Attributes the table adds around the record; everything else on an item is a record field. */
 const TABLE_ATTRIBUTES = new Set<string>([

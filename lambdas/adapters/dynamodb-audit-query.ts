@@ -9,7 +9,7 @@
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/ports';
 import { AUDIT_TABLE, type AuditIndexName } from '../shared/tables';
-import { auditKeys, fromAuditItem, PROBLEM_OUTCOMES, type AuditItem, type AuditRecord } from './dynamodb-audit-log';
+import { auditKeys, fromAuditItem, legacyAuditKeys, PROBLEM_OUTCOMES, type AuditItem, type AuditRecord } from './dynamodb-audit-log';
 import { asDocumentClient, type AnyDynamoDbClient } from './dynamodb-document-client';
 
 export interface AuditQueryResult {
@@ -77,14 +77,17 @@ export class DynamoDbAuditQuery {
     this.clock = options.clock ?? { now: () => new Date() };
   }
 
-  /** Everything recorded about a user (outcomes of their events and writes that touched them). */
+  /**
+   * Everything recorded about a user (outcomes of their events and writes that touched them), by
+   * name in any case (`Ada` finds `ada`), as the Identity Store compares names.
+   */
   userTimeline(userName: string, options: LimitOptions = {}): Promise<AuditQueryResult> {
-    return this.newest([[{ index: 'byUser', partitionValue: auditKeys.user(userName) }]], options.limit);
+    return this.newest([withLegacy('byUser', auditKeys.user(userName), legacyAuditKeys.user(userName))], options.limit);
   }
 
-  /** Everything recorded about a group, memberships included. */
+  /** Everything recorded about a group, memberships included, by display name in any case. */
   groupHistory(displayName: string, options: LimitOptions = {}): Promise<AuditQueryResult> {
-    return this.newest([[{ index: 'byGroup', partitionValue: auditKeys.group(displayName) }]], options.limit);
+    return this.newest([withLegacy('byGroup', auditKeys.group(displayName), legacyAuditKeys.group(displayName))], options.limit);
   }
 
   /** One event: every attempt's outcome and every write, in order. */
@@ -230,6 +233,14 @@ export class DynamoDbAuditQuery {
       Limit: this.pageSize,
     };
   }
+}
+
+/**
+ * The partition under today's key, and the one the same name was written under before names were
+ * folded (records written then keep their key): read together, merged by time.
+ */
+function withLegacy(index: AuditIndexName, partitionValue: string, legacyValue: string | undefined): PartitionQuery[] {
+  return [{ index, partitionValue }, ...(legacyValue === undefined ? [] : [{ index, partitionValue: legacyValue }])];
 }
 
 /** Newest first by sort key (time, then kind/attempt/sequence); the event breaks ties between events. */

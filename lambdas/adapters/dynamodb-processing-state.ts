@@ -6,16 +6,24 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExternalId } from '../domain/identity-change';
 import type { Clock, LeaseResult, ProcessingStatePort, Watermark } from '../domain/ports';
+import { nameKey } from '../domain/names';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
+import { partitionKey } from './dynamodb-keys';
 
-/** Key values of the state table. Parts that come from events are URI-encoded so a '#' in them cannot collide. */
+/**
+ * Key values of the state table. Parts that come from events are URI-encoded where a '#' in them
+ * could collide, and every variable part is bounded by `partitionKey` (dynamodb-keys.ts): past
+ * 1,024 bytes of UTF-8 it becomes `sha256:<hex>` of itself, so no key exceeds DynamoDB's 2,048.
+ * Subject keys (watermarks, leases) come from the domain already case-folded; a group name is
+ * folded here with `nameKey`, as the Identity Store compares names.
+ */
 export const stateKeys = {
-  watermark: (subjectKey: string) => `WM#${subjectKey}`,
-  managedGroup: (groupId: string) => `MANAGED#${groupId}`,
-  externalId: ({ Issuer, Id }: ExternalId) => `EXT#${encodeURIComponent(Issuer)}#${encodeURIComponent(Id)}`,
+  watermark: (subjectKey: string) => partitionKey('WM#', subjectKey),
+  managedGroup: (groupId: string) => partitionKey('MANAGED#', groupId),
+  externalId: ({ Issuer, Id }: ExternalId) => partitionKey('EXT#', `${encodeURIComponent(Issuer)}#${encodeURIComponent(Id)}`),
   deletionWindow: (windowStart: Date) => `DELCAP#${windowStart.toISOString()}`,
-  lease: (subjectKey: string) => `LEASE#${subjectKey}`,
-  groupCreationIntent: (displayName: string) => `INTENT#group:${displayName.toLowerCase()}`,
+  lease: (subjectKey: string) => partitionKey('LEASE#', subjectKey),
+  groupCreationIntent: (displayName: string) => partitionKey('INTENT#group:', nameKey(displayName)),
 };
 
 const BATCH_GET_LIMIT = 100;
@@ -47,10 +55,12 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
     // BatchGetItem refuses a request that names the same key twice.
     const unique = [...new Set(keys)];
     for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      const chunk = unique.slice(start, start + BATCH_GET_LIMIT);
-      const items = await this.batchGet(chunk.map((key) => ({ pk: stateKeys.watermark(key) })));
+      // A long subject key is stored under its digest: map each item back by the key asked for.
+      const subjectOf = new Map(unique.slice(start, start + BATCH_GET_LIMIT).map((key) => [stateKeys.watermark(key), key]));
+      const items = await this.batchGet([...subjectOf.keys()].map((pk) => ({ pk })));
       for (const item of items) {
-        const subjectKey = String(item.pk).slice('WM#'.length);
+        const subjectKey = subjectOf.get(String(item.pk));
+        if (subjectKey === undefined) continue;
         watermarks.set(subjectKey, {
           occurredAt: String(item.occurredAt),
           eventId: String(item.eventId),

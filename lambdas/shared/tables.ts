@@ -8,8 +8,8 @@
  *   pk = EVENT#<eventId>                     sk = <at ISO>#WRITE#<attempt 4>#<seq 4>    (write records)
  *   -> Query pk = EVENT#<id>: one event, all attempts and writes, in time order.
  *   GSIs (all project ALL; sort key `sk` keeps time order and uniqueness):
- *   byUser    userKey  = USER#<userName>            (outcomes and writes that concern the user)
- *   byGroup   groupKey = GROUP#<displayName>        (outcomes and writes that concern the group)
+ *   byUser    userKey  = USER#<nameKey(userName)>     (outcomes and writes that concern the user)
+ *   byGroup   groupKey = GROUP#<nameKey(displayName)> (outcomes and writes that concern the group)
  *   byDay     day      = <YYYY-MM-DD>               (every record: time-window queries, one Query per day)
  *   byActor   actorDay = <actor>#<YYYY-MM-DD>       (every record of an actor, per day)
  *   byProblem problemDay = <FAILED|REJECTED>#<YYYY-MM-DD>  (sparse: only final failures)
@@ -21,10 +21,16 @@
  *   pk = EXT#<issuer>#<id>          our ExternalId -> UserId mapping
  *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens, expiresAt)
  *   pk = LEASE#<subject key>        which event is applying a change to that subject (owner, expiresAtMs)
- *   pk = INTENT#group:<name>        this service set out to create that group (eventId, at)
+ *   pk = INTENT#group:<nameKey(name)>  this service set out to create that group (eventId, at)
  *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
+ * KEY SIZES: DynamoDB limits a partition key (table or GSI) to 2,048 bytes of UTF-8 and a sort key
+ * to 1,024. Every <part> above that comes from an event is kept as it is up to 1,024 bytes, else
+ * replaced by `sha256:<hex>` of it (lambdas/adapters/dynamodb-keys.ts); names are case-folded by
+ * nameKey (lambdas/domain/names.ts). Sort keys hold only times and counters.
+ *
  * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).
+ * Powertools stores `<function name>#<md5 of the key expression, base64>`: under 100 bytes.
  */
 export const AUDIT_TABLE = {
   partitionKey: 'pk',
