@@ -54,6 +54,19 @@ export const EVENTBRIDGE_MESSAGE_GROUP_ID = 'eventbridge';
 /** How long EventBridge keeps retrying delivery to the queue before it uses the rule's DLQ. */
 export const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
 export const RULE_TARGET_RETRY_ATTEMPTS = 185;
+/**
+ * The largest message the source queues (the bus queue and the producer queues) take: 256 KiB,
+ * SQS's maximum and default until 2025 (the default is 1 MiB since), set explicitly so the DLQ can
+ * be larger; a full batch of 10 stays well within Lambda's 6 MB invocation payload.
+ */
+export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = 262_144;
+/**
+ * The DLQ takes SQS's largest message, 1 MiB (raised from 256 KiB in 2025): a rejected message
+ * is its original body, at most SOURCE_QUEUE_MAX_MESSAGE_BYTES, plus the rejection's message
+ * attributes, which SQS counts in the size too. The function builds each one to fit this
+ * (lambdas/adapters/sqs-transport.ts; at most about 9 KiB of attributes).
+ */
+export const DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
 /** Receives before SQS moves a message to the DLQ. */
 export const MAX_RECEIVE_COUNT = 5;
 /** Lambda's guidance: visibility timeout >= 6x the function timeout. */
@@ -121,6 +134,7 @@ export class IdentityProvisioner extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...encrypted,
       fifo: fifo || undefined,
+      maxMessageSizeBytes: DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(14),
       removalPolicy: dlqRemovalPolicy,
     });
@@ -131,6 +145,7 @@ export class IdentityProvisioner extends Construct {
       // event id, so equal bodies are duplicates. A producer's explicit MessageDeduplicationId wins.
       contentBasedDeduplication: fifo ? true : undefined,
       visibilityTimeout: Duration.seconds(config.functionTimeoutSeconds * VISIBILITY_TIMEOUT_FACTOR),
+      maxMessageSizeBytes: SOURCE_QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     };
@@ -160,6 +175,8 @@ export class IdentityProvisioner extends Construct {
       this.ruleDeadLetterQueue = new Queue(this, 'RuleDeadLetterQueue', {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
+        // An event the bus queue could not take (EventBridge events may be up to 1 MB) lands here.
+        maxMessageSizeBytes: DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
         retentionPeriod: Duration.days(14),
         removalPolicy: dlqRemovalPolicy,
       });

@@ -6,6 +6,7 @@ import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   SendMessageCommand,
+  type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
@@ -17,8 +18,37 @@ const NOT_OUR_QUEUE_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', '
 /** SQS batch calls take at most 10 entries. */
 const MAX_BATCH_ENTRIES = 10;
 
-/** Message attribute values are capped well below SQS's 256 KiB; reasons are short anyway. */
-const MAX_REASON_LENGTH = 4_000;
+/** SQS's largest MaximumMessageSize (raised from 256 KiB in 2025): what the stack gives the DLQ. */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** The rejection reason is kept to this many bytes of UTF-8, its truncation marker included. */
+export const MAX_REASON_BYTES = 4_096;
+/** Every other rejection attribute value is kept to this many bytes of UTF-8. */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 1_024;
+/** Stands in for a value that is empty: SQS refuses an empty attribute value. */
+const EMPTY_VALUE = '(none)';
+
+/** The attributes a dead-lettered message carries, in the order they are given up when space runs out. */
+const REJECTION_ATTRIBUTES = [
+  // Needed to put the message back (a redrive must go to the door it came in by) and to find it.
+  { name: 'sourceQueueArn', maxBytes: MAX_ATTRIBUTE_VALUE_BYTES, required: true },
+  { name: 'sourceMessageId', maxBytes: MAX_ATTRIBUTE_VALUE_BYTES, required: true },
+  { name: 'rejectionCode', maxBytes: MAX_ATTRIBUTE_VALUE_BYTES, required: true },
+  { name: 'rejectedAt', maxBytes: MAX_ATTRIBUTE_VALUE_BYTES, required: false },
+  { name: 'eventId', maxBytes: MAX_ATTRIBUTE_VALUE_BYTES, required: false },
+  { name: 'rejectionReason', maxBytes: MAX_REASON_BYTES, required: false },
+] as const;
+type RejectionAttributeName = (typeof REJECTION_ATTRIBUTES)[number]['name'];
+const STRING = 'String';
+
+/**
+ * The most bytes the rejection attributes add to a message (names, data types and values, as SQS
+ * counts them). A DLQ whose MaximumMessageSize is at least the source queues' plus this takes
+ * every rejected message whole, with every attribute.
+ */
+export const DEAD_LETTER_ATTRIBUTES_MAX_BYTES = REJECTION_ATTRIBUTES.reduce(
+  (sum, attribute) => sum + utf8Bytes(attribute.name) + utf8Bytes(STRING) + attribute.maxBytes,
+  0,
+);
 
 export interface Rejection {
   eventId: string;
@@ -27,12 +57,32 @@ export interface Rejection {
   rejectedAt: string;
 }
 
+/** A message SQS would refuse because of its size, even with the least it can carry. */
+export class DeadLetterMessageTooLargeError extends Error {
+  constructor(bodyBytes: number, maxBytes: number) {
+    super(
+      `a rejected message of ${bodyBytes} bytes cannot be moved to a DLQ that takes at most ${maxBytes} bytes ` +
+        `(body and message attributes): raise the DLQ's MaximumMessageSize above the source queues'`,
+    );
+    this.name = 'DeadLetterMessageTooLargeError';
+  }
+}
+
 export class SqsTransport {
+  /**
+   * @param deadLetterQueueMaxMessageBytes the DLQ's MaximumMessageSize: every message sent there is
+   *   built to fit it, body plus attributes. SQS's largest (1 MiB), which the stack configures, when absent.
+   */
   constructor(
     private readonly sqs: SQSClient,
     private readonly deadLetterQueueUrl: string,
     private readonly fifo: boolean,
-  ) {}
+    private readonly deadLetterQueueMaxMessageBytes: number = SQS_MAX_MESSAGE_BYTES,
+  ) {
+    if (!Number.isInteger(deadLetterQueueMaxMessageBytes) || deadLetterQueueMaxMessageBytes < 1_024 || deadLetterQueueMaxMessageBytes > SQS_MAX_MESSAGE_BYTES) {
+      throw new Error(`deadLetterQueueMaxMessageBytes must be a whole number from 1024 to ${SQS_MAX_MESSAGE_BYTES}, got ${deadLetterQueueMaxMessageBytes}`);
+    }
+  }
 
   /** The message comes back no earlier than `seconds` from now. */
   async delayRedelivery(record: SQSRecord, seconds: number): Promise<void> {
@@ -90,23 +140,18 @@ export class SqsTransport {
     return unconfirmed;
   }
 
-  /** The original body, unchanged, with why it was rejected as message attributes. */
+  /**
+   * The original body, unchanged, with why it was rejected as message attributes, built to fit the
+   * DLQ's maximum size (deadLetterMessage). A send that failed on size would leave the message to
+   * be retried and rejected again, never disposed of.
+   */
   async moveToDeadLetterQueue(record: SQSRecord, rejection: Rejection): Promise<void> {
-    const text = (value: string) => ({ DataType: 'String', StringValue: value });
+    const message = deadLetterMessage(record, rejection, this.deadLetterQueueMaxMessageBytes);
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterQueueUrl,
-        MessageBody: record.body,
-        MessageAttributes: {
-          rejectionCode: text(rejection.code),
-          rejectionReason: text(rejection.reason.slice(0, MAX_REASON_LENGTH)),
-          eventId: text(rejection.eventId),
-          rejectedAt: text(rejection.rejectedAt),
-          sourceMessageId: text(record.messageId),
-          // The door it came in by: a redrive must put it back there (a bare document on the bus
-          // queue, or an envelope on a producer queue, would be refused as PRODUCER_UNKNOWN).
-          sourceQueueArn: text(record.eventSourceARN),
-        },
+        MessageBody: message.body,
+        MessageAttributes: message.attributes,
         ...(this.fifo && {
           MessageGroupId: record.attributes.MessageGroupId ?? 'rejected',
           MessageDeduplicationId: record.messageId,
@@ -114,6 +159,105 @@ export class SqsTransport {
       }),
     );
   }
+}
+
+/**
+ * The size SQS counts a message at, against the queue's MaximumMessageSize: the body's UTF-8
+ * bytes plus, for each message attribute, the bytes of its name, its data type and its value.
+ */
+export function sqsMessageBytes(body: string, attributes: Record<string, MessageAttributeValue>): number {
+  let total = utf8Bytes(body);
+  for (const [name, value] of Object.entries(attributes)) {
+    total += utf8Bytes(name) + utf8Bytes(value.DataType ?? '');
+    total += value.BinaryValue !== undefined ? value.BinaryValue.byteLength : utf8Bytes(value.StringValue ?? '');
+  }
+  return total;
+}
+
+/**
+ * The DLQ message for a rejected record: its body unchanged, and the rejection as String
+ * attributes (sourceQueueArn, sourceMessageId, rejectionCode, rejectedAt, eventId,
+ * rejectionReason), each value made acceptable to SQS (characters SQS refuses become U+FFFD,
+ * an empty value becomes `(none)`) and bounded in bytes: a longer value is cut on a code point
+ * with a visible `…[truncated, N bytes]` marker, the reason at 4 KiB, the others at 1 KiB.
+ * When the whole would still exceed `maxBytes`, the reason is cut shorter, then the optional
+ * attributes are left out (reason, eventId, rejectedAt, in that order); a message that cannot fit
+ * even then is refused with DeadLetterMessageTooLargeError (the DLQ is smaller than the source
+ * queues plus DEAD_LETTER_ATTRIBUTES_MAX_BYTES).
+ */
+export function deadLetterMessage(
+  record: SQSRecord,
+  rejection: Rejection,
+  maxBytes: number,
+): { body: string; attributes: Record<string, MessageAttributeValue> } {
+  const values: Record<RejectionAttributeName, string> = {
+    sourceQueueArn: record.eventSourceARN,
+    sourceMessageId: record.messageId,
+    rejectionCode: rejection.code,
+    rejectedAt: rejection.rejectedAt,
+    eventId: rejection.eventId,
+    rejectionReason: rejection.reason,
+  };
+  const bounded = new Map<RejectionAttributeName, string>(
+    REJECTION_ATTRIBUTES.map(({ name, maxBytes: valueMax }) => [name, truncateUtf8(attributeText(values[name]), valueMax)]),
+  );
+  const build = () =>
+    Object.fromEntries([...bounded].map(([name, value]) => [name, { DataType: STRING, StringValue: value }])) as Record<
+      string,
+      MessageAttributeValue
+    >;
+  let attributes = build();
+  let excess = sqsMessageBytes(record.body, attributes) - maxBytes;
+  if (excess <= 0) return { body: record.body, attributes };
+
+  // Cut the reason to what is left, keeping at least its marker; else give it up.
+  const reason = bounded.get('rejectionReason')!;
+  const shorter = truncateUtf8(attributeText(values.rejectionReason), utf8Bytes(reason) - excess);
+  if (shorter.length > 0) bounded.set('rejectionReason', shorter);
+  else bounded.delete('rejectionReason');
+  attributes = build();
+  excess = sqsMessageBytes(record.body, attributes) - maxBytes;
+  for (const { name, required } of [...REJECTION_ATTRIBUTES].reverse()) {
+    if (excess <= 0) break;
+    if (required || !bounded.has(name)) continue;
+    bounded.delete(name);
+    attributes = build();
+    excess = sqsMessageBytes(record.body, attributes) - maxBytes;
+  }
+  if (excess > 0) throw new DeadLetterMessageTooLargeError(utf8Bytes(record.body), maxBytes);
+  return { body: record.body, attributes };
+}
+
+/** SQS takes #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF in attribute values, as in bodies. */
+const REFUSED_BY_SQS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+function attributeText(value: string): string {
+  const text = value.replace(REFUSED_BY_SQS, '\uFFFD');
+  return text.length > 0 ? text : EMPTY_VALUE;
+}
+
+/**
+ * `value` when it takes at most `maxBytes` bytes of UTF-8; else as many whole code points as fit
+ * followed by `…[truncated, N bytes]` (N: the whole value's size), or just the marker when nothing
+ * more fits, or '' when not even the marker does.
+ */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  const total = utf8Bytes(value);
+  if (total <= maxBytes) return value;
+  const marker = `…[truncated, ${total} bytes]`;
+  let room = maxBytes - utf8Bytes(marker);
+  if (room < 0) return '';
+  let kept = '';
+  for (const codePoint of value) {
+    room -= utf8Bytes(codePoint);
+    if (room < 0) break;
+    kept += codePoint;
+  }
+  return kept + marker;
+}
+
+function utf8Bytes(value: string): number {
+  return Buffer.byteLength(value, 'utf8');
 }
 
 /** arn:aws:sqs:<region>:<account>:<name> -> https://sqs.<region>.amazonaws.com/<account>/<name> */

@@ -84,12 +84,17 @@ export interface QueueSnapshot {
   }>;
 }
 
+/** The range SQS accepts for MaximumMessageSize (1 KiB to 1 MiB since 2025). */
+const MIN_MESSAGE_SIZE_BYTES = 1_024;
+const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
+
 const DEFAULT_ATTRIBUTES: Record<string, string> = {
   VisibilityTimeout: '30',
   DelaySeconds: '0',
   ReceiveMessageWaitTimeSeconds: '0',
   MessageRetentionPeriod: '345600',
-  MaximumMessageSize: '262144',
+  // SQS's default since 2025 (it was 262144): the largest a queue may take.
+  MaximumMessageSize: String(MAX_MESSAGE_SIZE_BYTES),
 };
 const SETTABLE_ATTRIBUTES = new Set([
   ...Object.keys(DEFAULT_ATTRIBUTES),
@@ -255,7 +260,8 @@ export class SqsBroker {
     const messageAttributes = input.messageAttributes ?? {};
     validateMessageAttributes(messageAttributes);
     const maximumSize = Number(queue.attributes.MaximumMessageSize);
-    if (Buffer.byteLength(input.body, 'utf8') > maximumSize) {
+    // As SQS counts it: the body and every message attribute's name, data type and value.
+    if (messageSize(input.body, messageAttributes) > maximumSize) {
       throw sqsErrors.invalidParameterValue(
         `One or more parameters are invalid. Reason: Message must be shorter than ${maximumSize} bytes.`,
       );
@@ -507,6 +513,10 @@ export class SqsBroker {
         throw sqsErrors.invalidParameterValue(`Invalid value for the parameter ${name}.`);
       }
     }
+    const maximumSize = Number(attributes.MaximumMessageSize);
+    if (maximumSize < MIN_MESSAGE_SIZE_BYTES || maximumSize > MAX_MESSAGE_SIZE_BYTES) {
+      throw sqsErrors.invalidParameterValue('Invalid value for the parameter MaximumMessageSize.');
+    }
     if (fifo) {
       attributes.FifoQueue = 'true';
       attributes.ContentBasedDeduplication ??= 'false';
@@ -586,10 +596,24 @@ function validateMessageAttributes(attributes: Record<string, StoredAttributeVal
       throw sqsErrors.invalidParameterValue(`The type of message (user) attribute '${name}' is invalid.`);
     }
     const isBinary = value.DataType.startsWith('Binary');
-    if (isBinary ? value.BinaryValue === undefined : value.StringValue === undefined) {
+    // SQS refuses an empty value as it refuses a missing one.
+    if (isBinary ? value.BinaryValue === undefined || value.BinaryValue.length === 0 : !value.StringValue) {
       throw sqsErrors.invalidParameterValue(`Message (user) attribute '${name}' must contain a non-empty value of type '${value.DataType}'.`);
     }
   }
+}
+
+/**
+ * A message's size as SQS measures it against MaximumMessageSize: the body's UTF-8 bytes plus,
+ * for each message attribute, the UTF-8 bytes of its name and data type and the bytes of its value.
+ */
+export function messageSize(body: string, attributes: Record<string, StoredAttributeValue>): number {
+  let size = Buffer.byteLength(body, 'utf8');
+  for (const [name, value] of Object.entries(attributes)) {
+    size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType, 'utf8');
+    size += value.BinaryValue !== undefined ? value.BinaryValue.length : Buffer.byteLength(value.StringValue ?? '', 'utf8');
+  }
+  return size;
 }
 
 function encodeReceiptHandle(content: ReceiptHandleContent): string {

@@ -1,6 +1,9 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { DEAD_LETTER_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../lambdas/adapters/sqs-transport';
 import { EVENT_TYPES } from '../../lambdas/domain/identity-change';
-import type { ProvisionerSettings } from '../../lib';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, SOURCE_QUEUE_MAX_MESSAGE_BYTES, type ProvisionerSettings } from '../../lib';
 import { buildApp, defaultTemplates, EXAMPLE_PRODUCERS, EXAMPLE_SETTINGS, logicalId, OPERATOR_ROLE } from './build-app';
 
 const { stateless } = defaultTemplates();
@@ -280,3 +283,39 @@ describe('stack outputs', () => {
     stateless.hasOutput('ProducerQueueUrlAccessPortal', { Description: Match.stringLikeRegexp('producer "access-portal"') });
   });
 });
+
+describe('message sizes: every message rejected from a source queue fits the DLQ', () => {
+  const props = (template: typeof stateless, id: string) => template.findResources('AWS::SQS::Queue')[id].Properties;
+
+  it('caps the source queues at 256 KiB and gives the DLQs SQS\'s largest, 1 MiB (allowed since 2025)', () => {
+    expect(SOURCE_QUEUE_MAX_MESSAGE_BYTES).toBe(262_144);
+    expect(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES).toBe(1_048_576);
+    expect(props(stateless, queueId).MaximumMessageSize).toBe(SOURCE_QUEUE_MAX_MESSAGE_BYTES);
+    expect(props(stateless, portalQueueId).MaximumMessageSize).toBe(SOURCE_QUEUE_MAX_MESSAGE_BYTES);
+    expect(props(stateless, dlqId).MaximumMessageSize).toBe(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES);
+    expect(props(stateless, ruleDlqId).MaximumMessageSize).toBe(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES);
+  });
+
+  it('does the same for FIFO queues', () => {
+    const fifo = buildApp({ ...EXAMPLE_SETTINGS, queueKind: 'fifo' }).stateless;
+    expect(props(fifo, logicalId(fifo, 'AWS::SQS::Queue', 'ProvisionerQueue')).MaximumMessageSize).toBe(SOURCE_QUEUE_MAX_MESSAGE_BYTES);
+    expect(props(fifo, logicalId(fifo, 'AWS::SQS::Queue', 'ProvisionerDeadLetterQueue')).MaximumMessageSize).toBe(
+      DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+    );
+  });
+
+  it('leaves the DLQ room for the largest source message plus every rejection attribute, as the function bounds them', () => {
+    expect(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES).toBeGreaterThanOrEqual(SOURCE_QUEUE_MAX_MESSAGE_BYTES + DEAD_LETTER_ATTRIBUTES_MAX_BYTES);
+    // The function's default is what the stack configures.
+    expect(SQS_MAX_MESSAGE_BYTES).toBe(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES);
+  });
+
+  it('is within what this aws-cdk-lib accepts (1,024 to 1,048,576 bytes)', () => {
+    expect(() => buildQueue(1_048_576)).not.toThrow();
+    expect(() => buildQueue(1_048_577)).toThrow(/between 1,024 and 1,048,576 bytes/);
+  });
+});
+
+function buildQueue(maxMessageSizeBytes: number): void {
+  new Queue(new Stack(), 'Q', { maxMessageSizeBytes });
+}

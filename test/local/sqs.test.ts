@@ -365,4 +365,63 @@ describe('local SQS over the real SQS client', () => {
     await client.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
     expect((await attributesOf(queueUrl)).ApproximateNumberOfMessages).toBe('0');
   });
+
+  describe('MaximumMessageSize, counted as SQS counts it: body + attribute names + data types + values', () => {
+    const tooLong = { name: 'InvalidParameterValue', message: expect.stringContaining('Message must be shorter than 1024 bytes') };
+    const send = (QueueUrl: string, MessageBody: string, MessageAttributes?: ConstructorParameters<typeof SendMessageCommand>[0]['MessageAttributes']) =>
+      client.send(new SendMessageCommand({ QueueUrl, MessageBody, MessageAttributes }));
+
+    it('takes a body of exactly the maximum, and refuses one byte more, in UTF-8 bytes', async () => {
+      const queueUrl = await newQueue({ MaximumMessageSize: '1024' });
+      await expect(send(queueUrl, 'a'.repeat(1_024))).resolves.toBeDefined();
+      // 341 three-byte characters and one byte: 1,024 bytes; one more byte is over.
+      await expect(send(queueUrl, `${'漢'.repeat(341)}a`)).resolves.toBeDefined();
+      await expect(send(queueUrl, `${'漢'.repeat(341)}ab`)).rejects.toMatchObject(tooLong);
+    });
+
+    it('counts each message attribute: its name, its data type and its value', async () => {
+      const queueUrl = await newQueue({ MaximumMessageSize: '1024' });
+      // 'reason' (6) + 'String' (6) + value (3 x 3 bytes + 3): 24 bytes of attributes.
+      const attributes = { reason: { DataType: 'String', StringValue: '理由です' } };
+      expect(Buffer.byteLength('理由です')).toBe(12);
+      await expect(send(queueUrl, 'b'.repeat(1_024 - 24), attributes)).resolves.toBeDefined();
+      await expect(send(queueUrl, 'b'.repeat(1_024 - 23), attributes)).rejects.toMatchObject(tooLong);
+      // A custom type label counts too, and binary values count their bytes.
+      const binary = { blob: { DataType: 'Binary.gz', BinaryValue: new Uint8Array(100) } };
+      await expect(send(queueUrl, 'c'.repeat(1_024 - 4 - 9 - 100), binary)).resolves.toBeDefined();
+      await expect(send(queueUrl, 'c'.repeat(1_024 - 4 - 9 - 99), binary)).rejects.toMatchObject(tooLong);
+      expect(sqs.queue(queueUrl.split('/').pop()!).messages).toHaveLength(2);
+    });
+
+    it('applies the same count to each entry of a batch', async () => {
+      const queueUrl = await newQueue({ MaximumMessageSize: '1024' });
+      const attributes = { n: { DataType: 'Number', StringValue: '12345' } };
+      const output = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: [
+            { Id: 'fits', MessageBody: 'd'.repeat(1_024 - 12), MessageAttributes: attributes },
+            { Id: 'over', MessageBody: 'd'.repeat(1_024 - 11), MessageAttributes: attributes },
+          ],
+        }),
+      );
+      expect(output.Successful?.map((entry) => entry.Id)).toEqual(['fits']);
+      expect(output.Failed).toEqual([expect.objectContaining({ Id: 'over', Code: 'InvalidParameterValue', SenderFault: true })]);
+    });
+
+    it('defaults to 1 MiB, as SQS does since 2025, and takes 1 KiB to 1 MiB', async () => {
+      expect((await attributesOf(await newQueue())).MaximumMessageSize).toBe('1048576');
+      await expect(newQueue({ MaximumMessageSize: '1023' })).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+      await expect(newQueue({ MaximumMessageSize: '1048577' })).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+      await expect(newQueue({ MaximumMessageSize: '1048576' })).resolves.toBeDefined();
+    });
+
+    it('refuses an empty attribute value, as SQS does', async () => {
+      const queueUrl = await newQueue();
+      await expect(send(queueUrl, 'x', { reason: { DataType: 'String', StringValue: '' } })).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+        message: expect.stringContaining("attribute 'reason' must contain a non-empty value"),
+      });
+    });
+  });
 });
