@@ -3,14 +3,14 @@
  * Every put is conditional on the key being new; nothing here updates or deletes.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditLogPort, OutcomeRecord, WriteRecord } from '../domain/ports';
+import type { AuditLogPort, IntentRecord, OutcomeRecord, WriteRecord } from '../domain/ports';
 import { AUDIT_TABLE } from '../shared/tables';
 import { nameKey } from '../domain/names';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
 import { fitsKeyLimit, partitionKey } from './dynamodb-keys';
 
 /** A record as the trail returns it: the domain record tagged with its kind. */
-export type AuditRecord = ({ kind: 'OUTCOME' } & OutcomeRecord) | ({ kind: 'WRITE' } & WriteRecord);
+export type AuditRecord = ({ kind: 'OUTCOME' } & OutcomeRecord) | ({ kind: 'WRITE' } & WriteRecord) | ({ kind: 'INTENT' } & IntentRecord);
 export type AuditItem = Record<string, unknown>;
 
 /** Outcomes that end an event badly; only these are indexed in byProblem. */
@@ -36,6 +36,9 @@ export const auditKeys = {
   outcomeSk: (at: string, attempt: number) => `${toUtcIso(at)}#OUTCOME#${pad4(attempt)}`,
   writeSk: (at: string, attempt: number, sequence: number) =>
     `${toUtcIso(at)}#WRITE#${pad4(attempt)}#${pad4(sequence)}`,
+  /** Sorts before its WRITE at the same instant ("INTENT" < "WRITE"), as it happened. */
+  intentSk: (at: string, attempt: number, sequence: number) =>
+    `${toUtcIso(at)}#INTENT#${pad4(attempt)}#${pad4(sequence)}`,
 };
 
 /**
@@ -74,7 +77,9 @@ export function toAuditItem(record: AuditRecord, options: { retentionDays?: numb
   const sk =
     record.kind === 'OUTCOME'
       ? auditKeys.outcomeSk(record.at, record.attempt)
-      : auditKeys.writeSk(record.at, record.attempt, record.sequence);
+      : record.kind === 'WRITE'
+        ? auditKeys.writeSk(record.at, record.attempt, record.sequence)
+        : auditKeys.intentSk(record.at, record.attempt, record.sequence);
   const day = auditKeys.day(record.at);
   const item: AuditItem = { pk: auditKeys.event(record.eventId), sk, kind: record.kind, day };
   for (const [name, value] of Object.entries(record)) {
@@ -82,16 +87,24 @@ export function toAuditItem(record: AuditRecord, options: { retentionDays?: numb
     item[name] = value;
   }
   if (record.kind === 'WRITE' && record.changes !== undefined) item.changesJson = JSON.stringify(record.changes);
+  // An intent is found through its event only: the indexes answer what happened, and a confirmed
+  // intent says nothing its WRITE does not. An unconfirmed one is reached from its attempt's
+  // outcome (RETRYING or FAILED, with AUDIT_UNAVAILABLE or the write's failure).
+  if (record.kind === 'INTENT') {
+    delete item.day;
+    return withRetention(item, record.at, options.retentionDays ?? 0);
+  }
   if (record.userName !== undefined) item.userKey = auditKeys.user(record.userName);
   if (record.groupDisplayName !== undefined) item.groupKey = auditKeys.group(record.groupDisplayName);
   if (record.actor !== undefined) item.actorDay = auditKeys.actorDay(record.actor, day);
   if (record.kind === 'OUTCOME' && isProblem(record.outcome)) {
     item.problemDay = auditKeys.problemDay(record.outcome, day);
   }
-  const retentionDays = options.retentionDays ?? 0;
-  if (retentionDays > 0) {
-    item.expiresAt = Math.floor(Date.parse(record.at) / 1000) + retentionDays * SECONDS_PER_DAY;
-  }
+  return withRetention(item, record.at, options.retentionDays ?? 0);
+}
+
+function withRetention(item: AuditItem, at: string, retentionDays: number): AuditItem {
+  if (retentionDays > 0) item.expiresAt = Math.floor(Date.parse(at) / 1000) + retentionDays * SECONDS_PER_DAY;
   return item;
 }
 
@@ -106,6 +119,7 @@ export function fromAuditItem(item: AuditItem): AuditRecord {
     const changes = typeof item.changesJson === 'string' ? { changes: JSON.parse(item.changesJson) } : {};
     return { kind: 'WRITE', ...(fields as unknown as WriteRecord), ...changes };
   }
+  if (item.kind === 'INTENT') return { kind: 'INTENT', ...(fields as unknown as IntentRecord) };
   throw new Error(`Audit item ${String(item.pk)} / ${String(item.sk)} has unknown kind ${String(item.kind)}`);
 }
 
@@ -138,6 +152,10 @@ export class DynamoDbAuditLog implements AuditLogPort {
     this.retentionDays = options.retentionDays;
   }
 
+  recordIntent(record: IntentRecord): Promise<void> {
+    return this.append({ kind: 'INTENT', ...record });
+  }
+
   recordWrite(record: WriteRecord): Promise<void> {
     return this.append({ kind: 'WRITE', ...record });
   }
@@ -146,7 +164,8 @@ export class DynamoDbAuditLog implements AuditLogPort {
     return this.append({ kind: 'OUTCOME', ...record });
   }
 
-  private async append(record: AuditRecord): Promise<void> {
+  /** Any record, by its kind (tools and tests that replay a trail). */
+  async append(record: AuditRecord): Promise<void> {
     const item = toAuditItem(record, { retentionDays: this.retentionDays });
     try {
       await this.client.send(

@@ -3,7 +3,7 @@
  * JSON and CSV carry every field, in one fixed order, with times in UTC ISO-8601.
  */
 import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
-import type { OutcomeRecord, WriteRecord } from '../../lambdas/domain/ports';
+import type { IntentRecord, OutcomeRecord, WriteRecord } from '../../lambdas/domain/ports';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -14,7 +14,7 @@ export const RECORD_FIELDS = [
   'producer', 'via', 'senderId', 'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
   'changes', 'writes', 'requestId', 'attempts', 'waitedMs', 'owedWaitMs', 'receivedAt', 'occurredAt',
 ] as const;
-type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord;
+type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord | keyof IntentRecord;
 type UnlistedField = Exclude<RecordField, (typeof RECORD_FIELDS)[number]>;
 /** Fails to compile when a record type gains a field that RECORD_FIELDS does not list. */
 export const EVERY_FIELD_LISTED: [UnlistedField] extends [never] ? true : UnlistedField = true;
@@ -73,7 +73,10 @@ const TABLE_COLUMNS: Column[] = [
 ];
 const LAST = TABLE_COLUMNS.length - 1;
 
-function toTable(records: AuditRecord[], width: number): string {
+function toTable(all: AuditRecord[], width: number): string {
+  // An intent its WRITE confirms says nothing the WRITE does not: the table shows only the others.
+  const confirmed = new Set(all.filter((r) => r.kind === 'WRITE').map((r) => writeKey(r as WriteRecord)));
+  const records = all.filter((r) => r.kind !== 'INTENT' || !confirmed.has(writeKey(r)));
   if (records.length === 0) return '(no records)\n';
   const rows = records.map(tableRow);
   const widths = fitWidths(
@@ -121,7 +124,7 @@ function fitWidths(natural: number[], width: number): number[] {
 
 function tableRow(record: AuditRecord): TableRow {
   const time = utcIso(record.at).replace(/\.\d{3}Z$/, 'Z');
-  const what = record.kind === 'WRITE' ? writeSummary(record) : outcomeSummary(record);
+  const what = record.kind === 'WRITE' ? writeSummary(record) : record.kind === 'INTENT' ? intentSummary(record) : outcomeSummary(record);
   // The verified producer of an outcome, where it fits (records from before producers were
   // declared have none); a write's producer is its event's, on the outcome line.
   const tail = record.kind === 'OUTCOME' && record.producer !== undefined ? ` (from ${record.producer})` : '';
@@ -146,6 +149,15 @@ function outcomeSummary(record: OutcomeRecord): string {
   const reason = [record.errorCode, record.errorMessage].filter(Boolean).join(': ');
   if (reason) parts.push(reason);
   return parts.join(' ');
+}
+
+function writeKey(record: { eventId: string; attempt: number; sequence: number }): string {
+  return `${record.eventId}|${record.attempt}|${record.sequence}`;
+}
+
+/** Shown only when no WRITE confirms it (see toTable): the write was tried, and may have been made. */
+function intentSummary(record: IntentRecord): string {
+  return `${record.action} tried, unconfirmed (attempt ${record.attempt}): the write may have been made; its response or record was lost`;
 }
 
 function writeSummary(record: WriteRecord): string {

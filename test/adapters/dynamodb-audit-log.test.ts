@@ -236,7 +236,7 @@ describe('DynamoDbAuditLog indexes return records in time order', () => {
   beforeAll(async () => {
     const log = auditLog();
     for (const record of records) {
-      await (record.kind === 'WRITE' ? log.recordWrite(record) : log.recordOutcome(record));
+      await log.append(record);
     }
   });
 

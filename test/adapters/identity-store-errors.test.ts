@@ -45,13 +45,18 @@ describe('toDomainError', () => {
     expect(error.message).toBe("CreateUser: UserName '[redacted]' is invalid for [redacted]");
   });
 
-  it.each(['AccessDeniedException', 'ServiceQuotaExceededException', 'ThrottlingException', 'InternalServerException'])(
-    'maps %s to RetryableError so the event is not lost',
-    (name) => {
+  it.each([
+    ['AccessDeniedException', 'IDENTITY_STORE_ACCESS_DENIED'],
+    ['ServiceQuotaExceededException', 'IDENTITY_STORE_QUOTA_EXCEEDED'],
+    ['ThrottlingException', 'IDENTITY_STORE_THROTTLED'],
+    ['InternalServerException', 'IDENTITY_STORE_UNAVAILABLE'],
+  ])(
+    'maps %s to RetryableError %s so the event is not lost, keeping the service name in the message',
+    (name, code) => {
       const cause = serviceError(name, 'not now');
       const error = toDomainError(cause, 'CreateGroup', 'GROUP');
       expect(error).toBeInstanceOf(RetryableError);
-      expect((error as RetryableError).code).toBe(name);
+      expect((error as RetryableError).code).toBe(code);
       expect(error.message).toBe(`CreateGroup failed: ${name}: not now`);
       expect(error.cause).toBe(cause);
       expect((error as RetryableError).owedWaitMs).toBe(0);
@@ -67,9 +72,10 @@ describe('toDomainError', () => {
     expect(error).toBeInstanceOf(RetryableError);
   });
 
-  it('names a bare network error by its code', () => {
+  it('names a bare network error by its code in the message', () => {
     const error = toDomainError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'DeleteUser', 'USER');
-    expect((error as RetryableError).code).toBe('ECONNRESET');
+    expect((error as RetryableError).code).toBe('IDENTITY_STORE_UNAVAILABLE');
+    expect(error.message).toMatch(/^DeleteUser failed: ECONNRESET: /);
   });
 
   it('carries the wait the strategy said is still owed', async () => {
@@ -85,7 +91,7 @@ describe('toDomainError', () => {
   it('maps a pause that outlasts the budget to RetryableError with the pause still owed', () => {
     const error = toDomainError(new ThrottlePauseError(4000), 'GetUserId', undefined);
     expect(error).toBeInstanceOf(RetryableError);
-    expect((error as RetryableError).code).toBe('ThrottlePauseError');
+    expect((error as RetryableError).code).toBe('IDENTITY_STORE_THROTTLED');
     expect((error as RetryableError).owedWaitMs).toBe(4000);
   });
 });

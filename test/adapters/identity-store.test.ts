@@ -261,14 +261,14 @@ describe('IdentityStoreAdapter: error mapping', () => {
     const { adapter } = await setUp({}, {}, 'd-0000000000');
     const error = await rejectionOf(adapter.findUserIdByUserName(uniqueName('anyone')));
     expect(error).toBeInstanceOf(RetryableError);
-    expect((error as RetryableError).code).toBe('ResourceNotFoundException');
+    expect((error as RetryableError).code).toBe('IDENTITY_STORE_NOT_FOUND');
   });
 
   it('hands back throttling the budget cannot absorb as RetryableError with the owed wait', async () => {
     const { adapter } = await setUp({ faults: 'throttle=1,retryAfter=1', seed: 7 }, { maxAttempts: 2, jitterMs: 0 });
     const error = await rejectionOf(adapter.createGroup({ displayName: uniqueName('Throttled') }));
     expect(error).toBeInstanceOf(RetryableError);
-    expect((error as RetryableError).code).toBe('ThrottlingException');
+    expect((error as RetryableError).code).toBe('IDENTITY_STORE_THROTTLED');
     expect((error as RetryableError).owedWaitMs).toBe(1000);
     expect((error as RetryableError).cause).toMatchObject({ name: 'ThrottlingException' });
   });

@@ -52,7 +52,7 @@ beforeAll(async () => {
     identityStoreId: STORE, managedGroupScope: { kind: 'created' as const },
     maxMembershipRemovalsPerEvent: 5, deletionCap: 5, deletionWindowSeconds: 3600,
     producers: [fullGrantQueueProducer()],
-    occurredAtBounds: OCCURRED_AT_BOUNDS,
+    occurredAtBounds: OCCURRED_AT_BOUNDS, redeliveryBaseDelaySeconds: 1,
   };
   const byJane = (event: Record<string, unknown>) => ({ ...event, actor: 'jane@example.com' });
   const script = [

@@ -80,7 +80,7 @@ export async function recordTrail(client: AnyDynamoDbClient, tableName: string, 
   // Shuffled order: the trail must come back in time order whatever order it was written in.
   const shuffled = [...records].sort((a, b) => hash(`${a.eventId}${a.at}`) - hash(`${b.eventId}${b.at}`));
   for (const record of shuffled) {
-    await (record.kind === 'WRITE' ? log.recordWrite(record) : log.recordOutcome(record));
+    await log.append(record);
   }
 }
 

@@ -17,7 +17,7 @@ describe('table format', () => {
     expect(table).toContain('UpdateUser title: "Engineer" -> "Engineering Manager"');
     expect(table).toMatch(/ann +CreateGroupMembership Managers/);
     expect(table).toContain('user.upserted APPLIED (3 writes)');
-    expect(table).toMatch(/user.deleted FAILED \(attempt 5\) DELETION_CAP: deletion cap/);
+    expect(table).toMatch(/user.deleted FAILED \(attempt 5\) DELETION_CAP_REACHED: deletion cap/);
   });
 
   it('names the verified producer at the end of an outcome line when it fits whole, and leaves it out when not', () => {

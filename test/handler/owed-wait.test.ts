@@ -51,7 +51,7 @@ describe('a RetryAfterSeconds wait that does not fit in the invocation', () => {
     expect(world.emulator.stats().throttled.quota).toBeGreaterThanOrEqual(1);
     expect(await userIdOf(world, 'john.backus')).toBeUndefined();
     const [retrying] = await outcomesOf(world, 'hdl-thr-0001');
-    expect(retrying).toMatchObject({ outcome: 'RETRYING', attempt: 1, errorCode: 'ThrottlingException' });
+    expect(retrying).toMatchObject({ outcome: 'RETRYING', attempt: 1, errorCode: 'IDENTITY_STORE_THROTTLED' });
     expect(retrying.owedWaitMs).toBeGreaterThan(0);
 
     // Not back at once, back long before the 600 s redelivery backoff, and never before the owed

@@ -175,8 +175,11 @@ describe('the SQS consumer on a standard queue', () => {
 
     const response = await handler(event, lambdaContext());
 
-    // Still reported: the queue's redrive takes it to the DLQ on the next receive.
-    expect(failedMessageIds(response)).toEqual([record.messageId]);
+    // Moved to the DLQ by the function, with its reason (not by the queue's redrive, without one), then acknowledged.
+    expect(failedMessageIds(response)).toEqual([]);
+    const letter = deadLetters(world).find((l) => l.attributes.eventId === 'hdl-last-0001');
+    expect(letter?.body).toBe(record.body);
+    expect(letter?.attributes).toMatchObject({ rejectionCode: 'USER_NOT_FOUND', rejectionReason: expect.stringContaining('does not exist yet') });
     expect(await outcomesOf(world, 'hdl-last-0001')).toEqual([
       expect.objectContaining({ outcome: 'FAILED', attempt: MAX_RECEIVE_COUNT, errorCode: 'USER_NOT_FOUND' }),
     ]);
