@@ -148,7 +148,10 @@ function deadLetterProblems(letter: DeadLetter, send: WorkloadSend, historyById:
   return problems;
 }
 
-export function checkWritesOnce(journal: WriteJournalEntry[], historyById: Map<string, AuditRecord[]>): { check: CheckResult; unaudited: number; audited: number } {
+export function checkWritesOnce(
+  journal: WriteJournalEntry[],
+  historyById: Map<string, AuditRecord[]>,
+): { check: CheckResult; unaudited: number; audited: number; byIntentOnly: number } {
   const problems: string[] = [];
   const journalByRequest = new Map(journal.map((entry) => [entry.requestId, entry]));
   const auditedRequests = new Map<string, string>();
@@ -178,13 +181,55 @@ export function checkWritesOnce(journal: WriteJournalEntry[], historyById: Map<s
       else if (entry.action !== record.action) problems.push(`${eventId}: audit says ${record.action}, the journal says ${entry.action} for ${record.requestId}`);
     }
   }
-  const unaudited = journal.filter((entry) => !auditedRequests.has(entry.requestId)).length;
+  // A write without its WRITE record (its response or its record was lost) must still have its
+  // intent: the INTENT recorded before the call, with no WRITE under the same attempt and sequence.
+  const unconfirmedIntents = [...historyById.values()].flatMap((records) => {
+    const confirmed = new Set(records.filter((r) => r.kind === 'WRITE').map((r) => `${r.attempt}|${r.sequence}`));
+    return records.filter((r): r is IntentOf<typeof r> => r.kind === 'INTENT' && !confirmed.has(`${r.attempt}|${r.sequence}`));
+  });
+  let byIntentOnly = 0;
+  let unaudited = 0;
+  for (const entry of journal) {
+    if (auditedRequests.has(entry.requestId)) continue;
+    const intent = unconfirmedIntents.findIndex((candidate) => intentMatches(candidate, entry));
+    if (intent < 0) {
+      unaudited++;
+      continue;
+    }
+    byIntentOnly++;
+    unconfirmedIntents.splice(intent, 1);
+  }
+  if (unaudited > 0) problems.push(`${unaudited} Identity Store writes have neither a WRITE record nor an intent: the trail misses changes that happened`);
   const check = result(
     'no Identity Store write happened twice for one event',
     problems,
-    `${journal.length} writes in the journal, ${audited} audit write records; ${unaudited} writes without an audit record (made while the audit table was away)`,
+    `${journal.length} writes in the journal, ${audited} audit write records, ${byIntentOnly} writes recorded by their intent only (the WRITE record or the response was lost); ${unaudited} writes without an audit record`,
   );
-  return { check, unaudited, audited };
+  return { check, unaudited, audited, byIntentOnly };
+}
+
+type IntentOf<R> = R extends { kind: 'INTENT' } ? R : never;
+
+/** Whether an intent (recorded before the call, so it knows names for creates, ids otherwise) names this journal write. */
+function intentMatches(intent: IntentOf<AuditRecord>, entry: WriteJournalEntry): boolean {
+  if (intent.action !== entry.action) return false;
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+  switch (intent.action) {
+    case 'CreateUser':
+      return same(intent.userName, entry.userName);
+    case 'CreateGroup':
+      return same(intent.groupDisplayName, entry.displayName);
+    case 'CreateGroupMembership':
+      return intent.groupId === entry.groupId && intent.userId === entry.userId;
+    case 'DeleteGroupMembership':
+      return intent.membershipId === entry.membershipId;
+    case 'UpdateUser':
+    case 'DeleteUser':
+      return intent.userId === entry.userId;
+    case 'UpdateGroup':
+    case 'DeleteGroup':
+      return intent.groupId === entry.groupId;
+  }
 }
 
 /** Whether a write other than these two touched the same user or group between them. */

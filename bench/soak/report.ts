@@ -34,6 +34,7 @@ export function renderSoakReport(report: SoakReport): string {
       ['RETRYING records on the way', report.tally.retrying],
       ['re-runs after a lost completion', report.tally.reRuns],
       ['DLQ messages', report.dlq],
+      ['writes recorded by their intent only', report.writesByIntentOnly],
       ['writes without an audit record', report.unauditedWrites],
     ]),
     '',

@@ -63,6 +63,8 @@ export interface SoakReport {
   tally: OutcomeTally;
   dlq: number;
   unauditedWrites: number;
+  /** Writes whose WRITE record (or response) was lost, found in the trail by their intent. */
+  writesByIntentOnly: number;
   checks: CheckResult[];
   elapsedMs: number;
   passed: boolean;
@@ -154,6 +156,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       tally: outcomes.tally,
       dlq: deadLetters.length,
       unauditedWrites: writes.unaudited,
+      writesByIntentOnly: writes.byIntentOnly,
       checks,
       elapsedMs: Date.now() - startedAt,
       passed: checks.every((c) => c.passed),

@@ -20,6 +20,9 @@ export interface WriteJournalEntry {
   userId?: string;
   groupId?: string;
   membershipId?: string;
+  /** The name a CreateUser or CreateGroup gave: what an intent recorded before the call knows it by. */
+  userName?: string;
+  displayName?: string;
   /** Memberships removed along with a deleted user or group. */
   removedMembershipIds?: string[];
   at: string;

@@ -36,7 +36,7 @@ export const createGroup: ActionHandler = (input, context) => {
     UpdatedBy: context.principal,
   };
   context.store.putGroup(group);
-  context.wrote({ action: 'CreateGroup', groupId: group.GroupId });
+  context.wrote({ action: 'CreateGroup', groupId: group.GroupId, displayName: group.DisplayName });
   return { IdentityStoreId: context.identityStoreId, GroupId: group.GroupId };
 };
 

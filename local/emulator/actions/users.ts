@@ -96,7 +96,7 @@ export const createUser: ActionHandler = (input, context) => {
     CREATE_USER_MEMBERS.filter((name) => input[name] !== undefined).map((name) => [name, input[name]]),
   );
   const user = insertUser(context, attributes);
-  context.wrote({ action: 'CreateUser', userId: user.UserId });
+  context.wrote({ action: 'CreateUser', userId: user.UserId, userName: String(user.attributes.UserName) });
   return { IdentityStoreId: context.identityStoreId, UserId: user.UserId };
 };
 
