@@ -23,7 +23,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { EVENTS_TARGET_QUEUE_SAME_ACCOUNT } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { ingestionEventPattern } from '../lambdas/shared/ingestion';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, ingestionEventPattern, SOURCE_QUEUE_MAX_MESSAGE_BYTES } from '../lambdas/shared/ingestion';
 import { busProducers, queueProducers, runtimeProducersOf } from '../lambdas/shared/producers';
 import {
   busQueueStatements,
@@ -54,19 +54,7 @@ export const EVENTBRIDGE_MESSAGE_GROUP_ID = 'eventbridge';
 /** How long EventBridge keeps retrying delivery to the queue before it uses the rule's DLQ. */
 export const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
 export const RULE_TARGET_RETRY_ATTEMPTS = 185;
-/**
- * The largest message the source queues (the bus queue and the producer queues) take: 256 KiB,
- * SQS's maximum and default until 2025 (the default is 1 MiB since), set explicitly so the DLQ can
- * be larger; a full batch of 10 stays well within Lambda's 6 MB invocation payload.
- */
-export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = 262_144;
-/**
- * The DLQ takes SQS's largest message, 1 MiB (raised from 256 KiB in 2025): a rejected message
- * is its original body, at most SOURCE_QUEUE_MAX_MESSAGE_BYTES, plus the rejection's message
- * attributes, which SQS counts in the size too. The function builds each one to fit this
- * (lambdas/adapters/sqs-transport.ts; at most about 9 KiB of attributes).
- */
-export const DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+export { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, SOURCE_QUEUE_MAX_MESSAGE_BYTES };
 /** Receives before SQS moves a message to the DLQ. */
 export const MAX_RECEIVE_COUNT = 5;
 /** Lambda's guidance: visibility timeout >= 6x the function timeout. */

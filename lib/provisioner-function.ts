@@ -20,6 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { RUNTIME_ENV_KEYS, type RuntimeConfig } from '../lambdas/shared/config';
 import { METRICS_NAMESPACE, OUTCOME_EVENT_SOURCE, SERVICE_NAME } from '../lambdas/shared/telemetry';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES } from '../lambdas/shared/ingestion';
 
 /** The handler is someone else's code; this construct only points at it. */
 export const CONSUMER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'sqs-consumer.ts');
@@ -285,6 +286,7 @@ export class ProvisionerFunction extends NodejsFunction {
     for (const sourceQueue of sourceQueues) sourceQueue.grant(this, 'sqs:ChangeMessageVisibility');
     deadLetterQueue.grant(this, 'sqs:SendMessage', 'sqs:GetQueueAttributes');
     this.setRuntimeEnv('DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
+    this.setRuntimeEnv('DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES', String(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES));
     this.setRuntimeEnv('QUEUE_KIND', queueKind);
   }
 }

@@ -127,7 +127,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     state: new DynamoDbProcessingState({ client: dynamodb, tableName: config.STATE_TABLE_NAME }),
     audit: new DynamoDbAuditLog({ client: dynamodb, tableName: config.AUDIT_TABLE_NAME, retentionDays: config.AUDIT_RETENTION_DAYS }),
     publisher: new EventBridgeOutcomePublisher(eventBridge, config.EVENT_BUS_NAME),
-    transport: new SqsTransport(sqs, config.DEAD_LETTER_QUEUE_URL, config.QUEUE_KIND === 'fifo'),
+    transport: new SqsTransport(sqs, config.DEAD_LETTER_QUEUE_URL, config.QUEUE_KIND === 'fifo', config.DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES),
     clock,
     observer,
   };

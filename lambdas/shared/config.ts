@@ -36,6 +36,8 @@ export const runtimeConfigSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1),
   /** Where rejected events are moved, with their reason. */
   DEAD_LETTER_QUEUE_URL: z.string().url(),
+  /** The DLQ's MaximumMessageSize: the transport fits each rejected message, body and reason, within it. */
+  DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1_024).max(1_048_576),
   /** Identity Store calls per second this one function instance may make (budget / max concurrency). */
   REQUESTS_PER_SECOND: z.coerce.number().positive(),
   MANAGED_GROUP_SCOPE: managedGroupScopeSchema,

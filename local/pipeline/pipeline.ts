@@ -22,6 +22,7 @@ import { startLocalSqs, type LocalSqs } from '../sqs';
 import { startLocalEventBridge, type LocalEventBridge } from '../eventbridge';
 import { runEventSourceMapping, type RunningEventSourceMapping } from '../lambda';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, SOURCE_QUEUE_MAX_MESSAGE_BYTES } from '../../lambdas/shared/ingestion';
 import type { RuntimeConfig } from '../../lambdas/shared/config';
 import type { ProducerDeclarations, RuntimeProducer } from '../../lambdas/shared/producers';
 import { localAccessKeyIdFor, LOCAL_SECRET_ACCESS_KEY, type LocalPrincipals } from '../iam';
@@ -255,8 +256,10 @@ export async function startLocalDoors(plan: IngestionPlan, options: LocalDoorsOp
     throw error;
   }
   try {
-    const deadLetterQueue = sqs.createQueue(LOCAL_NAMES.deadLetterQueue, {});
+    // Sizes as the stack sets them: every message that fits a source queue fits the DLQ with its reason.
+    const deadLetterQueue = sqs.createQueue(LOCAL_NAMES.deadLetterQueue, { MaximumMessageSize: String(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES) });
     const sourceQueueAttributes = {
+      MaximumMessageSize: String(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       // Every source queue shares the one DLQ (SQS's own move: not subject to the DLQ's policy).
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: options.maxReceiveCount }),
@@ -324,6 +327,7 @@ export function functionEnvironment(
     IDEMPOTENCY_TABLE_NAME: LOCAL_NAMES.tables.idempotency,
     EVENT_BUS_NAME: LOCAL_NAMES.bus,
     DEAD_LETTER_QUEUE_URL: endpoints.deadLetterQueueUrl,
+    DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: String(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES),
     // The budget split as the stack splits it: every source queue's mapping may run maxConcurrency instances.
     REQUESTS_PER_SECOND: String(options.requestsPerSecond / (options.maxConcurrency * plan.sourceQueues.length)),
     MANAGED_GROUP_SCOPE: options.managedGroupScope,

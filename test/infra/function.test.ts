@@ -63,6 +63,7 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
       IDEMPOTENCY_TABLE_NAME: { 'Fn::ImportValue': expect.stringMatching(/StateIdempotencyTable/) },
       EVENT_BUS_NAME: { Ref: logicalId(stateless, 'AWS::Events::EventBus', 'ProvisionerEventBus') },
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerDeadLetterQueue') },
+      DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: '1048576',
       QUEUE_KIND: 'standard',
       MAX_RECEIVE_COUNT: '5',
     });

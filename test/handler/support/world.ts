@@ -122,6 +122,7 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
     IDEMPOTENCY_TABLE_NAME: dynamo.tables.idempotency,
     EVENT_BUS_NAME: BUS_NAME,
     DEAD_LETTER_QUEUE_URL: deadLetterQueue.url,
+    DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: '1048576',
     REQUESTS_PER_SECOND: String(options.requestsPerSecond ?? 100),
     MANAGED_GROUP_SCOPE: 'created',
     MAX_MEMBERSHIP_REMOVALS_PER_EVENT: '10',
