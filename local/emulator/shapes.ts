@@ -5,8 +5,14 @@
  */
 import type { Shape } from './validation';
 
-/** Letters, marks, symbols, numbers, punctuation, tab/CR/LF, space, NBSP, ideographic space. */
+/** Letters, marks, symbols, numbers, punctuation, tab/CR/LF, space, NBSP, ideographic space (SensitiveStringType). */
 export const TEXT_PATTERN = /^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r \u00A0\u3000]+$/u;
+/**
+ * A group's DisplayName (GroupDisplayName): the same without the ideographic space. The
+ * reference lists what it may hold: "letters, accented characters, symbols, numbers,
+ * punctuation, tab, new line, carriage return, space, and nonbreaking space".
+ */
+export const GROUP_DISPLAY_NAME_PATTERN = /^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r \u00A0]+$/u;
 /** UserName and ExternalId parts: the same without any whitespace. */
 export const NAME_PATTERN = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$/u;
 export const IDENTITY_STORE_ID_PATTERN =
@@ -82,7 +88,8 @@ export const userAttributeShapes: Record<string, Shape> = {
   Website: text(),
   Birthdate: text(),
   Roles: exactlyOne(typedValue),
-  Extensions: { type: 'map', key: extensionName, value: { type: 'object' }, max: 10 },
+  // A map of 1..10 entries: an empty one is refused like an empty list.
+  Extensions: { type: 'map', key: extensionName, value: { type: 'object' }, min: 1, max: 10 },
 };
 
 /** Attributes UpdateUser may change that CreateUser does not take. */
@@ -94,7 +101,7 @@ export const userUpdateOnlyShapes: Record<string, Shape> = {
 export const REQUIRED_USER_ATTRIBUTES: readonly string[] = ['UserName', 'DisplayName', 'Name'];
 
 export const groupAttributeShapes: Record<string, Shape> = {
-  DisplayName: text(),
+  DisplayName: { type: 'string', min: 1, max: 1024, pattern: GROUP_DISPLAY_NAME_PATTERN },
   Description: text(),
 };
 export const REQUIRED_GROUP_ATTRIBUTES: readonly string[] = ['DisplayName'];

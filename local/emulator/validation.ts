@@ -12,7 +12,7 @@ export type Shape =
   | { type: 'document' }
   | { type: 'object' }
   | { type: 'list'; member: Shape; min?: number; max?: number }
-  | { type: 'map'; key: Shape; value: Shape; max?: number }
+  | { type: 'map'; key: Shape; value: Shape; min?: number; max?: number }
   | { type: 'structure'; members: Record<string, Shape>; required?: readonly string[]; union?: boolean };
 
 /** `UserName` -> `userName`, as the service names members in messages. */
@@ -94,6 +94,8 @@ function checkMap(shape: Extract<Shape, { type: 'map' }>, value: unknown, path: 
     return;
   }
   const entries = Object.entries(value);
+  if (shape.min !== undefined && entries.length < shape.min)
+    out.push({ path, rule: `Member must have length greater than or equal to ${shape.min}` });
   if (shape.max !== undefined && entries.length > shape.max)
     out.push({ path, rule: `Member must have length less than or equal to ${shape.max}` });
   for (const [key, item] of entries) {
