@@ -4,6 +4,7 @@
  * process learns they are wrong: on a delete, a rename, or a describe that finds nothing.
  */
 import type { ExternalId } from './identity-change';
+import { nameKey } from './names';
 import type { AttributeOperation, Clock, IdentityStorePort, LookupOptions } from './ports';
 
 export class IdCache {
@@ -41,10 +42,16 @@ export class IdCache {
   }
 }
 
+/**
+ * User names and group display names are keyed folded (nameKey), as the store compares them: a
+ * lookup of `engineering` is answered by the entry `Engineering` filled, and a delete or rename
+ * drops the one entry whatever case it was looked up in. ExternalIds are exact, as the store
+ * matches them; their parts are length-prefixed so no Issuer/Id split can stand for another.
+ */
 const keys = {
-  userName: (store: string, userName: string) => `${store}|user|${userName.toLowerCase()}`,
-  externalId: (store: string, e: ExternalId) => `${store}|ext|${e.Issuer}|${e.Id}`,
-  group: (store: string, displayName: string) => `${store}|group|${displayName}`,
+  userName: (store: string, userName: string) => `${store}|user|${nameKey(userName)}`,
+  externalId: (store: string, e: ExternalId) => `${store}|ext|${e.Issuer.length}:${e.Issuer}|${e.Id}`,
+  group: (store: string, displayName: string) => `${store}|group|${nameKey(displayName)}`,
 };
 
 export function withCachedLookups(port: IdentityStorePort, cache: IdCache, identityStoreId: string): IdentityStorePort {

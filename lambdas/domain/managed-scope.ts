@@ -1,7 +1,13 @@
 /**
  * Which groups this service may change. Everything else (Control Tower's groups, groups a person
  * made by hand) is never touched: no membership added or removed, no update, no delete.
+ *
+ * Names in the scope compare as the store compares group names (nameKey): `list:Engineering`
+ * manages the store's `engineering` (there can only be one of them), and `prefix:App-` manages
+ * `app-wiki`. The configured text is taken as written (lambdas/shared/config.ts trims list
+ * entries, not the prefix); only the case is folded.
  */
+import { nameKey } from './names';
 import type { ProcessingStatePort } from './ports';
 
 export type ManagedGroupScope =
@@ -18,9 +24,8 @@ export async function isInManagedScope(
     case 'created':
       return state.isManagedGroup(group.groupId);
     case 'prefix':
-      return group.displayName.startsWith(scope.prefix);
     case 'list':
-      return scope.names.includes(group.displayName);
+      return inNamedScope(scope, group.displayName);
   }
 }
 
@@ -30,10 +35,14 @@ export function mayCreateGroup(scope: ManagedGroupScope, displayName: string): b
     case 'created':
       return true;
     case 'prefix':
-      return displayName.startsWith(scope.prefix);
     case 'list':
-      return scope.names.includes(displayName);
+      return inNamedScope(scope, displayName);
   }
+}
+
+function inNamedScope(scope: Extract<ManagedGroupScope, { kind: 'prefix' | 'list' }>, displayName: string): boolean {
+  const name = nameKey(displayName);
+  return scope.kind === 'prefix' ? name.startsWith(nameKey(scope.prefix)) : scope.names.some((listed) => nameKey(listed) === name);
 }
 
 export function describeScope(scope: ManagedGroupScope): string {

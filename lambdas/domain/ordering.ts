@@ -3,22 +3,23 @@
  * the subjects it touched; a change older than a watermark on its subject arrives too late
  * and is SUPERSEDED instead of undoing newer state.
  *
- * Subject keys are built from names as events carry them (lower-cased where the Identity Store
- * treats names case-insensitively), so a late event is caught even when the subject no longer
+ * Subject keys are built from names as events carry them (folded by nameKey, as the Identity Store
+ * compares names), so a late event is caught even when the subject no longer
  * exists (a tombstone left by a deletion).
  */
 import type { ExternalId, IdentityChange } from './identity-change';
+import { nameKey } from './names';
 import type { Watermark } from './ports';
 
 export const subjectKey = {
-  userName: (userName: string) => `user:name:${userName.toLowerCase()}`,
+  userName: (userName: string) => `user:name:${nameKey(userName)}`,
   userExternalId: (externalId: ExternalId) =>
     `user:ext:${encodeURIComponent(externalId.Issuer)}:${encodeURIComponent(externalId.Id)}`,
   /** The user's complete membership set, as last reconciled (user.upserted with groups, user.deleted). */
   membershipsOf: (userName: string) => membershipSetKey(subjectKey.userName(userName)),
-  group: (displayName: string) => `group:${displayName.toLowerCase()}`,
+  group: (displayName: string) => `group:${nameKey(displayName)}`,
   membership: (userName: string, groupDisplayName: string) =>
-    `membership:${userName.toLowerCase()}|${groupDisplayName.toLowerCase()}`,
+    `membership:${nameKey(userName)}|${nameKey(groupDisplayName)}`,
 };
 
 /** Every key a person is known by in an event: the user name and each ExternalId it carries. */

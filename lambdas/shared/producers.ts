@@ -25,6 +25,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/identity-change';
+import { nameKey } from '../domain/names';
 import { OUTCOME_EVENT_SOURCE } from './telemetry';
 
 export const PRODUCER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
@@ -255,9 +256,9 @@ function requireQueueArn(queueArns: Readonly<Record<string, string>>, name: stri
 
 /** Whether a group name falls under one of a grant's patterns (case-insensitive, as IAM Identity Center compares names). */
 export function groupInGrant(displayName: string, patterns: readonly string[]): boolean {
-  const name = displayName.toLowerCase();
+  const name = nameKey(displayName);
   return patterns.some((pattern) => {
-    const folded = pattern.toLowerCase();
+    const folded = nameKey(pattern);
     return folded.endsWith('*') ? name.startsWith(folded.slice(0, -1)) : name === folded;
   });
 }

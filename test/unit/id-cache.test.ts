@@ -46,4 +46,52 @@ describe('cached id lookups', () => {
     await port.findGroupIdByDisplayName('Eng');
     expect(lookups(store)).toBe(2);
   });
+
+  it('keys a group by its folded name, as the store compares names: Engineering and engineering are one entry', async () => {
+    const { store, port } = setup();
+    const id = store.seedGroup('Engineering');
+    expect(await port.findGroupIdByDisplayName('Engineering')).toBe(id);
+    expect(await port.findGroupIdByDisplayName('engineering')).toBe(id);
+    expect(await port.findGroupIdByDisplayName('ENGINEERING')).toBe(id);
+    expect(lookups(store)).toBe(1);
+  });
+
+  it('drops a group for every case it was looked up in when the group is deleted', async () => {
+    const { store, port } = setup();
+    const id = store.seedGroup('Engineering');
+    await port.findGroupIdByDisplayName('engineering');
+    await port.deleteGroup(id);
+    expect(await port.findGroupIdByDisplayName('Engineering')).toBeUndefined();
+    expect(lookups(store)).toBe(2);
+  });
+
+  it('answers a created group under any case of its name', async () => {
+    const { store, port } = setup();
+    const { groupId } = await port.createGroup({ displayName: 'Platform' });
+    expect(await port.findGroupIdByDisplayName('PLATFORM')).toBe(groupId);
+    expect(lookups(store)).toBe(0);
+  });
+
+  it('keys a user name folded too, including a created user', async () => {
+    const { store, port } = setup();
+    const { userId } = await port.createUser(person('Grace.Hopper'));
+    expect(await port.findUserIdByUserName('grace.hopper')).toBe(userId);
+    expect(lookups(store)).toBe(0);
+  });
+
+  it('never answers one ExternalId with the entry of another whose parts split differently', async () => {
+    const { store, port } = setup();
+    const first = store.seedUser(person('first'), [{ Issuer: 'hr|eu', Id: 'E-1' }]);
+    const second = store.seedUser(person('second'), [{ Issuer: 'hr', Id: 'eu|E-1' }]);
+    expect(await port.findUserIdByExternalId({ Issuer: 'hr|eu', Id: 'E-1' })).toBe(first);
+    expect(await port.findUserIdByExternalId({ Issuer: 'hr', Id: 'eu|E-1' })).toBe(second);
+  });
+
+  it('keeps ExternalIds exact: folding them could answer one person with another', async () => {
+    const { store, port } = setup();
+    const upper = store.seedUser(person('upper'), [{ Issuer: 'hr', Id: 'E-1' }]);
+    const lower = store.seedUser(person('lower'), [{ Issuer: 'hr', Id: 'e-1' }]);
+    expect(await port.findUserIdByExternalId({ Issuer: 'hr', Id: 'E-1' })).toBe(upper);
+    expect(await port.findUserIdByExternalId({ Issuer: 'hr', Id: 'e-1' })).toBe(lower);
+  });
 });
