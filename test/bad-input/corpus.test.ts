@@ -88,7 +88,7 @@ describe('bad-input corpus through the local pipeline', () => {
   it('covers every kind of bad input the brief names', () => {
     const codes = new Set(corpus.map((c) => c.expect.code));
     expect(codes).toEqual(
-      new Set(['MALFORMED_JSON', 'INVALID_EVENT', 'INVALID_ENVELOPE', 'DETAIL_TYPE_MISMATCH', 'WRONG_IDENTITY_STORE', 'PRODUCER_UNKNOWN']),
+      new Set(['MALFORMED_JSON', 'INVALID_EVENT', 'INVALID_ENVELOPE', 'DETAIL_TYPE_MISMATCH', 'WRONG_IDENTITY_STORE', 'PRODUCER_UNKNOWN', 'OCCURRED_AT_OUT_OF_RANGE']),
     );
     expect(corpus.length).toBeGreaterThanOrEqual(30);
   });
