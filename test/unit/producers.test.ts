@@ -222,6 +222,7 @@ describe('processDelivery with declared producers', () => {
     deletionWindowSeconds: 3600,
     producers: PRODUCERS,
     occurredAtBounds: OCCURRED_AT_BOUNDS,
+    redeliveryBaseDelaySeconds: 1,
   };
 
   function harness() {
@@ -248,7 +249,7 @@ describe('processDelivery with declared producers', () => {
       );
     /** The admin sets the scene: groups, and a user in some of them. */
     const scene = async (groups: string[], user?: { userName: string; in: string[] }) => {
-      for (const group of groups) expect((await deliver(events.groupUpserted(group, { at: at(1) }), TEST_ORIGIN)).kind).toBe('done');
+      for (const group of groups) expect((await deliver(events.groupUpserted(group, { at: at(1) }), TEST_ORIGIN)).disposition.kind).toBe('ack');
       if (user) {
         const joined = await deliver(events.userUpserted(person(user.userName), { groups: user.in, at: at(2) }), TEST_ORIGIN);
         expect(joined.record.outcome).toBe('APPLIED');
@@ -270,7 +271,7 @@ describe('processDelivery with declared producers', () => {
   it('refuses an unverifiable sender as PRODUCER_UNKNOWN, recorded as unverified, before any Identity Store call', async () => {
     const h = harness();
     const result = await h.deliver(envelopeOf(events.groupUpserted('dept-eng'), { source: 'identity-provisioner.payroll' }), BUS_ORIGIN);
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record).toMatchObject({
       outcome: 'REJECTED',
       errorCode: 'PRODUCER_UNKNOWN',
@@ -313,7 +314,7 @@ describe('processDelivery with declared producers', () => {
   ])('refuses a producer outside its grant (%s) as PRODUCER_NOT_ALLOWED, before any Identity Store call', async (_how, event, message) => {
     const h = harness();
     const result = await h.deliver(event(), PORTAL_ORIGIN);
-    expect(result.kind).toBe('rejected');
+    expect(result.disposition.kind).toBe('deadLetter');
     expect(result.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'PRODUCER_NOT_ALLOWED', producer: 'portal', via: 'queue', senderId: PORTAL_ORIGIN.senderId });
     expect(result.record.errorMessage).toMatch(message);
     expect(h.identityStore.calls).toEqual([]);
