@@ -96,6 +96,12 @@ export const sqsErrors = {
     new SqsError('AccessDeniedException', 'AccessDenied', 403, message, 'com.amazon.coral.service'),
   invalidAttributeValue: (message: string) =>
     new SqsError('InvalidAttributeValue', 'InvalidAttributeValue', 400, message),
+  /** E.g. a second active message move task on one source queue. */
+  unsupportedOperation: (message: string) =>
+    new SqsError('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', 400, message),
+  /** A move task's source or destination, or a task handle, that does not exist. */
+  resourceNotFound: (message: string) =>
+    new SqsError('ResourceNotFoundException', 'ResourceNotFoundException', 404, message),
   malformedRequest: (message: string) =>
     new SqsError('MalformedInput', 'MalformedInput', 400, message),
 };

@@ -2,3 +2,4 @@ export { startLocalSqs, type LocalSqs, type LocalSqsOptions, type ServiceSender 
 export type { QueueSnapshot, MessageState, SendInput, SendResult, RedrivePolicy } from './broker';
 export { SqsError } from './errors';
 export type { StoredAttributeValue } from './md5';
+export type { MoveTask, MoveTaskStatus } from './move-tasks';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { SqsBroker, type LocalQueue, type QueueSnapshot, type SendInput, type SendResult, type StoredMessage } from './broker';
 import { SqsError, sqsErrors } from './errors';
+import { MessageMover, type MoveTask } from './move-tasks';
 import type { StoredAttributeValue } from './md5';
 import { evaluatePolicy, LocalPrincipals, senderIdOf, type LocalPrincipal, type RequestPrincipal } from '../iam';
 
@@ -48,6 +49,8 @@ export interface LocalSqs {
   /** Inspection for tests and run summaries: every queue with its messages, DLQs included. */
   queues(): QueueSnapshot[];
   queue(name: string): QueueSnapshot;
+  /** The message move tasks started on a DLQ (oldest first), for tests. */
+  moveTasks(sourceQueueName: string): MoveTask[];
   stop(): Promise<void>;
 }
 
@@ -62,7 +65,8 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   let endpoint = '';
   const broker = new SqsBroker({ region, accountId, secondMs: options.secondMs ?? 1000, baseUrl: () => endpoint });
   const principals = options.principals ?? new LocalPrincipals();
-  const actions = sqsActions(broker);
+  const mover = new MessageMover(broker);
+  const actions = sqsActions(broker, mover);
   const stopping = new AbortController();
 
   const server = createServer((request, response) => {
@@ -92,7 +96,9 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     },
     queues: () => broker.listQueues().map((queue) => broker.snapshot(queue)),
     queue: (name) => broker.snapshot(broker.getQueue(name)),
+    moveTasks: (sourceQueueName) => mover.tasksOf(broker.getQueue(sourceQueueName).arn).map((task) => ({ ...task })),
     stop: async () => {
+      mover.stop();
       stopping.abort(); // ends pending long polls with an empty answer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -167,7 +173,7 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-function sqsActions(broker: SqsBroker): Record<string, ActionHandler> {
+function sqsActions(broker: SqsBroker, mover: MessageMover): Record<string, ActionHandler> {
   const queueOf = (input: JsonObject): LocalQueue => broker.getQueue(optionalString(input, 'QueueUrl'));
 
   return {
@@ -259,6 +265,50 @@ function sqsActions(broker: SqsBroker): Record<string, ActionHandler> {
       );
       return {};
     },
+    /**
+     * Authorised as SQS documents it: sqs:StartMessageMoveTask, sqs:ReceiveMessage,
+     * sqs:DeleteMessage and sqs:GetQueueAttributes on the source (the DLQ), and sqs:SendMessage on
+     * every queue a message is moved to, as the caller (checked per message when each returns
+     * to its own source queue).
+     */
+    StartMessageMoveTask: (input, _signal, caller) => {
+      const sourceArn = requiredString(input, 'SourceArn');
+      const request = callerRequest(caller);
+      let source: LocalQueue | undefined;
+      try {
+        source = broker.getQueue(sourceArn);
+      } catch {
+        source = undefined; // the mover answers ResourceNotFoundException
+      }
+      if (source !== undefined) {
+        for (const action of ['sqs:StartMessageMoveTask', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+          authorize(source, action, request);
+        }
+      }
+      const task = mover.start({
+        sourceArn,
+        destinationArn: optionalString(input, 'DestinationArn'),
+        maxNumberOfMessagesPerSecond: optionalInteger(input, 'MaxNumberOfMessagesPerSecond'),
+        authorizeSend: (destination) => authorize(destination, 'sqs:SendMessage', request),
+        senderId: senderIdOf(caller),
+      });
+      return { TaskHandle: task.taskHandle };
+    },
+    ListMessageMoveTasks: (input, _signal, caller) => {
+      const sourceArn = requiredString(input, 'SourceArn');
+      const source = queueIfExists(broker, sourceArn);
+      if (source !== undefined) authorize(source, 'sqs:ListMessageMoveTasks', callerRequest(caller));
+      const tasks = mover.list(sourceArn, optionalInteger(input, 'MaxResults') ?? 1);
+      return { Results: tasks.map(moveTaskOutput) };
+    },
+    CancelMessageMoveTask: (input, _signal, caller) => {
+      const taskHandle = requiredString(input, 'TaskHandle');
+      const sourceArn = sourceArnOfTaskHandle(taskHandle);
+      const source = sourceArn === undefined ? undefined : queueIfExists(broker, sourceArn);
+      if (source !== undefined) authorize(source, 'sqs:CancelMessageMoveTask', callerRequest(caller));
+      const task = mover.cancel(taskHandle);
+      return { ApproximateNumberOfMessagesMoved: task.approximateNumberOfMessagesMoved };
+    },
     ChangeMessageVisibilityBatch: (input) => {
       const queue = queueOf(input);
       return runBatch(input, (entry) => {
@@ -270,6 +320,39 @@ function sqsActions(broker: SqsBroker): Record<string, ActionHandler> {
         return {};
       });
     },
+  };
+}
+
+function queueIfExists(broker: SqsBroker, arn: string): LocalQueue | undefined {
+  try {
+    return broker.getQueue(arn);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Task handles are base64 JSON naming the source queue, as SQS's are. */
+function sourceArnOfTaskHandle(taskHandle: string): string | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(taskHandle, 'base64').toString('utf8')) as { sourceArn?: unknown };
+    return typeof parsed.sourceArn === 'string' ? parsed.sourceArn : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A ListMessageMoveTasks result entry: the handle only while the task runs, as SQS answers. */
+function moveTaskOutput(task: MoveTask): JsonObject {
+  return {
+    ...(task.status === 'RUNNING' && { TaskHandle: task.taskHandle }),
+    Status: task.status,
+    SourceArn: task.sourceArn,
+    ...(task.destinationArn !== undefined && { DestinationArn: task.destinationArn }),
+    ...(task.maxNumberOfMessagesPerSecond !== undefined && { MaxNumberOfMessagesPerSecond: task.maxNumberOfMessagesPerSecond }),
+    ApproximateNumberOfMessagesMoved: task.approximateNumberOfMessagesMoved,
+    ApproximateNumberOfMessagesToMove: task.approximateNumberOfMessagesToMove,
+    ...(task.failureReason !== undefined && { FailureReason: task.failureReason }),
+    StartedTimestamp: task.startedTimestamp,
   };
 }
 
@@ -298,18 +381,24 @@ function callerDisplayArn(caller: LocalPrincipal): string {
 
 /** The queue's policy decides; a queue without a policy takes every sender. */
 function authorizeSend(queue: LocalQueue, request: SendRequest): void {
+  authorize(queue, 'sqs:SendMessage', request);
+}
+
+/** The queue's policy decides `action` (e.g. sqs:SendMessage); a queue without a policy allows all. */
+function authorize(queue: LocalQueue, action: string, request: SendRequest): void {
   if (queue.policy === undefined) return;
   const [, , , , resourceAccount] = queue.arn.split(':');
   const decision = evaluatePolicy(queue.policy, {
-    action: 'sqs:SendMessage',
+    action,
     resource: queue.arn,
     resourceAccount,
     principal: request.principal,
     context: request.context,
   });
   if (decision.allowed) return;
-  const why = decision.by === 'explicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the sqs:sendmessage action';
-  throw sqsErrors.accessDenied(`User: ${request.describe} is not authorized to perform: sqs:sendmessage on resource: ${queue.arn} ${why}`);
+  const lower = action.toLowerCase();
+  const why = decision.by === 'explicitDeny' ? 'with an explicit deny in a resource-based policy' : `because no resource-based policy allows the ${lower} action`;
+  throw sqsErrors.accessDenied(`User: ${request.describe} is not authorized to perform: ${lower} on resource: ${queue.arn} ${why}`);
 }
 
 const KNOWN_QUEUE_ATTRIBUTES = new Set([
