@@ -20,7 +20,7 @@ const HELP = `Usage: npm run soak -- [options]
   --outage-ms N     how long dynalite is away (default ${SOAK_DEFAULTS.outageMs}; 0 = no outage)
   --subject-gap N   at least N source positions between two events about one person or group
                     (default ${DEFAULT_SUBJECT_GAP}; small values make their deliveries overlap)
-  --timeout S       give up waiting for the queue to drain (default ${SOAK_DEFAULTS.drainTimeoutMs / 1000})
+  --stall S         give up when a message has waited this long with nothing running (default ${SOAK_DEFAULTS.stallTimeoutMs / 1000})
   --help            this text
 `;
 
@@ -33,7 +33,7 @@ function main(): Promise<number> {
       tps: { type: 'string' },
       'outage-ms': { type: 'string' },
       'subject-gap': { type: 'string' },
-      timeout: { type: 'string' },
+      stall: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -62,7 +62,7 @@ function main(): Promise<number> {
     tps: whole('tps', values.tps, SOAK_DEFAULTS.tps, 1),
     outageMs: whole('outage-ms', values['outage-ms'], SOAK_DEFAULTS.outageMs, 0),
     subjectGap: whole('subject-gap', values['subject-gap'], DEFAULT_SUBJECT_GAP, 1),
-    drainTimeoutMs: whole('timeout', values.timeout, SOAK_DEFAULTS.drainTimeoutMs / 1000, 1) * 1000,
+    stallTimeoutMs: whole('stall', values.stall, SOAK_DEFAULTS.stallTimeoutMs / 1000, 1) * 1000,
     log: (line) => process.stderr.write(`${line}\n`),
   }).then((report) => {
     process.stdout.write(`${renderSoakReport(report)}\n\n`);

@@ -97,7 +97,13 @@ export interface LocalPipeline {
   /** Invocations running now, over every event source mapping. */
   inFlightInvocations(): number;
   /** Resolves once the queue has stayed empty and no invocation runs, or rejects after `timeoutMs`. */
-  settled(timeoutMs: number, onTick?: () => void): Promise<void>;
+  settled(timeoutMs: number, onTick?: () => void, stopWhen?: () => boolean): Promise<void>;
+  /**
+   * Resolves once the queue has stayed empty and no invocation runs; rejects only when the
+   * pipeline has stalled: some message has been receivable for `stallMs` while no invocation ran.
+   * A slow machine is not a stall (it only takes longer), so tests wait on this, not on a deadline.
+   */
+  drained(stallMs: number, onTick?: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -207,6 +213,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     const pendingMessages = () => plan.sourceQueues.reduce((sum, queue) => sum + sqs.queue(queue).messages.length, 0);
     const inFlightInvocations = () => mappings.reduce((sum, mapping) => sum + mapping.stats().inFlightInvocations, 0);
+    const receivableMessages = () =>
+      plan.sourceQueues.reduce((sum, queue) => sum + sqs.queue(queue).messages.filter((message) => message.state === 'visible').length, 0);
     return {
       bundle,
       identityStoreEndpoint,
@@ -225,7 +233,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       sourceQueues: plan.sourceQueues,
       pendingMessages,
       inFlightInvocations,
-      settled: (timeoutMs, onTick) => waitUntilSettled(pendingMessages, inFlightInvocations, timeoutMs, onTick),
+      settled: (timeoutMs, onTick, stopWhen) => waitUntilSettled(pendingMessages, inFlightInvocations, timeoutMs, onTick, stopWhen),
+      drained: (stallMs, onTick) => waitUntilDrained(pendingMessages, inFlightInvocations, receivableMessages, stallMs, onTick),
       stop: stopAll,
     };
   } catch (error) {
@@ -373,10 +382,13 @@ async function waitUntilSettled(
   inFlight: () => number,
   timeoutMs: number,
   onTick?: () => void,
+  stopWhen?: () => boolean,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quietSince: number | undefined;
   for (;;) {
+    // Asked to stop (Ctrl-C): the caller reports what is left.
+    if (stopWhen?.()) return;
     onTick?.();
     const quiet = pending() === 0 && inFlight() === 0;
     if (quiet) {
@@ -386,6 +398,36 @@ async function waitUntilSettled(
       quietSince = undefined;
     }
     if (Date.now() > deadline) throw new Error(`the queue did not drain within ${timeoutMs} ms (${pending()} messages left)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitUntilDrained(
+  pending: () => number,
+  inFlight: () => number,
+  receivable: () => number,
+  stallMs: number,
+  onTick?: () => void,
+): Promise<void> {
+  let quietSince: number | undefined;
+  let idleWithWorkSince: number | undefined;
+  for (;;) {
+    onTick?.();
+    const now = Date.now();
+    const running = inFlight();
+    if (pending() === 0 && running === 0) {
+      quietSince ??= now;
+      if (now - quietSince >= 300) return;
+    } else {
+      quietSince = undefined;
+    }
+    // Messages waiting out a visibility timeout or a redelivery delay are not a stall; a message
+    // that could be received while nothing runs is, once it has lasted `stallMs`.
+    if (running === 0 && receivable() > 0) idleWithWorkSince ??= now;
+    else idleWithWorkSince = undefined;
+    if (idleWithWorkSince !== undefined && now - idleWithWorkSince > stallMs) {
+      throw new Error(`the pipeline stalled: ${receivable()} messages receivable for ${Math.round(stallMs / 1000)} s while no invocation ran (${pending()} left)`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
