@@ -21,7 +21,6 @@ import {
   isAddressedEntry,
   isEventBridgeEntry,
   payloadOf,
-  readEventsFile,
   routeEntries,
   sendEntries,
   sendThroughDoors,
@@ -29,6 +28,7 @@ import {
   type ProducerSendReport,
   type SendTargets,
 } from '../producer';
+import { EVENT_FILE_FORMATS, readEventFile } from './event-file';
 
 // As in npm start: the pinned SDK's "needs Node 22 from 2027" notice is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -38,10 +38,10 @@ const DEFAULT_LOCAL_DIR = join(ROOT, '.local');
 
 const HELP = `Usage: npm run send -- FILE [options]
 
-Sends the identity-change events in FILE as a producer: a JSON array or JSON lines of v1
-events or EventBridge events ({source, detail-type, detail}); a JSON-lines line that is not
-JSON is sent as a raw body (queues only); a line {"producer": NAME, "event": ...} names its
-producer (local pipeline only). The same formats as npm start --events.
+Sends the identity-change events in FILE as a producer. FILE holds
+${EVENT_FILE_FORMATS}
+{"producer": NAME, "event": ...} sends as NAME (local pipeline only). The same formats as
+npm start --events.
 
 Only declared producers can send: a queue or bus policy refuses anyone else, and the
 function rejects an event outside its producer's grant (PRODUCER_NOT_ALLOWED).
@@ -76,6 +76,7 @@ class UsageError extends Error {}
 class NoTargetError extends Error {}
 
 interface SendOptions {
+  /** As given: read from the directory the user ran npm in (readEventFile). */
   file: string;
   queueUrl?: string;
   eventBus?: string;
@@ -126,7 +127,7 @@ function parseOptions(argv: string[]): SendOptions | 'help' {
     );
   }
   return {
-    file: resolve(positionals[0]),
+    file: positionals[0],
     queueUrl: values['queue-url'],
     eventBus: values['event-bus'],
     producer: values.producer,
@@ -275,13 +276,12 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!existsSync(options.file)) throw new UsageError(`no such file ${options.file}`);
-  const read = readEventsFile(options.file);
-  if (read.length === 0) throw new UsageError(`${options.file} holds no events`);
+  // Read and checked before anything is sent: a file that is not events is refused whole (exit 2).
+  const { path, entries: read } = readEventFile(options.file);
   const remote = options.queueUrl !== undefined || options.eventBus !== undefined;
   const sending = remote ? remoteSending(options) : await localSending(options);
 
-  process.stdout.write(`Sending ${read.length} events from ${options.file} to ${sending.description}\n`);
+  process.stdout.write(`Sending ${read.length} events from ${path} to ${sending.description}\n`);
   try {
     const report = await sending.send(read);
     const failures = new Map(report.failed.map((failure) => [failure.index, failure.reason]));

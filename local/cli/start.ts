@@ -4,14 +4,15 @@
  * bundled onboarding scenario) through the real consumer handler, prints a summary, and as the
  * very last line the same summary as one JSON object.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change';
 import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
-import { EventsFileError, payloadOf, readEventsFile, routeEntries, sendThroughDoors } from '../producer';
+import { EventsFileError, payloadOf, routeEntries, sendThroughDoors } from '../producer';
+import { readEventFile } from './event-file';
 import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
 import { LocalDoors } from '../pipeline/doors';
 import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
@@ -34,10 +35,12 @@ credentials, and the queue and bus policies refuse anyone else (docs/local-deliv
 State is kept in .local/ between runs.
 
 Options:
-  --events FILE                 events to send: a JSON array or JSON lines of v1 events or
-                                EventBridge events ({source, detail-type, detail}); a JSON-lines
-                                line that is not JSON is sent as a raw body; a line
-                                {"producer": NAME, "event": ...} is sent as that producer
+  --events FILE                 events to send: a JSON array, JSON Lines or a single JSON object
+                                (told apart by the content) of v1 events, EventBridge events
+                                ({source, detail-type, detail}) or {"producer": NAME, "event": ...}
+                                (sent as that producer); a JSON string is sent as a raw body.
+                                Anything else is refused with file:line:column before anything
+                                is sent. A relative path is from the directory you ran npm in
                                 (default: examples/onboarding.jsonl, whose lines name their producers)
   --producer NAME               send the file's lines that name no producer as NAME, through its
                                 door with its credentials (default: an EventBridge entry as the bus
@@ -117,7 +120,7 @@ function parseOptions(argv: string[]) {
   }
   return {
     help: values.help ?? false,
-    eventsFile: resolve(values.events ?? DEFAULT_EVENTS),
+    eventsFile: values.events ?? DEFAULT_EVENTS,
     producer: values.producer,
     identityStoreEndpoint: url('identitystore-endpoint', values['identitystore-endpoint']),
     dynamodbEndpoint: url('dynamodb-endpoint', values['dynamodb-endpoint']),
@@ -160,8 +163,7 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!existsSync(options.eventsFile)) throw new UsageError(`--events: no such file ${options.eventsFile}`);
-  const entries = readEventsFile(options.eventsFile);
+  const { entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
   if (options.fresh) rmSync(options.stateDir, { recursive: true, force: true });
   const logFile = join(options.stateDir, 'logs', 'consumer.log');
 

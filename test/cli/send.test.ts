@@ -28,8 +28,8 @@ interface RunResult {
 }
 
 /** Asynchronous on purpose: the servers answering the child live in this process's event loop. */
-function runSend(args: string[]): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+function runSend(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...extraEnv };
   return new Promise((done) => {
     execFile(TSX, [join(ROOT, 'local/cli/send.ts'), ...args], { cwd: ROOT, env, timeout: 30_000 }, (error, stdout, stderr) => {
       done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -106,10 +106,10 @@ describe('npm run send', () => {
     expect(result.stdout).toContain('--producer NAME');
   });
 
-  it('sends to a queue: v1 events and raw lines as they are, EventBridge entries as their v1 detail', async () => {
+  it('sends to a queue: v1 events and raw bodies (JSON strings) as they are, EventBridge entries as their v1 detail', async () => {
     const queue = freshQueue(`${QUEUE}-direct`);
     const raw = 'this line is not JSON';
-    const file = eventsFile('queue.jsonl', [JSON.stringify(v1('send-q-1', 'Alpha')), JSON.stringify(putEventsStyle('send-q-2', 'Beta')), raw]);
+    const file = eventsFile('queue.jsonl', [JSON.stringify(v1('send-q-1', 'Alpha')), JSON.stringify(putEventsStyle('send-q-2', 'Beta')), JSON.stringify(raw)]);
 
     const result = await runSend([file, '--queue-url', queue.url, '--endpoint-url', sqs.endpoint, '--region', 'us-east-1']);
 
@@ -127,7 +127,7 @@ describe('npm run send', () => {
 
   it('puts on a bus with --source for bare v1 events, and exits 1 naming the entry it could not send', async () => {
     const bus = 'send-test-bus';
-    const file = eventsFile('bus.jsonl', [JSON.stringify(v1('send-b-1', 'Gamma')), JSON.stringify(putEventsStyle('send-b-2', 'Delta')), 'not json']);
+    const file = eventsFile('bus.jsonl', [JSON.stringify(v1('send-b-1', 'Gamma')), JSON.stringify(putEventsStyle('send-b-2', 'Delta')), JSON.stringify('not json')]);
 
     const result = await runSend([file, '--event-bus', bus, '--source', 'identity-provisioner.test', '--endpoint-url', eventBridge.endpoint, '--region', 'us-east-1']);
 
@@ -235,6 +235,34 @@ describe('npm run send', () => {
     expect(stale.code).toBe(2);
     expect(stale.stderr).toContain('does not answer');
     expect(stale.stderr).toContain('npm start -- --events FILE');
+  });
+
+  it('reads FILE from the directory npm was run in (INIT_CWD): a pretty-printed event is one event', async () => {
+    const queue = freshQueue(`${QUEUE}-pretty`);
+    const userDir = mkdtempSync(join(dir, 'user-'));
+    writeFileSync(join(userDir, 'one-event.json'), `${JSON.stringify(v1('send-o-1', 'Omicron'), null, 2)}\n`);
+
+    const result = await runSend(['one-event.json', '--queue-url', queue.url, '--endpoint-url', sqs.endpoint, '--region', 'us-east-1'], { INIT_CWD: userDir });
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Sending 1 events from ${join(userDir, 'one-event.json')}`);
+    expect(queue.bodies().map((body) => JSON.parse(body))).toEqual([v1('send-o-1', 'Omicron')]);
+  });
+
+  it('refuses a CSV file with file:line:column and exit 2, sending nothing', async () => {
+    const queue = freshQueue(`${QUEUE}-csv`);
+    const userDir = mkdtempSync(join(dir, 'user-'));
+    writeFileSync(join(userDir, 'people.csv'), 'id,type,occurredAt\nsend-c-1,group.upserted,2026-11-02T09:00:00Z\n');
+
+    const result = await runSend(['people.csv', '--queue-url', queue.url, '--endpoint-url', sqs.endpoint, '--region', 'us-east-1'], { INIT_CWD: userDir });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${join(userDir, 'people.csv')}:1:1: Unexpected token 'i'`);
+    expect(result.stderr).toContain('Nothing was sent.');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.stdout).toBe('');
+    expect(queue.bodies()).toEqual([]);
   });
 
   it('refuses two targets at once with exit 2', async () => {
