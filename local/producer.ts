@@ -7,7 +7,6 @@
  * NotAuthorizedFor.../AccessDeniedException on a PutEvents entry) is reported as `refused`, apart
  * from other failures, so a run can count what the doors kept out.
  */
-import { readFileSync } from 'node:fs';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PRINCIPAL_ARN_PATTERN } from '../lambdas/shared/producers';
@@ -43,47 +42,12 @@ export function payloadOf(entry: ProducerEntry): ProducerEntry {
   return isAddressedEntry(entry) ? (entry.event as ProducerEntry) : entry;
 }
 
+/** An events file that cannot be read or is not events (local/cli/event-file.ts reads them): the CLIs exit 2. */
 export class EventsFileError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'EventsFileError';
   }
-}
-
-/**
- * A JSON array, or JSON lines. In JSON lines, a line that is not JSON is kept as a raw body:
- * that is how a file can show what the pipeline does with a malformed message.
- */
-export function readEventsFile(path: string): ProducerEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new EventsFileError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (error) {
-      throw new EventsFileError(`${path} looks like a JSON array but does not parse: ${(error as Error).message}`);
-    }
-    if (!Array.isArray(parsed)) throw new EventsFileError(`${path}: expected a JSON array of events`);
-    return parsed as ProducerEntry[];
-  }
-  return trimmed
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith('//'))
-    .map((line) => {
-      try {
-        const value: unknown = JSON.parse(line);
-        return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : line;
-      } catch {
-        return line;
-      }
-    });
 }
 
 export function isEventBridgeEntry(entry: ProducerEntry): boolean {

@@ -62,12 +62,14 @@ interface Column {
   title: string;
   /** The narrowest this column is squeezed to when the line is too long. */
   minWidth: number;
+  /** Never squeezed: an operator copies it into the next command (`audit event`, `dlq show`). */
+  whole?: boolean;
 }
 
 /** Time, event, subject, then what happened: the action or event type first, then its result. */
 const TABLE_COLUMNS: Column[] = [
   { title: 'TIME (UTC)', minWidth: 20 },
-  { title: 'EVENT', minWidth: 12 },
+  { title: 'EVENT', minWidth: 12, whole: true },
   { title: 'SUBJECT', minWidth: 12 },
   { title: 'WHAT HAPPENED', minWidth: 20 },
 ];
@@ -83,14 +85,39 @@ function toTable(all: AuditRecord[], width: number): string {
     TABLE_COLUMNS.map((column, i) => Math.max(column.title.length, ...rows.map((row) => (i === LAST ? row.cells[i]!.length + row.tail.length : row.cells[i]!.length)))),
     width,
   );
-  const lastCell = (row: TableRow) => {
-    const full = row.cells[LAST]! + row.tail;
-    return full.length <= widths[LAST]! ? full : clip(row.cells[LAST]!, widths[LAST]!);
-  };
+  // The leading columns are short identifiers, clipped when they must be; what happened (the
+  // reason above all) wraps onto continuation lines under its column and is never cut.
+  const indent = ' '.repeat(widths.slice(0, LAST).reduce((sum, w) => sum + w + 1, 0));
   return [{ cells: TABLE_COLUMNS.map((c) => c.title), tail: '' }, ...rows]
-    .map((row) => row.cells.map((cell, i) => (i === LAST ? lastCell(row) : clip(cell, widths[i]!).padEnd(widths[i]!))))
-    .map((cells) => `${cells.join(' ').trimEnd()}\n`)
+    .map((row) => {
+      const lead = row.cells.slice(0, LAST).map((cell, i) => clip(cell, widths[i]!).padEnd(widths[i]!));
+      const [first = '', ...rest] = wrap(row.cells[LAST]! + row.tail, widths[LAST]!);
+      return [`${[...lead, first].join(' ').trimEnd()}\n`, ...rest.map((line) => `${indent}${line}\n`)].join('');
+    })
     .join('');
+}
+
+/** Greedy word wrap to `width`; a word longer than a line is split. Line breaks in values become spaces. */
+export function wrap(text: string, width: number): string[] {
+  const words = text.replace(/[\r\n\t]+/g, ' ').split(' ').filter((word) => word.length > 0);
+  const lines: string[] = [];
+  let line = '';
+  for (let word of words) {
+    while (word.length > width) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, width));
+      word = word.slice(width);
+      line = '';
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line || lines.length === 0) lines.push(line);
+  return lines;
 }
 
 /** A table line: its cells, and a tail for the last cell shown only when it fits whole. */
@@ -113,7 +140,7 @@ function fitWidths(natural: number[], width: number): number[] {
   while (tooLong()) {
     let widest = -1;
     for (let i = 0; i < LAST; i++) {
-      if (widths[i]! > TABLE_COLUMNS[i]!.minWidth && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (!TABLE_COLUMNS[i]!.whole && widths[i]! > TABLE_COLUMNS[i]!.minWidth && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
     }
     if (widest < 0) break;
     widths[widest]!--;
