@@ -62,6 +62,8 @@ export interface SendTargets {
 export interface SendReport {
   /** SQS MessageId by entry index, for entries sent to the queue. */
   messageIds: Record<number, string>;
+  /** PutEvents EventId by entry index, for entries the bus accepted. */
+  busEventIds: Record<number, string>;
   sentToQueue: number;
   sentToBus: number;
   /** Refused by a queue or bus policy: the door kept them out. */
@@ -85,7 +87,7 @@ export function isAccessDenied(error: unknown): error is Error {
  * EventBridge events with `defaultSource`).
  */
 export async function sendEntries(entries: ProducerEntry[], targets: SendTargets, indexes?: number[]): Promise<SendReport> {
-  const report: SendReport = { messageIds: {}, sentToQueue: 0, sentToBus: 0, refused: [], failed: [] };
+  const report: SendReport = { messageIds: {}, busEventIds: {}, sentToQueue: 0, sentToBus: 0, refused: [], failed: [] };
   // Consecutive entries for the same target go in batches of 10; file order is kept across targets.
   let run: { target: 'queue' | 'bus'; items: { index: number; entry: ProducerEntry }[] } | undefined;
   const flush = async () => {
@@ -149,7 +151,10 @@ async function sendToBus(items: { index: number; entry: ProducerEntry }[], bus: 
     if (result.ErrorCode && POLICY_REFUSAL_ENTRY_CODES.includes(result.ErrorCode)) {
       report.refused.push({ index, code: result.ErrorCode, reason: result.ErrorMessage ?? result.ErrorCode });
     } else if (result.ErrorCode) report.failed.push({ index, reason: `${result.ErrorCode}: ${result.ErrorMessage}` });
-    else report.sentToBus++;
+    else {
+      if (result.EventId) report.busEventIds[index] = result.EventId;
+      report.sentToBus++;
+    }
   });
 }
 
@@ -214,7 +219,7 @@ export async function sendThroughDoors(
   routed: RoutedEntry[],
   doorFor: (producer: string, principal: string) => Door,
 ): Promise<ProducerSendReport> {
-  const report: ProducerSendReport = { messageIds: {}, sentToQueue: 0, sentToBus: 0, refused: [], failed: [], producerOf: {} };
+  const report: ProducerSendReport = { messageIds: {}, busEventIds: {}, sentToQueue: 0, sentToBus: 0, refused: [], failed: [], producerOf: {} };
   let run: { key: string; door: Door; items: RoutedEntry[] } | undefined;
   const flush = async () => {
     if (!run) return;
@@ -227,6 +232,7 @@ export async function sendThroughDoors(
     const entries = items.map((item) => (door.via === 'queue' ? forQueue(item.entry) : item.entry));
     const part = await sendEntries(entries, targets, items.map((item) => item.index));
     Object.assign(report.messageIds, part.messageIds);
+    Object.assign(report.busEventIds, part.busEventIds);
     report.sentToQueue += part.sentToQueue;
     report.sentToBus += part.sentToBus;
     report.refused.push(...part.refused);

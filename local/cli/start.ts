@@ -4,7 +4,6 @@
  * bundled onboarding scenario) through the real consumer handler, prints a summary, and as the
  * very last line the same summary as one JSON object.
  */
-import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
@@ -16,8 +15,12 @@ import { readEventFile } from './event-file';
 import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
 import { LocalDoors } from '../pipeline/doors';
 import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
+import { INTERRUPT_GRACE_MS, sendUntil, stopInterrupted, watchForInterrupt } from '../pipeline/interrupt';
+import { settleLeftovers } from '../pipeline/leftovers';
+import { claimStateDir, StateDirError } from '../state-dir';
 import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
-import { eventIdOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
+import { eventIdOf, exitCodeOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
+import { progressReporter, unreachableReason } from './start-progress';
 
 // See lambdas' pinned SDK note in the README: the Node 22 notice is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -33,6 +36,11 @@ and DynamoDB (dynalite), delivered through local SQS queues and an EventBridge b
 each producer sends through its own door (its queue, or the bus with its source) with its own
 credentials, and the queue and bus policies refuse anyone else (docs/local-delivery.md).
 State is kept in .local/ between runs.
+
+Exit codes: 0 every event reached a final outcome (applied, no change, superseded,
+rejected, duplicate, refused at the door); 1 some event failed, was not matched by the bus
+rule, was not sent or has no final outcome (with --fail-on-reject: also rejected or refused);
+2 usage error (bad option, missing file, an endpoint given by option not reachable).
 
 Options:
   --events FILE                 events to send: a JSON array, JSON Lines or a single JSON object
@@ -59,6 +67,7 @@ Options:
   --timeout SECONDS             give up waiting for the queue to drain (default ${LOCAL_DEFAULTS.timeoutSeconds})
   --state-dir DIR               where state, logs and the handler bundle live (default .local/)
   --fresh                       wipe the state directory first (identity store, tables, logs)
+  --fail-on-reject              exit 1 also when an event is rejected or refused by policy
   --quiet                       no progress bar; the summary JSON line is still printed
   --help                        this text
 `;
@@ -90,6 +99,7 @@ function parseOptions(argv: string[]) {
       'state-dir': { type: 'string' },
       fresh: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'fail-on-reject': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -133,27 +143,7 @@ function parseOptions(argv: string[]) {
     stateDir: resolve(values['state-dir'] ?? DEFAULT_STATE_DIR),
     fresh: values.fresh ?? false,
     quiet: values.quiet ?? false,
-  };
-}
-
-function progressReporter(quiet: boolean) {
-  const interactive = process.stderr.isTTY === true;
-  let lastPlain = 0;
-  return {
-    update(done: number, total: number, throttles: number, waited: number) {
-      if (quiet) return;
-      const width = 30;
-      const filled = total === 0 ? width : Math.round((done / total) * width);
-      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} events  ${throttles} throttles absorbed  ${waited.toFixed(1)} s waited on RetryAfterSeconds`;
-      if (interactive) process.stderr.write(`\r${line}`);
-      else if (Date.now() - lastPlain > 5000 || done === total) {
-        lastPlain = Date.now();
-        process.stderr.write(`${line}\n`);
-      }
-    },
-    end() {
-      if (!quiet && interactive) process.stderr.write('\n');
-    },
+    failOnReject: values['fail-on-reject'] ?? false,
   };
 }
 
@@ -164,8 +154,18 @@ async function main(): Promise<number> {
     return 0;
   }
   const { entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
-  if (options.fresh) rmSync(options.stateDir, { recursive: true, force: true });
+  // The state dir is this run's alone (lock), and --fresh empties only one this tool made (marker).
+  const claimed = claimStateDir(options.stateDir, { fresh: options.fresh, command: ['npm start', ...process.argv.slice(2)].join(' ') });
+  for (const note of claimed.notes) process.stderr.write(`${note}\n`);
+  const interrupt = watchForInterrupt((signal, first) =>
+    process.stderr.write(first ? `\n${signal}: stopping: nothing more is sent; in-flight invocations get ${INTERRUPT_GRACE_MS / 1000} s to finish\n` : `\n${signal}: already stopping\n`),
+  );
   const logFile = join(options.stateDir, 'logs', 'consumer.log');
+  // An endpoint given by option is checked before anything starts or is sent.
+  for (const [option, endpoint] of [['identitystore-endpoint', options.identityStoreEndpoint], ['dynamodb-endpoint', options.dynamodbEndpoint]] as const) {
+    const reason = endpoint === undefined ? undefined : await unreachableReason(endpoint);
+    if (reason !== undefined) throw new UsageError(`--${option} ${endpoint} is not reachable (${reason})`);
+  }
 
   const startedAt = new Date();
   const pipeline = await startLocalPipeline({
@@ -181,11 +181,18 @@ async function main(): Promise<number> {
     logFile,
   });
   const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId: options.identityStoreId, tps: options.neighbourTps });
-  const progress = progressReporter(options.quiet);
+  const progress = progressReporter({ quiet: options.quiet });
   try {
+    // Left in progress by an interrupted run (idempotency records, subject leases): cleared before sending.
+    const leftoverClient = localDynamoDbClient(pipeline.dynamodbEndpoint);
+    const leftovers = await settleLeftovers(leftoverClient, LOCAL_NAMES.tables, {
+      ownsStore: options.dynamodbEndpoint === undefined,
+      maxWaitMs: LOCAL_DEFAULTS.functionTimeoutSeconds * 1000,
+    }).finally(() => leftoverClient.destroy());
+    if (leftovers) process.stderr.write(`${leftovers}\n`);
     const { routed, unroutable } = routeEntries(entries, pipeline.doors, { producer: options.producer, fallback: LOCAL_DEFAULT_PRODUCER });
     const doors = new LocalDoors({ region: 'us-east-1', sqsEndpoint: pipeline.sqsEndpoint, eventBridgeEndpoint: pipeline.eventBridgeEndpoint, producers: pipeline.doors });
-    const sent = await sendThroughDoors(routed, doors.doorFor).finally(() => doors.destroy());
+    const sent = await sendUntil(routed, (slice) => sendThroughDoors(slice, doors.doorFor), () => interrupt.requested).finally(() => doors.destroy());
     sent.failed.push(...unroutable);
     for (const failure of sent.failed) process.stderr.write(`entry ${failure.index} not sent: ${failure.reason}\n`);
     for (const refusal of sent.refused) process.stderr.write(`entry ${refusal.index} refused by policy (${sent.producerOf[refusal.index]}): ${refusal.code}\n`);
@@ -195,7 +202,8 @@ async function main(): Promise<number> {
     let drained = true;
     await pipeline
       .settled(options.timeoutSeconds * 1000, () =>
-        progress.update(total - pipeline.pendingMessages(), total, metrics.get('ThrottledCalls') ?? 0, metrics.get('RetryAfterWaitSeconds') ?? 0),
+        progress.update({ done: total - pipeline.pendingMessages(), total, throttles: metrics.get('ThrottledCalls') ?? 0, waitedSeconds: metrics.get('RetryAfterWaitSeconds') ?? 0 }),
+        () => interrupt.requested,
       )
       .catch((error: Error) => {
         drained = false;
@@ -209,6 +217,7 @@ async function main(): Promise<number> {
       });
     progress.end();
     neighbour.stop();
+    if (interrupt.requested) return await stopInterrupted({ pipeline, signal: interrupt.signal!, entries: entries.map(payloadOf), sent, startedAt });
 
     const dynamodb = localDynamoDbClient(pipeline.dynamodbEndpoint);
     const summary = await summarizeRun({
@@ -224,7 +233,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${renderSummary(summary, { neighbourCalls: neighbour.calls, logFile })}\n\n`);
     process.stdout.write('Ask the audit trail, e.g.: npm run audit -- user ada.lovelace\n\n');
     process.stdout.write(`${JSON.stringify({ ...counts, refusedByPolicyByProducer, apiCallsByAction, deadLetters: deadLetters.length })}\n`);
-    return drained && summary.pending === 0 && sent.failed.length === 0 ? 0 : 1;
+    return drained ? exitCodeOf(summary, { failOnReject: options.failOnReject }) : 1;
   } finally {
     neighbour.stop();
     await pipeline.stop();
@@ -234,7 +243,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof EventsFileError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof EventsFileError || error instanceof StateDirError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\nRun npm start -- --help for the options.\n`);
       process.exit(2);
     }

@@ -7,5 +7,6 @@ export {
   type RuleTarget,
   type DeliveryFailure,
   type RefusedEntry,
+  type UnmatchedEvent,
 } from './server';
 export { matchesEventPattern, validateEventPattern, InvalidEventPatternError, type EventPattern, type PatternValue } from './pattern';

@@ -60,6 +60,23 @@ export interface LocalEventBridgeOptions {
   principals?: LocalPrincipals;
 }
 
+/**
+ * An accepted event that no rule of its bus matched: EventBridge drops it without a word, so the
+ * local bus keeps it here, with why each rule passed it by (the pattern's top-level fields that
+ * did not match: `source`, `detail-type`, `detail`, ...), or that the bus has no rule at all.
+ */
+export interface UnmatchedEvent {
+  bus: string;
+  /** The envelope's id (PutEvents' EventId for the entry). */
+  eventId: string;
+  source: string;
+  detailType: string;
+  /** Per rule of the bus, the pattern fields the event failed; empty when the bus has no rule. */
+  rules: { ruleName: string; fields: string[] }[];
+  /** One line for people, e.g. `source "x" not accepted by rule r`. */
+  reason: string;
+}
+
 /** What a refused PutEvents entry was, for tests and run summaries. */
 export interface RefusedEntry {
   bus: string;
@@ -83,6 +100,8 @@ export interface LocalEventBridge {
   events(bus?: string): EventEnvelope[];
   /** Rule targets that could not take an event (real EventBridge would retry, then use the rule's DLQ). */
   deliveryFailures(): DeliveryFailure[];
+  /** Accepted events that matched no rule of their bus, in arrival order, with why. */
+  unmatched(): UnmatchedEvent[];
   stop(): Promise<void>;
 }
 
@@ -110,6 +129,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   const rules: StoredRule[] = [];
   const eventsByBus = new Map<string, EventEnvelope[]>();
   const failures: DeliveryFailure[] = [];
+  const unmatchedEvents: UnmatchedEvent[] = [];
   const policies = new Map<string, Policy>();
   const refusedEntries: RefusedEntry[] = [];
   const busArn = (bus: string) => `arn:aws:events:${region}:${accountId}:event-bus/${busName(bus)}`;
@@ -117,8 +137,10 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     busName(bus) === DEFAULT_BUS ? `arn:aws:events:${region}:${accountId}:rule/${name}` : `arn:aws:events:${region}:${accountId}:rule/${busName(bus)}/${name}`;
 
   const deliver = (bus: string, event: EventEnvelope): void => {
+    let matched = 0;
     for (const rule of rules) {
       if (rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
+      matched++;
       try {
         options.sqs.sendMessage(
           rule.target.queueName,
@@ -134,6 +156,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         failures.push({ ruleName: rule.name, eventId: event.id, queueName: rule.target.queueName, error: String(error) });
       }
     }
+    if (matched === 0) unmatchedEvents.push(unmatchedEvent(bus, event, rules.filter((rule) => rule.bus === bus)));
   };
 
   /** The bus policy's verdict on one entry, as PutEvents reports it; undefined when allowed. */
@@ -227,12 +250,30 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     events: (bus) =>
       bus === undefined ? [...eventsByBus.values()].flat() : [...(eventsByBus.get(busName(bus)) ?? [])],
     deliveryFailures: () => [...failures],
+    unmatched: () => [...unmatchedEvents],
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
     },
   };
+}
+
+/** Why an event matched none of its bus's rules: per rule, the top-level pattern fields it failed. */
+function unmatchedEvent(bus: string, event: EventEnvelope, busRules: StoredRule[]): UnmatchedEvent {
+  const source = event.source;
+  const detailType = event['detail-type'];
+  const perRule = busRules.map((rule) => ({
+    ruleName: rule.name,
+    fields: Object.keys(rule.pattern).filter((field) => !matchesEventPattern({ [field]: rule.pattern[field] }, event)),
+  }));
+  const describe = (field: string) =>
+    field === 'source' ? `source "${source}" not accepted` : field === 'detail-type' ? `detail-type "${detailType}" not accepted` : `${field} not accepted`;
+  const reason =
+    perRule.length === 0
+      ? `bus "${bus}" has no rule`
+      : perRule.map(({ ruleName, fields }) => `${fields.map(describe).join(', ') || 'pattern not matched'} by rule ${ruleName}`).join('; ');
+  return { bus, eventId: event.id, source, detailType, rules: perRule, reason };
 }
 
 async function handle(

@@ -11,6 +11,9 @@ import { createInterface } from 'node:readline';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { InvokeMessage, WorkerReply } from './function-worker';
 
+/** What the consumer logs (lambdas/handlers/consumer-runtime.ts) when idempotency answers a delivery. */
+export const DUPLICATE_LOG_MESSAGE = 'duplicate delivery answered from the idempotency store';
+
 export interface LocalFunctionOptions {
   functionName: string;
   /** Absolute path of the module exporting `handler`. */
@@ -40,6 +43,11 @@ export class FunctionInvocationError extends Error {
 export class LocalFunction {
   /** Metric name -> sum of every value the function emitted (EMF). */
   readonly metrics = new Map<string, number>();
+  /**
+   * Event ids of deliveries the function answered from its idempotency store (its log line
+   * "duplicate delivery answered from the idempotency store"), one entry per answer, in order.
+   */
+  readonly duplicateDeliveries: string[] = [];
   private readonly instances: Instance[] = [];
   private readonly waiting: ((instance: Instance) => void)[] = [];
   private readonly log: WriteStream;
@@ -153,6 +161,14 @@ export class LocalFunction {
         return;
       } catch {
         // Not EMF after all: keep it as a log line.
+      }
+    }
+    if (line.includes(DUPLICATE_LOG_MESSAGE)) {
+      try {
+        const entry = JSON.parse(line) as { message?: unknown; eventId?: unknown };
+        if (entry.message === DUPLICATE_LOG_MESSAGE && typeof entry.eventId === 'string') this.duplicateDeliveries.push(entry.eventId);
+      } catch {
+        // Not the function's structured log line: nothing to count.
       }
     }
     this.log.write(`${line}\n`);

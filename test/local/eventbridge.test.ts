@@ -89,6 +89,34 @@ describe('local EventBridge over the real EventBridge client', () => {
     expect(eventBridge.events('default').map((e) => e.detail)).toEqual([{ action: 'create' }]);
   });
 
+  it('reports each event that matched no rule, by id, with the pattern fields each rule refused', async () => {
+    const output = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: 'identity', Source: 'not-hr', DetailType: 'UserChanged', Detail: '{"action":"create"}' },
+          { EventBusName: 'identity', Source: 'hr.system', DetailType: 'Other', Detail: '{"action":"create"}' },
+          { EventBusName: 'nobody-listens', Source: 'hr.system', DetailType: 'UserChanged', Detail: '{"action":"create"}' },
+          { EventBusName: 'identity', Source: 'hr.system', DetailType: 'UserChanged', Detail: '{"action":"create"}' },
+        ],
+      }),
+    );
+    const [unknownSource, unknownType, noRule, delivered] = output.Entries!.map((e) => e.EventId!);
+    const unmatched = new Map(eventBridge.unmatched().map((u) => [u.eventId, u]));
+    expect(unmatched.get(unknownSource)).toMatchObject({
+      bus: 'identity',
+      source: 'not-hr',
+      rules: [
+        { ruleName: 'rule-1', fields: ['source'] },
+        { ruleName: 'rule-2', fields: ['source', 'detail'] },
+      ],
+      reason: 'source "not-hr" not accepted by rule rule-1; source "not-hr" not accepted, detail not accepted by rule rule-2',
+    });
+    expect(unmatched.get(unknownType)?.rules[0]).toEqual({ ruleName: 'rule-1', fields: ['detail-type'] });
+    expect(unmatched.get(unknownType)?.reason).toContain('detail-type "Other" not accepted by rule rule-1');
+    expect(unmatched.get(noRule)).toMatchObject({ bus: 'nobody-listens', rules: [], reason: 'bus "nobody-listens" has no rule' });
+    expect(unmatched.has(delivered)).toBe(false);
+  });
+
   it('accepts a bus ARN as EventBusName', async () => {
     await events.send(
       new PutEventsCommand({
