@@ -26,7 +26,7 @@ import { factsOfReading, type Reading } from '../domain/parse-event';
 import type { Outcome } from '../domain/ports';
 import { processReading } from '../domain/process-event';
 import { loadRuntimeConfig } from '../shared/config';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
+import { LOG_MESSAGE, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 import {
   consumeRecord,
   deliveryOf,
@@ -144,7 +144,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     // Runs only when a stored result answers a repeated delivery: count and log the duplicate.
     responseHook: (response) => {
       metrics.addMetric(METRIC.duplicates, MetricUnit.Count, 1);
-      logger.info('duplicate delivery answered from the idempotency store', { eventId: (response as { eventId?: string }).eventId });
+      logger.info(LOG_MESSAGE.duplicate, { eventId: (response as { eventId?: string }).eventId });
       return response;
     },
   });

@@ -13,6 +13,11 @@ export const OUTCOME_DETAIL_TYPES = {
   failed: 'identity.change.failed',
 } as const;
 
+/** Log messages other tools read: the local run counts a real duplicate by this line and its eventId. */
+export const LOG_MESSAGE = {
+  duplicate: 'duplicate delivery answered from the idempotency store',
+} as const;
+
 /** EMF metrics, all with the `service` dimension. */
 export const METRIC = {
   applied: 'EventsApplied',

@@ -10,9 +10,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { InvokeMessage, WorkerReply } from './function-worker';
+import { LOG_MESSAGE } from '../../lambdas/shared/telemetry';
 
 /** What the consumer logs (lambdas/handlers/consumer-runtime.ts) when idempotency answers a delivery. */
-export const DUPLICATE_LOG_MESSAGE = 'duplicate delivery answered from the idempotency store';
+export const DUPLICATE_LOG_MESSAGE = LOG_MESSAGE.duplicate;
 
 export interface LocalFunctionOptions {
   functionName: string;
