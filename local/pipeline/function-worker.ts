@@ -23,6 +23,12 @@ type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse |
 
 const send = (reply: WorkerReply) => process.send?.(reply);
 
+// Ctrl-C in a terminal reaches the whole process group: the parent run decides when this instance
+// stops (it finishes its invocation first, or is stopped with SIGTERM past the grace period).
+process.on('SIGINT', () => undefined);
+// The run is gone (killed without stopping its instances): nothing more will be asked of this one.
+process.on('disconnect', () => process.exit(0));
+
 async function main(): Promise<void> {
   const modulePath = process.env.LOCAL_HANDLER_MODULE;
   if (!modulePath) throw new Error('LOCAL_HANDLER_MODULE is not set');
