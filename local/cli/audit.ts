@@ -14,6 +14,7 @@ import {
   type AuditQueryResult,
 } from '../../lambdas/adapters/dynamodb-audit-query';
 import { localDynamoDbClient, startDynalite } from '../dynalite';
+import { isPidAlive, LOCK, readLock } from '../state-dir';
 import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
 
 export const DEFAULT_AUDIT_TABLE = 'identity-provisioner-audit';
@@ -195,11 +196,25 @@ function positiveInteger(text: string, option: string): number {
 }
 
 interface OpenTarget {
+  /** For npm start's running store: the endpoints.json it was found through. */
+  endpointsFile?: string;
   client: DynamoDBClient;
   tableName: string;
   /** For error messages: where we looked. */
   description: string;
   close(): Promise<void>;
+}
+
+/** No local pipeline to ask (none running, a stale endpoints.json, no store): exit code 2. */
+export class NoLocalPipelineError extends Error {
+  constructor(what: string) {
+    super(
+      `No local pipeline is running: ${what}.\n` +
+        'Start one with `npm start` (it keeps its store in .local/, or --state-dir DIR), or point the audit elsewhere: ' +
+        '--local-dir DIR (another npm start state dir), --dynamodb-endpoint URL, or --table NAME --region R (a deployed stack).',
+    );
+    this.name = 'NoLocalPipelineError';
+  }
 }
 
 const endpointsFileSchema = z.object({ dynamodbEndpoint: z.string().url(), auditTableName: z.string().min(1) });
@@ -227,14 +242,28 @@ function endpointTarget(endpoint: string, tableName: string, region?: string): O
 /** npm start's store: its running endpoint if it wrote one, else its files opened here. */
 async function localTarget(localDir: string): Promise<OpenTarget> {
   const endpointsFile = path.join(localDir, 'endpoints.json');
+  // The run that holds the state dir (npm start's lock: pid, start time, command).
+  const lock = readLock(localDir);
   if (existsSync(endpointsFile)) {
-    const parsed = endpointsFileSchema.safeParse(JSON.parse(readFileSync(endpointsFile, 'utf8')));
-    if (!parsed.success) throw new Error(`${endpointsFile} is not a valid endpoints file: ${parsed.error.issues[0]?.message}`);
-    return endpointTarget(parsed.data.dynamodbEndpoint, parsed.data.auditTableName);
+    if (lock !== undefined && !isPidAlive(lock.pid)) {
+      throw new NoLocalPipelineError(`${endpointsFile} was left by an npm start that did not stop cleanly (pid ${lock.pid}, since ${lock.startedAt}, is no longer running)`);
+    }
+    let content: unknown;
+    try {
+      content = JSON.parse(readFileSync(endpointsFile, 'utf8'));
+    } catch {
+      content = undefined;
+    }
+    const parsed = endpointsFileSchema.safeParse(content);
+    if (!parsed.success) throw new NoLocalPipelineError(`${endpointsFile} is not a valid endpoints file (left by an npm start that did not stop cleanly?)`);
+    return { ...endpointTarget(parsed.data.dynamodbEndpoint, parsed.data.auditTableName), endpointsFile };
+  }
+  if (lock !== undefined && isPidAlive(lock.pid)) {
+    throw new NoLocalPipelineError(`an npm start (pid ${lock.pid}, since ${lock.startedAt}) holds ${localDir} but has not published ${endpointsFile} yet; try again in a moment`);
   }
   const dataDir = path.join(localDir, 'dynamodb');
   if (!existsSync(dataDir)) {
-    throw new Error(`No local store in ${localDir}: run \`npm start\` first, or pass --table or --dynamodb-endpoint`);
+    throw new NoLocalPipelineError(`no endpoints.json and no local store in ${localDir} (its ${LOCK} says nothing runs there)`);
   }
   const dynalite = await startDynalite({ path: dataDir });
   const target = endpointTarget(dynalite.endpoint, DEFAULT_AUDIT_TABLE);
@@ -272,6 +301,9 @@ export function runQuery(query: DynamoDbAuditQuery, request: AuditRequest): Prom
 function explain(error: unknown, target: OpenTarget | undefined): string {
   const err = error as Error & { code?: string; cause?: { code?: string } };
   if (err.name === 'ResourceNotFoundException') return `Audit table not found: ${target?.description ?? ''}`;
+  if ((err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') && target?.endpointsFile) {
+    return new NoLocalPipelineError(`${target.endpointsFile} names ${target.description}, which does not answer: the npm start that wrote it has stopped`).message;
+  }
   if (err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') {
     return `Cannot reach ${target?.description ?? 'DynamoDB'}: is it running? (a stale endpoints.json is left by an npm start that has stopped)`;
   }
@@ -304,11 +336,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof InvalidAuditQueryError) {
+    if (error instanceof InvalidAuditQueryError || error instanceof NoLocalPipelineError) {
       process.stderr.write(`audit: ${error.message}\n`);
       return 2;
     }
     process.stderr.write(`audit: ${explain(error, target)}\n`);
+    const cause = error as { code?: string; cause?: { code?: string } };
+    // npm start's endpoints.json named a pipeline that is gone: nothing is running (exit 2).
+    if (target?.endpointsFile && (cause.code === 'ECONNREFUSED' || cause.cause?.code === 'ECONNREFUSED')) return 2;
     return 1;
   } finally {
     await target?.close();

@@ -40,7 +40,9 @@ State is kept in .local/ between runs.
 Exit codes: 0 every event reached a final outcome (applied, no change, superseded,
 rejected, duplicate, refused at the door); 1 some event failed, was not matched by the bus
 rule, was not sent or has no final outcome (with --fail-on-reject: also rejected or refused);
-2 usage error (bad option, missing file, an endpoint given by option not reachable).
+2 usage error (bad option, missing file, an endpoint given by option not reachable, the state
+dir in use by another run, --fresh on a folder npm start did not create); 130 stopped by Ctrl-C
+(run the same command again to resume).
 
 Options:
   --events FILE                 events to send: a JSON array, JSON Lines or a single JSON object
@@ -66,7 +68,8 @@ Options:
                                 (default ${LOCAL_DEFAULTS.neighbourTps}; 0 = none)
   --timeout SECONDS             give up waiting for the queue to drain (default ${LOCAL_DEFAULTS.timeoutSeconds})
   --state-dir DIR               where state, logs and the handler bundle live (default .local/)
-  --fresh                       wipe the state directory first (identity store, tables, logs)
+  --fresh                       empty the state directory first (identity store, tables, logs);
+                                only one npm start created (it holds .identity-provisioner-state)
   --fail-on-reject              exit 1 also when an event is rejected or refused by policy
   --quiet                       no progress bar; the summary JSON line is still printed
   --help                        this text

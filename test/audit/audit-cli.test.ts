@@ -194,9 +194,9 @@ describe('audit CLI against the local store of npm start', () => {
     expect(run.stdout.trimEnd().split('\n')).toHaveLength(1 + 3);
   });
 
-  it('says how to get a store when there is none', async () => {
+  it('says how to get a store when there is none (exit 2)', async () => {
     const run = await audit('user', 'ann', '--local-dir', localDir);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/No local store in .*: run `npm start` first, or pass --table or --dynamodb-endpoint/);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/No local pipeline is running: no endpoints.json and no local store in .*\nStart one with `npm start`.*--local-dir DIR.*--dynamodb-endpoint URL.*--table NAME --region R/);
   });
 });
