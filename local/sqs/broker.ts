@@ -235,11 +235,6 @@ export class SqsBroker {
     queue.notify();
   }
 
-  deleteQueue(queue: LocalQueue): void {
-    this.queuesByName.delete(queue.name);
-    queue.notify();
-  }
-
   /** Accepts a queue name, a queue URL of any host (last path segment is the name) or a queue ARN. */
   getQueue(nameUrlOrArn: string | undefined): LocalQueue {
     if (!nameUrlOrArn) throw sqsErrors.missingParameter('QueueUrl');

@@ -12,7 +12,12 @@ import { evaluatePolicy, LocalPrincipals, senderIdOf, type LocalPrincipal, type 
  * @aws-sdk/client-sqs sends it: `POST /`, `X-Amz-Target: AmazonSQS.<Action>`,
  * `Content-Type: application/x-amz-json-1.0`. Signatures are not checked, but the access key id
  * tells who is calling (local/iam): a queue with a `Policy` attribute refuses SendMessage and
- * SendMessageBatch as its policy says; a queue without one takes every sender, as before.
+ * SendMessageBatch, and the message move tasks (StartMessageMoveTask, ListMessageMoveTasks,
+ * CancelMessageMoveTask: local/sqs/move-tasks.ts), as its policy says; a queue without one takes
+ * every caller, as before. Receive, delete and visibility changes are not policed locally.
+ * Only the actions the project calls are served: queues are created, and their attributes set,
+ * by the pipeline in-process (createQueue, setQueueAttributes), so SetQueueAttributes and
+ * DeleteQueue over HTTP (with which any caller could have replaced a queue's policy) are not.
  */
 export interface LocalSqsOptions {
   /** 0 (default) picks a free port. */
@@ -199,14 +204,6 @@ function sqsActions(broker: SqsBroker, mover: MessageMover): Record<string, Acti
         if (all[name] !== undefined) selected[name] = all[name];
       }
       return { Attributes: selected };
-    },
-    SetQueueAttributes: (input) => {
-      broker.setQueueAttributes(queueOf(input), stringMap(input.Attributes));
-      return {};
-    },
-    DeleteQueue: (input) => {
-      broker.deleteQueue(queueOf(input));
-      return {};
     },
     PurgeQueue: (input) => {
       broker.purge(queueOf(input));
