@@ -95,7 +95,7 @@ export class ProvisionerAlarms extends Construct {
     this.deadLetterQueueDepth = alarm('DeadLetterQueueDepth', {
       alarmDescription:
         'Events in the DLQ: rejected by the function (see the rejectionCode/rejectionReason attributes) or failed 5 receives. ' +
-        'Fix the cause, then redrive with aws sqs start-message-move-task.',
+        'Fix the cause, then redrive as an operator: npm run dlq -- list|show|redrive --stack <this stack> (docs/operations.md).',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         statistic: 'Maximum',
         period: Duration.minutes(1),

@@ -145,6 +145,8 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerDeadLetterQueue'), 'QueueName'] } }],
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
+      // The on-call engineer is told the command that inspects and redrives it.
+      AlarmDescription: Match.stringLikeRegexp('npm run dlq -- list\\|show\\|redrive --stack'),
     });
   });
 
