@@ -412,6 +412,12 @@ async function redriveOne(target: Target, message: DlqMessage, destination: Queu
     new SendMessageCommand({
       QueueUrl: destination.url,
       MessageBody: message.body,
+      // A FIFO source queue: the event's group again, deduplicated per DLQ message (a second
+      // redrive of the same message within SQS's 5-minute window is not a second event).
+      ...(destination.name.endsWith('.fifo') && {
+        MessageGroupId: message.system.MessageGroupId ?? message.eventId ?? message.messageId,
+        MessageDeduplicationId: message.messageId,
+      }),
       ...(!fromFunction &&
         Object.keys(message.attributes).length > 0 && {
           MessageAttributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
