@@ -11,8 +11,11 @@ import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change'
 import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
 import { EventsFileError, payloadOf, routeEntries, sendThroughDoors } from '../producer';
-import { readEventFile } from './event-file';
+import { readEventFile, resolveUserPath } from './event-file';
 import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
+import { planLocalIngestion, LocalSettingsError } from '../pipeline/ingestion';
+import { readCdkJsonSettings, readSettingsFile, resolveLocalSettings, SettingsFileError, type SettingsSource } from '../pipeline/settings';
+import { ProvisionerConfigError } from '../../lib/config';
 import { LocalDoors } from '../pipeline/doors';
 import { NEIGHBOUR_ACTION, startNeighbour } from '../pipeline/neighbour';
 import { INTERRUPT_GRACE_MS, sendUntil, stopInterrupted, watchForInterrupt } from '../pipeline/interrupt';
@@ -28,6 +31,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = resolve(__dirname, '../..');
 const DEFAULT_STATE_DIR = join(ROOT, '.local');
 const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');
+const CDK_JSON = join(ROOT, 'cdk.json');
 
 const HELP = `Usage: npm start -- [options]
 
@@ -37,10 +41,20 @@ each producer sends through its own door (its queue, or the bus with its source)
 credentials, and the queue and bus policies refuse anyone else (docs/local-delivery.md).
 State is kept in .local/ between runs.
 
+Settings: the deployment's own, validated as cdk synth validates them (lib/config.ts): the
+non-CDK keys of cdk.json's "context", then --settings FILE over them, then command-line options
+(--identity-store-id, --tps) over both; what none gives takes the local defaults
+(local/pipeline/defaults.ts). An invalid or unknown setting stops the run before anything
+starts (exit 2). Settings that only mean something in AWS (alarms, removalPolicy, bus name,
+retention, region) are validated and reported as not used locally; queueKind=fifo is refused
+(the local queues are standard). The local waits (redeliveryBaseDelaySeconds,
+retrySafetyMarginMs) stay short unless --settings names them.
+
 Exit codes: 0 every event reached a final outcome (applied, no change, superseded,
 rejected, duplicate, refused at the door); 1 some event failed, was not matched by the bus
 rule, was not sent or has no final outcome (with --fail-on-reject: also rejected or refused);
-2 usage error (bad option, missing file, an endpoint given by option not reachable, the state
+2 usage error (bad option, missing file, an invalid or unknown setting, queueKind=fifo, a line
+naming an undeclared producer, an endpoint given by option not reachable, the state
 dir in use by another run, --fresh on a folder npm start did not create); 130 stopped by Ctrl-C
 (run the same command again to resume).
 
@@ -52,10 +66,15 @@ Options:
                                 Anything else is refused with file:line:column before anything
                                 is sent. A relative path is from the directory you ran npm in
                                 (default: examples/onboarding.jsonl, whose lines name their producers)
+  --settings FILE               a JSON object of deployment settings, the keys of cdk.json's
+                                "context" (e.g. {"managedGroupScope": "prefix:app-", "producers":
+                                {...}}); wins over cdk.json. A relative path is from the directory
+                                you ran npm in
   --producer NAME               send the file's lines that name no producer as NAME, through its
                                 door with its credentials (default: an EventBridge entry as the bus
-                                producer of its source, anything else as ${LOCAL_DEFAULT_PRODUCER}); the
-                                local producers: ${Object.keys(LOCAL_DEFAULTS.producers).join(', ')}
+                                producer of its source, anything else as ${LOCAL_DEFAULT_PRODUCER}, or
+                                the only declared producer); the producers are the settings' own
+                                (default: ${Object.keys(LOCAL_DEFAULTS.producers).join(', ')})
   --identitystore-endpoint URL  use this running Identity Store instead of the embedded emulator
   --dynamodb-endpoint URL       use this running DynamoDB instead of the embedded dynalite
   --identity-store-id ID        the identity store to manage (default ${LOCAL_DEFAULTS.identityStoreId})
@@ -90,6 +109,7 @@ function parseOptions(argv: string[]) {
     args: argv,
     options: {
       events: { type: 'string' },
+      settings: { type: 'string' },
       producer: { type: 'string' },
       'identitystore-endpoint': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
@@ -119,8 +139,8 @@ function parseOptions(argv: string[]) {
     if (!/^https?:\/\/[^/]+/.test(raw)) throw new UsageError(`--${name} must be an http(s) URL, got "${raw}"`);
     return raw;
   };
-  const identityStoreId = values['identity-store-id'] ?? LOCAL_DEFAULTS.identityStoreId;
-  if (!IDENTITY_STORE_ID_PATTERN.test(identityStoreId)) throw new UsageError(`--identity-store-id must be d-<10 hex> or a UUID, got "${identityStoreId}"`);
+  const identityStoreId = values['identity-store-id'];
+  if (identityStoreId !== undefined && !IDENTITY_STORE_ID_PATTERN.test(identityStoreId)) throw new UsageError(`--identity-store-id must be d-<10 hex> or a UUID, got "${identityStoreId}"`);
   if (values.faults !== undefined) {
     try {
       parseFaultSpec(values.faults);
@@ -128,17 +148,15 @@ function parseOptions(argv: string[]) {
       throw new UsageError(`--faults: ${(error as Error).message}`);
     }
   }
-  if (values.producer !== undefined && !(values.producer in LOCAL_DEFAULTS.producers)) {
-    throw new UsageError(`--producer: "${values.producer}" is not a local producer (${Object.keys(LOCAL_DEFAULTS.producers).join(', ')})`);
-  }
   return {
     help: values.help ?? false,
     eventsFile: values.events ?? DEFAULT_EVENTS,
+    settingsFile: values.settings,
     producer: values.producer,
     identityStoreEndpoint: url('identitystore-endpoint', values['identitystore-endpoint']),
     dynamodbEndpoint: url('dynamodb-endpoint', values['dynamodb-endpoint']),
     identityStoreId,
-    tps: number('tps', values.tps, LOCAL_DEFAULTS.tps, 1),
+    tps: values.tps === undefined ? undefined : number('tps', values.tps, LOCAL_DEFAULTS.tps, 1),
     faults: values.faults,
     seed: values.seed === undefined ? undefined : number('seed', values.seed, 0, 0),
     neighbourTps: number('neighbour-tps', values['neighbour-tps'], LOCAL_DEFAULTS.neighbourTps, 0),
@@ -156,7 +174,38 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
+  // The deployment's settings, validated as cdk synth validates them: a bad one stops here (exit 2).
+  const sources: SettingsSource[] = [];
+  const cdkJson = readCdkJsonSettings(CDK_JSON);
+  if (cdkJson !== undefined && Object.keys(cdkJson.values).length > 0) sources.push(cdkJson);
+  if (options.settingsFile !== undefined) sources.push(readSettingsFile(resolveUserPath(options.settingsFile), options.settingsFile));
+  const settings = resolveLocalSettings(sources, { identityStoreId: options.identityStoreId, tps: options.tps });
+  const plan = planLocalIngestion({ producers: settings.options.producers, operators: settings.options.operators });
+  const declared = Object.keys(plan.producers).sort();
+  if (options.producer !== undefined && !declared.includes(options.producer)) {
+    throw new UsageError(`--producer: "${options.producer}" is not a declared producer (declared: ${declared.join(', ') || 'none'})`);
+  }
+  // Lines that name no producer go as --producer, else the local default one, else the only one declared.
+  const fallback = declared.includes(LOCAL_DEFAULT_PRODUCER) ? LOCAL_DEFAULT_PRODUCER : declared.length === 1 ? declared[0] : undefined;
+
+  const { path: eventsPath, entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
+  // Every line must go to a declared producer: refused before anything starts, naming them.
+  const unroutable = routeEntries(entries, plan.producers, { producer: options.producer, fallback }).unroutable.filter(
+    (entry) => entry.reason.includes('is not declared') || entry.reason.startsWith('names no producer'),
+  );
+  if (unroutable.length > 0) {
+    // One line per reason (per undeclared producer), with the entries' positions in the file, from 1.
+    const byReason = new Map<string, number[]>();
+    for (const entry of unroutable) byReason.set(entry.reason, [...(byReason.get(entry.reason) ?? []), entry.index + 1]);
+    const lines = [...byReason].map(
+      ([reason, positions]) =>
+        `  ${reason}: ${positions.length === 1 ? 'entry' : `${positions.length} entries`} ${positions.slice(0, 8).join(', ')}${positions.length > 8 ? ', ...' : ''}`,
+    );
+    throw new UsageError(
+      `${eventsPath}: ${unroutable.length} of ${entries.length} entries cannot be sent with these settings (declared producers: ${declared.join(', ') || 'none'}); nothing was sent:\n${lines.join('\n')}\n` +
+        'Declare the producers in the settings (cdk.json context or --settings), or send a file whose lines name declared ones.',
+    );
+  }
   // The state dir is this run's alone (lock), and --fresh empties only one this tool made (marker).
   const claimed = claimStateDir(options.stateDir, { fresh: options.fresh, command: ['npm start', ...process.argv.slice(2)].join(' ') });
   for (const note of claimed.notes) process.stderr.write(`${note}\n`);
@@ -170,30 +219,31 @@ async function main(): Promise<number> {
     if (reason !== undefined) throw new UsageError(`--${option} ${endpoint} is not reachable (${reason})`);
   }
 
+  for (const line of settings.header) process.stdout.write(`${line}\n`);
+  const identityStoreId = settings.options.identityStoreId;
   const startedAt = new Date();
   const pipeline = await startLocalPipeline({
-    ...LOCAL_DEFAULTS,
-    identityStoreId: options.identityStoreId,
+    ...settings.options,
     identityStoreEndpoint: options.identityStoreEndpoint,
     dynamodbEndpoint: options.dynamodbEndpoint,
-    emulatorTps: options.tps,
-    requestsPerSecond: options.tps,
+    // The account's quota (the emulator's); the deployment's budget is requestsPerSecond.
+    emulatorTps: options.tps ?? LOCAL_DEFAULTS.tps,
     faults: options.faults,
     seed: options.seed,
     stateDir: options.stateDir,
     logFile,
   });
-  const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId: options.identityStoreId, tps: options.neighbourTps });
+  const neighbour = startNeighbour({ endpoint: pipeline.identityStoreEndpoint, identityStoreId, tps: options.neighbourTps });
   const progress = progressReporter({ quiet: options.quiet });
   try {
     // Left in progress by an interrupted run (idempotency records, subject leases): cleared before sending.
     const leftoverClient = localDynamoDbClient(pipeline.dynamodbEndpoint);
     const leftovers = await settleLeftovers(leftoverClient, LOCAL_NAMES.tables, {
       ownsStore: options.dynamodbEndpoint === undefined,
-      maxWaitMs: LOCAL_DEFAULTS.functionTimeoutSeconds * 1000,
+      maxWaitMs: settings.options.functionTimeoutSeconds * 1000,
     }).finally(() => leftoverClient.destroy());
     if (leftovers) process.stderr.write(`${leftovers}\n`);
-    const { routed, unroutable } = routeEntries(entries, pipeline.doors, { producer: options.producer, fallback: LOCAL_DEFAULT_PRODUCER });
+    const { routed, unroutable } = routeEntries(entries, pipeline.doors, { producer: options.producer, fallback });
     const doors = new LocalDoors({ region: 'us-east-1', sqsEndpoint: pipeline.sqsEndpoint, eventBridgeEndpoint: pipeline.eventBridgeEndpoint, producers: pipeline.doors });
     const sent = await sendUntil(routed, (slice) => sendThroughDoors(slice, doors.doorFor), () => interrupt.requested).finally(() => doors.destroy());
     sent.failed.push(...unroutable);
@@ -246,6 +296,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof ProvisionerConfigError || error instanceof SettingsFileError || error instanceof LocalSettingsError) {
+      process.stderr.write(`${(error as Error).message}\nNothing was started. The settings are read from cdk.json's "context" and --settings FILE (npm start -- --help).\n`);
+      process.exit(2);
+    }
     if (error instanceof UsageError || error instanceof EventsFileError || error instanceof StateDirError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\nRun npm start -- --help for the options.\n`);
       process.exit(2);

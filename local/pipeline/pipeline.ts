@@ -58,6 +58,8 @@ export interface LocalPipelineOptions {
   deletionWindowSeconds: number;
   idCacheTtlSeconds: number;
   redeliveryBaseDelaySeconds: number;
+  /** The function stops retrying this long before its deadline (default 2000 locally; 5000 in the stack). */
+  retrySafetyMarginMs?: number;
   /** How far ahead of now an event's occurredAt may be, and the earliest it may be. */
   maxClockSkewSeconds: number;
   occurredAtFloor: string;
@@ -345,7 +347,7 @@ export function functionEnvironment(
     DELETION_WINDOW_SECONDS: String(options.deletionWindowSeconds),
     AUDIT_RETENTION_DAYS: '0',
     ID_CACHE_TTL_SECONDS: String(options.idCacheTtlSeconds),
-    RETRY_SAFETY_MARGIN_MS: '2000',
+    RETRY_SAFETY_MARGIN_MS: String(options.retrySafetyMarginMs ?? 2000),
     QUEUE_KIND: 'standard',
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     REDELIVERY_BASE_DELAY_SECONDS: String(options.redeliveryBaseDelaySeconds),
