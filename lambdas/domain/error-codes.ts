@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   IDENTITY_STORE_REFUSED: { kind: 'rejected', meaning: "The Identity Store refused a request as invalid (ValidationException); the message is the service's." },
   // Not now.
   SUBJECT_BUSY: { kind: 'retry', meaning: 'Another change to the same person or group was being applied.' },
+  LEASE_LAPSED: { kind: 'retry', meaning: "The attempt reached its invocation's deadline, when its subject lease lapses, before a write: no write is made after it." },
   USER_NOT_FOUND: { kind: 'retry', meaning: 'The user does not exist yet; the event creating it may still be on its way.' },
   GROUP_NOT_FOUND: { kind: 'retry', meaning: 'The group does not exist yet; the event creating it may still be on its way.' },
   USER_NAME_TAKEN: { kind: 'retry', meaning: 'The new user name belongs to another user; a pending rename or delete may free it.' },

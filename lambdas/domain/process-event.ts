@@ -175,6 +175,8 @@ async function apply(
     occurredAt: normalizeOccurredAt(change.occurredAt),
     sender: senderOf(via, delivery, producer.producer.name),
     grant: producer.producer,
+    // The leases below last until the delivery's deadline, and so may no write.
+    leaseUntil: delivery.deadline,
   };
   const writes = new WriteRecorder(context, deps.audit, deps.clock);
   const leaseKeys = leaseKeysOf(change);

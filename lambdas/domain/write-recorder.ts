@@ -22,7 +22,15 @@ export interface WriteContext {
   identityStoreId: string;
   /** Who sent the event, as AWS vouches for it. */
   sender: ProducerFacts;
+  /**
+   * When the subjects' lease lapses (the invocation's deadline). After it another event about
+   * the same subject may be applied, so no write may start later than WRITE_LEASE_MARGIN_MS before.
+   */
+  leaseUntil: Date;
 }
+
+/** A write needs the lease for at least this long: the call, its retries and its record. */
+export const WRITE_LEASE_MARGIN_MS = 1_000;
 
 /** Records the intents and writes of the current attempt, in order. Created per event attempt. */
 export class WriteRecorder {
@@ -46,8 +54,18 @@ export class WriteRecorder {
     return this.nextSequence;
   }
 
-  /** Before a write: durably says it is about to be made. Throws AUDIT_UNAVAILABLE, and then the write is not made. */
+  /**
+   * Before a write: checks the subjects are still leased to this attempt, then durably says the
+   * write is about to be made. Throws LEASE_LAPSED or AUDIT_UNAVAILABLE, and then the write is not made.
+   */
   async intend(targets: IntentTargets): Promise<void> {
+    const left = this.context.leaseUntil.getTime() - this.clock.now().getTime();
+    if (left < WRITE_LEASE_MARGIN_MS) {
+      throw new RetryableError(
+        'LEASE_LAPSED',
+        `the ${targets.action} was not made: ${left <= 0 ? 'the subject lease has lapsed' : `only ${left} ms of the subject lease were left`} (the invocation's deadline); another change to the subject may be under way`,
+      );
+    }
     const sequence = this.nextSequence;
     const record: IntentRecord = { ...targets, ...this.common(sequence) };
     try {

@@ -355,6 +355,21 @@ describe('bad input and the audit trail', () => {
     expect(h.identityStore.groups.size).toBe(1);
   });
 
+  it('makes no write once the subject lease has lapsed (the invocation deadline): LEASE_LAPSED, no intent, retried', async () => {
+    const h = harness();
+    const slowLookup = h.identityStore.findGroupIdByDisplayName.bind(h.identityStore);
+    // The lookup takes the attempt past its deadline (60 s in the harness), as a stalled call would.
+    h.identityStore.findGroupIdByDisplayName = async (name, options) => {
+      h.clock.advance(60_000);
+      return slowLookup(name, options);
+    };
+    const late = await h.deliver(events.groupUpserted('Eng'));
+    expect(late.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'LEASE_LAPSED', writes: 0 });
+    expect(late.disposition.kind).toBe('retryAfter');
+    expect(h.identityStore.groups.size).toBe(0);
+    expect(h.audit.intents).toEqual([]);
+  });
+
   it('records each write under the sequence of its intent', async () => {
     const h = harness();
     await withGroups(h, 'Engineering', 'Sales');
