@@ -1,6 +1,6 @@
 /** `npm run bench -- [options]`: parsing and the two sizes (default and --quick). */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../cli/conventions';
 
 export const DEFAULT_RESULTS_FILE = resolve(__dirname, 'results.json');
 
@@ -25,7 +25,7 @@ Options:
                 moves and 5% leavers (default ${SIZES.default.joiners}; --quick ${SIZES.quick.joiners}; at least ${MIN_JOINERS})
   --quick       the small run (a few minutes on 2 cores)
   --out FILE    where to write the results (default bench/results.json)
-  --help        this text
+  -h, --help    this text
 `;
 
 export class UsageError extends Error {
@@ -46,17 +46,17 @@ export interface BenchOptions {
 export function parseBenchOptions(argv: string[]): BenchOptions {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
+    // Errors rewritten as the other commands' are (cli/conventions.ts): never Node's raw text.
+    ({ values } = parseCommandLine(
+      argv,
+      {
         joiners: { type: 'string' },
         quick: { type: 'boolean' },
         out: { type: 'string' },
-        help: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-      allowPositionals: false,
-    }));
+      false,
+    ));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -6,6 +6,7 @@
  * Exits 1 when our own run lost or failed events or a calls case measured the wrong outcome:
  * the figures would not mean what they say. The baseline failing events is its expected result.
  */
+import '../cli/quiet-sdk';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +21,6 @@ import { measureColdInit } from './sections/cold-init';
 import { measureOverhead } from './sections/overhead';
 import { runWaveWithBaselineClient, runWaveWithOurClient } from './sections/quota-efficiency';
 import { onboardingWave } from './workload/wave';
-
-// As npm start does: the SDK's "releases after January 2027 need Node 22" notice is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** The Identity Store's published account-wide quota. */
 const QUOTA_RPS = LOCAL_DEFAULTS.tps;

@@ -2,14 +2,12 @@
  * `npm run soak -- --events N --seed S`: the whole pipeline under faults and a DynamoDB outage,
  * checked against the reference model (docs/reliability.md). Exits 1 when any check fails.
  */
-import { parseArgs } from 'node:util';
+import '../cli/quiet-sdk';
+import { parseCommandLine, projectVersion, UsageError } from '../cli/conventions';
 import { parseFaultSpec } from '../local/emulator';
 import { renderSoakReport } from './soak/report';
 import { runSoak, SOAK_DEFAULTS } from './soak/run-soak';
 import { DEFAULT_SUBJECT_GAP } from './soak/workload';
-
-// As in npm start: the pinned SDK's "needs Node 22 from 2027" notice is not actionable here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const HELP = `Usage: npm run soak -- [options]
 
@@ -21,12 +19,19 @@ const HELP = `Usage: npm run soak -- [options]
   --subject-gap N   at least N source positions between two events about one person or group
                     (default ${DEFAULT_SUBJECT_GAP}; small values make their deliveries overlap)
   --stall S         give up when a message has waited this long with nothing running (default ${SOAK_DEFAULTS.stallTimeoutMs / 1000})
-  --help            this text
+  -h, --help        this text
+  --version         the version
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage error.
+  0  ok: every check passed
+  1  the operation failed: a check failed, or the run stalled or broke
+  2  usage error: a bad option or value
 `;
 
 function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseCommandLine(
+    process.argv.slice(2),
+    {
       events: { type: 'string' },
       seed: { type: 'string' },
       faults: { type: 'string' },
@@ -34,12 +39,17 @@ function main(): Promise<number> {
       'outage-ms': { type: 'string' },
       'subject-gap': { type: 'string' },
       stall: { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
-    strict: true,
-  });
+    false,
+  );
   if (values.help) {
     process.stdout.write(HELP);
+    return Promise.resolve(0);
+  }
+  if (values.version) {
+    process.stdout.write(`${projectVersion()}\n`);
     return Promise.resolve(0);
   }
   const whole = (name: string, raw: string | undefined, fallback: number, min: number) => {
@@ -72,12 +82,10 @@ function main(): Promise<number> {
   });
 }
 
-class UsageError extends Error {}
-
-main().then(
+Promise.resolve().then(main).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError) {
       process.stderr.write(`${(error as Error).message}\nRun npm run soak -- --help for the options.\n`);
       process.exit(2);
     }

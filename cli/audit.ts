@@ -1,21 +1,26 @@
 /**
  * npm run audit -- <command> [options]: answers audit questions from the audit table.
- * Reads the local store of `npm start` by default, a deployed stack with --table/--region,
- * or any DynamoDB endpoint with --dynamodb-endpoint. Exit codes: 0 ok, 1 failed, 2 bad usage.
+ * Reads the local store of `npm start` by default, a deployed stack with --stack NAME (its
+ * AuditTableName output) or --table NAME, or any DynamoDB endpoint with --dynamodb-endpoint.
+ * Exit codes (cli/conventions.ts): 0 ok, 1 the operation failed, 2 usage error.
  */
+import './quiet-sdk';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import {
   DynamoDbAuditQuery,
   InvalidAuditQueryError,
   type AuditQueryResult,
-} from '../../lambdas/adapters/dynamodb-audit-query';
-import { localDynamoDbClient, startDynalite } from '../dynalite';
-import { isPidAlive, LOCK, readLock } from '../state-dir';
+} from '../lambdas/adapters/dynamodb-audit-query';
+import { localDynamoDbClient, startDynalite } from '../local/dynalite';
+import { isPidAlive, LOCK, readLock } from '../local/state-dir';
+import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
 import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
+import { stackOutputs } from './stack';
+
+export { UsageError };
 
 export const DEFAULT_AUDIT_TABLE = 'identity-provisioner-audit';
 const DEFAULT_LIMIT = 200;
@@ -40,17 +45,27 @@ Options:
   --limit N                 keep the newest N records (default ${DEFAULT_LIMIT})
   --since T, --until T      ISO-8601 (2024-05-01, 2024-05-01T09:00:00Z) or relative
                             to now (30m, 24h, 7d); the window is [since, until)
-  --table NAME              audit table of a deployed stack (AWS credentials from the
-                            environment); with --region R or AWS_REGION
-  --region R                AWS region for --table
+  --stack NAME              a deployed stack: the audit table is its AuditTableName
+                            output (the IdentityProvisioner stack or its state stack)
+  --table NAME              the audit table of a deployed stack, by name
+  --region R                with --stack or --table: the AWS region (default: AWS_REGION
+                            or your profile's; --table needs one)
+  --profile P               with --stack or --table: the AWS profile (sets AWS_PROFILE);
+                            credentials come from the SDK's default chain
   --dynamodb-endpoint URL   any other DynamoDB endpoint (local credentials)
   --local-dir DIR           where npm start keeps its state (default <repo>/.local)
   --page-size N             items per DynamoDB page (default: DynamoDB's own)
   -h, --help                this text
+  --version                 the version
 
-Without --table or --dynamodb-endpoint the local store of npm start is read: the
-endpoint in <local-dir>/endpoints.json when npm start is running, else the files
-in <local-dir>/dynamodb. Times are printed in UTC.
+Without --stack, --table or --dynamodb-endpoint the local store of npm start is read:
+the endpoint in <local-dir>/endpoints.json when npm start is running, else the files
+in <local-dir>/dynamodb. Times are printed in UTC. The output has no colours.
+
+${exitCodesHelp({
+  failed: 'the audit table is missing or does not answer, the stack has no AuditTableName output, AWS refused',
+  usage: 'a bad option, command or time; a query the table cannot answer; no local pipeline running and no local store (it says how to start one)',
+})}
 `;
 
 const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'producer', 'actor'] as const;
@@ -66,14 +81,6 @@ const NEEDS_SUBJECT: Record<Command, string | undefined> = {
 };
 const WINDOWED: readonly Command[] = ['changes', 'failures', 'producer', 'actor'];
 
-/** Bad options: the message is shown with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 export interface AuditRequest {
   command: Command;
   subject?: string;
@@ -83,11 +90,14 @@ export interface AuditRequest {
   limit: number;
   pageSize?: number;
   target: TargetChoice;
+  /** --profile: the AWS profile for --stack or --table. */
+  profile?: string;
 }
 
 export type TargetChoice =
   | { kind: 'local'; localDir: string }
   | { kind: 'aws'; tableName: string; region: string }
+  | { kind: 'stack'; stackName: string; region?: string }
   | { kind: 'endpoint'; endpoint: string; tableName: string; region?: string };
 
 const OPTIONS = {
@@ -100,23 +110,24 @@ const OPTIONS = {
   'dynamodb-endpoint': { type: 'string' },
   'local-dir': { type: 'string' },
   'page-size': { type: 'string' },
+  stack: { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
-/** Parses the command line; returns undefined when help was asked for. */
-export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv = process.env): AuditRequest | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return undefined;
+/** Parses the command line: the request, or 'help' / 'version' when those were asked for. */
+export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv = process.env): AuditRequest | 'help' | 'version' {
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
+  if (values.help) return 'help';
+  if (values.version) return 'version';
 
   const [commandName, subject, ...extra] = positionals;
-  if (commandName === undefined) throw new UsageError('missing command');
-  if (!(COMMANDS as readonly string[]).includes(commandName)) throw new UsageError(`unknown command "${commandName}"`);
+  if (commandName === undefined) throw new UsageError(`missing command: ${COMMANDS.join(', ')}`);
+  if (!(COMMANDS as readonly string[]).includes(commandName)) {
+    const guess = closest(commandName, COMMANDS);
+    throw new UsageError(`unknown command "${commandName}"${guess ? ` (did you mean ${guess}?)` : ''}`);
+  }
   const command = commandName as Command;
 
   const subjectName = NEEDS_SUBJECT[command];
@@ -139,7 +150,8 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
 
   const format = values.format ?? 'table';
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${format}"`);
+    const guess = closest(format, OUTPUT_FORMATS);
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${format}"${guess ? ` (did you mean ${guess}?)` : ''}`);
   }
 
   return {
@@ -151,14 +163,24 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
     limit: values.limit === undefined ? DEFAULT_LIMIT : positiveInteger(values.limit, '--limit'),
     pageSize: values['page-size'] === undefined ? undefined : positiveInteger(values['page-size'], '--page-size'),
     target: chooseTarget(values, env),
+    profile: values.profile,
   };
 }
 
 function chooseTarget(
-  values: { table?: string; region?: string; 'dynamodb-endpoint'?: string; 'local-dir'?: string },
+  values: { table?: string; region?: string; 'dynamodb-endpoint'?: string; 'local-dir'?: string; stack?: string; profile?: string },
   env: NodeJS.ProcessEnv,
 ): TargetChoice {
   const endpoint = values['dynamodb-endpoint'];
+  if (values.profile !== undefined && values.stack === undefined && values.table === undefined) {
+    throw new UsageError('--profile goes with --stack or --table (a deployed stack)');
+  }
+  if (values.stack !== undefined) {
+    if (values.table !== undefined) throw new UsageError('--stack and --table are alternatives: the stack names its audit table');
+    if (endpoint !== undefined) throw new UsageError('--stack does not go with --dynamodb-endpoint');
+    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --stack');
+    return { kind: 'stack', stackName: values.stack, region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION };
+  }
   if (endpoint !== undefined) {
     if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError(`--dynamodb-endpoint must be an http(s) URL, got "${endpoint}"`);
     if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --dynamodb-endpoint');
@@ -170,8 +192,8 @@ function chooseTarget(
     if (!region) throw new UsageError('--table needs --region (or AWS_REGION)');
     return { kind: 'aws', tableName: values.table, region };
   }
-  if (values.region !== undefined) throw new UsageError('--region goes with --table or --dynamodb-endpoint');
-  return { kind: 'local', localDir: path.resolve(values['local-dir'] ?? path.join(__dirname, '..', '..', '.local')) };
+  if (values.region !== undefined) throw new UsageError('--region goes with --stack, --table or --dynamodb-endpoint');
+  return { kind: 'local', localDir: path.resolve(values['local-dir'] ?? path.join(__dirname, '..', '.local')) };
 }
 
 const RELATIVE_TIME = /^(\d+)([smhdw])$/;
@@ -211,7 +233,7 @@ export class NoLocalPipelineError extends Error {
     super(
       `No local pipeline is running: ${what}.\n` +
         'Start one with `npm start` (it keeps its store in .local/, or --state-dir DIR), or point the audit elsewhere: ' +
-        '--local-dir DIR (another npm start state dir), --dynamodb-endpoint URL, or --table NAME --region R (a deployed stack).',
+        '--local-dir DIR (another npm start state dir), --dynamodb-endpoint URL, or --stack NAME or --table NAME --region R (a deployed stack).',
     );
     this.name = 'NoLocalPipelineError';
   }
@@ -224,6 +246,18 @@ async function openTarget(choice: TargetChoice): Promise<OpenTarget> {
     case 'aws': {
       const client = new DynamoDBClient({ region: choice.region });
       return { client, tableName: choice.tableName, description: `${choice.tableName} in ${choice.region}`, close: async () => client.destroy() };
+    }
+    case 'stack': {
+      const outputs = await stackOutputs(choice.stackName, choice.region);
+      const tableName = outputs.AuditTableName;
+      if (!tableName) throw new Error(`stack ${choice.stackName} has no AuditTableName output: name the IdentityProvisioner stack or its state stack`);
+      const client = new DynamoDBClient({ ...(choice.region && { region: choice.region }) });
+      return {
+        client,
+        tableName,
+        description: `${tableName} (stack ${choice.stackName}${choice.region ? ` in ${choice.region}` : ''})`,
+        close: async () => client.destroy(),
+      };
     }
     case 'endpoint':
       return endpointTarget(choice.endpoint, choice.tableName, choice.region);
@@ -311,18 +345,16 @@ function explain(error: unknown, target: OpenTarget | undefined): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let request: AuditRequest | undefined;
-  try {
-    request = parseAuditArgs(argv, new Date());
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`audit: ${error.message}\nRun with --help for usage.\n`);
-    return 2;
-  }
-  if (request === undefined) {
+  const request = parseAuditArgs(argv, new Date()); // a UsageError: exit 2 (runCommand)
+  if (request === 'help') {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT.ok;
   }
+  if (request === 'version') {
+    process.stdout.write(`${projectVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (request.profile !== undefined) process.env.AWS_PROFILE = request.profile;
 
   let target: OpenTarget | undefined;
   try {
@@ -334,30 +366,20 @@ export async function main(argv: string[]): Promise<number> {
     if (result.truncated) {
       process.stderr.write(`audit: showing the newest ${request.limit} records; older ones exist (raise --limit or narrow the window)\n`);
     }
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (error instanceof InvalidAuditQueryError || error instanceof NoLocalPipelineError) {
       process.stderr.write(`audit: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     process.stderr.write(`audit: ${explain(error, target)}\n`);
     const cause = error as { code?: string; cause?: { code?: string } };
     // npm start's endpoints.json named a pipeline that is gone: nothing is running (exit 2).
-    if (target?.endpointsFile && (cause.code === 'ECONNREFUSED' || cause.cause?.code === 'ECONNREFUSED')) return 2;
-    return 1;
+    if (target?.endpointsFile && (cause.code === 'ECONNREFUSED' || cause.cause?.code === 'ECONNREFUSED')) return EXIT.usage;
+    return EXIT.failed;
   } finally {
     await target?.close();
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`audit: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCommand('audit', () => main(process.argv.slice(2)));

@@ -10,6 +10,27 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/**
+ * The exit codes as every command's --help states them: the same first line everywhere, then
+ * what each code means for this command (wrapped to 96 columns). `extra` adds a command's own
+ * codes (npm start: 130).
+ */
+export function exitCodesHelp(meaning: { ok?: string; failed: string; usage: string; extra?: [code: number, name: string, detail: string][] }): string {
+  const extra = meaning.extra ?? [];
+  const rows: [string, string][] = [
+    ['0', meaning.ok ? `ok: ${meaning.ok}` : 'ok'],
+    ['1', `the operation failed: ${meaning.failed}`],
+    ['2', `usage error: ${meaning.usage}`],
+    ...extra.map(([code, name, detail]): [string, string] => [String(code), `${name}: ${detail}`]),
+  ];
+  const width = Math.max(...rows.map(([code]) => code.length));
+  const indent = ' '.repeat(2 + width + 2);
+  return [
+    `Exit codes: 0 ok, 1 the operation failed, 2 usage error${extra.map(([code, name]) => `, ${code} ${name}`).join('')}.`,
+    ...rows.flatMap(([code, text]) => wrap(text, 96 - indent.length).map((line, i) => (i === 0 ? `  ${code.padEnd(width)}  ${line}` : `${indent}${line}`))),
+  ].join('\n');
+}
+
 /** A mistake in how the command was called: exit 2, with the message and a pointer to --help. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -11,6 +11,7 @@
  * SQS's own redrive cannot place them) one by one the same way, then starts an SQS message move
  * task for the rest (those SQS moved there after maxReceiveCount) and follows it to its end.
  */
+import './quiet-sdk';
 import { createInterface } from 'node:readline/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,8 +29,8 @@ import {
   type Message,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { closest, EXIT, paint, parseCommandLine, projectVersion, runCommand, terminalWidth, UsageError, useColor, wrap } from './conventions';
+import { stackOutputs } from './stack';
+import { closest, EXIT, exitCodesHelp, paint, parseCommandLine, projectVersion, runCommand, terminalWidth, UsageError, useColor, wrap } from './conventions';
 import { localCredentialsFor } from '../local/iam/principals';
 import { LOCAL_OPERATORS } from '../local/pipeline/defaults';
 import { LOCAL_NAMES } from '../local/pipeline/ingestion';
@@ -67,7 +68,10 @@ Options:
   -h, --help               this help
   --version                the version
 
-Exit codes: 0 ok, 1 the operation failed (nothing found, AWS refused), 2 usage error.
+${exitCodesHelp({
+  failed: 'nothing found (show, redrive --event), a redrive not confirmed or not completed, AWS refused',
+  usage: 'a bad option or command; redrive without --yes when stdin is not a terminal; no local pipeline running',
+})}
 Environment: NO_COLOR turns colours off; AWS_PROFILE, AWS_REGION as the AWS CLI reads them.
 See docs/operations.md for the walk from an alarm to a redrive.`;
 
@@ -134,7 +138,8 @@ async function queueOf(sqs: SQSClient, url: string): Promise<Queue> {
 export async function localTarget(localDir: string, operatorArn: string): Promise<Target> {
   const file = join(localDir, 'endpoints.json');
   if (!existsSync(file)) {
-    throw new Error(`No local pipeline is running (no ${file}). Start one with \`npm start\`, or use --stack NAME for a deployed stack.`);
+    // Nothing to talk to: exit 2, as npm run audit and npm run send do.
+    throw new UsageError(`No local pipeline is running (no ${file}). Start one with \`npm start\`, or use --stack NAME for a deployed stack.`);
   }
   const endpoints = JSON.parse(readFileSync(file, 'utf8')) as { sqsEndpoint?: unknown; region?: unknown };
   if (typeof endpoints.sqsEndpoint !== 'string' || typeof endpoints.region !== 'string') {
@@ -146,7 +151,7 @@ export async function localTarget(localDir: string, operatorArn: string): Promis
     try {
       dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: LOCAL_NAMES.deadLetterQueue }))).QueueUrl!;
     } catch (error) {
-      throw new Error(`The local pipeline in ${file} does not answer (${(error as Error).message}): is npm start still running?`);
+      throw new UsageError(`The local pipeline in ${file} does not answer (${(error as Error).message}): is npm start still running?`);
     }
     const dlq = await queueOf(sqs, dlqUrl);
     // The source queues: every queue whose redrive policy names this DLQ.
@@ -165,15 +170,7 @@ export async function localTarget(localDir: string, operatorArn: string): Promis
 
 /** The stack's outputs (lib/stacks.ts): DeadLetterQueueUrl, QueueUrl, ProducerQueueUrl<Name>. */
 export async function stackTarget(stackName: string, region: string | undefined): Promise<Target> {
-  const cloudFormation = new CloudFormationClient({ ...(region && { region }) });
-  let outputs: Record<string, string>;
-  try {
-    const stack = (await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
-    if (stack === undefined) throw new Error(`stack ${stackName} not found`);
-    outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  } finally {
-    cloudFormation.destroy();
-  }
+  const outputs = await stackOutputs(stackName, region);
   const dlqUrl = outputs.DeadLetterQueueUrl;
   if (!dlqUrl) {
     throw new Error(`stack ${stackName} has no DeadLetterQueueUrl output: name the IdentityProvisioner stack (the one with the queues), not the state stack`);

@@ -2,8 +2,8 @@
  * How audit records are printed: a table for people (fits 80 columns), JSON and CSV for export.
  * JSON and CSV carry every field, in one fixed order, with times in UTC ISO-8601.
  */
-import type { AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
-import type { IntentRecord, OutcomeRecord, WriteRecord } from '../../lambdas/domain/ports';
+import type { AuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
+import type { IntentRecord, OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

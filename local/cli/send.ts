@@ -6,9 +6,10 @@
  * every refusal by a queue or bus policy and every failure; exit 1 if any was refused or failed,
  * 2 on bad usage or when there is nothing to send to.
  */
+import '../../cli/quiet-sdk';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { EXIT, exitCodesHelp, parseCommandLine, projectVersion, UsageError } from '../../cli/conventions';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
@@ -29,9 +30,6 @@ import {
   type SendTargets,
 } from '../producer';
 import { EVENT_FILE_FORMATS, readEventFile } from './event-file';
-
-// As in npm start: the pinned SDK's "needs Node 22 from 2027" notice is not actionable here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(__dirname, '../..');
 const DEFAULT_LOCAL_DIR = join(ROOT, '.local');
@@ -65,13 +63,18 @@ Options:
   --endpoint-url URL   send to this endpoint instead of AWS (LocalStack and the like)
   --local-dir DIR      where npm start keeps its state (default <repo>/.local)
   -h, --help           this text
+  --version            the version
 
 AWS credentials come from the SDK's default chain (environment, profile, SSO, ...).
 The local pipeline lives only while npm start runs; npm start -- --events FILE runs a
-file of events through it from start to finish.
+file of events through it from start to finish. The output has no colours.
+
+${exitCodesHelp({
+  failed: 'an event was refused by a queue or bus policy or not sent, or sending stopped (credentials, region, no such queue)',
+  usage: 'a bad option, an events file that is missing or not events (nothing is sent), no local pipeline running',
+})}
 `;
 
-class UsageError extends Error {}
 /** There is no target: exit 2, like a usage error, with an explanation instead of a pointer to --help. */
 class NoTargetError extends Error {}
 
@@ -87,10 +90,10 @@ interface SendOptions {
   localDir: string;
 }
 
-function parseOptions(argv: string[]): SendOptions | 'help' {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
+function parseOptions(argv: string[]): SendOptions | 'help' | 'version' {
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
       'queue-url': { type: 'string' },
       'event-bus': { type: 'string' },
       producer: { type: 'string' },
@@ -99,11 +102,12 @@ function parseOptions(argv: string[]): SendOptions | 'help' {
       'endpoint-url': { type: 'string' },
       'local-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
-    strict: true,
-    allowPositionals: true,
-  });
+    true,
+  );
   if (values.help) return 'help';
+  if (values.version) return 'version';
   if (positionals.length !== 1) throw new UsageError(`expected one events FILE, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   if (values['queue-url'] !== undefined && values['event-bus'] !== undefined) {
     throw new UsageError('--queue-url and --event-bus are alternatives: pick one target');
@@ -274,7 +278,11 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (options === 'help') {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT.ok;
+  }
+  if (options === 'version') {
+    process.stdout.write(`${projectVersion()}\n`);
+    return EXIT.ok;
   }
   // Read and checked before anything is sent: a file that is not events is refused whole (exit 2).
   const { path, entries: read } = readEventFile(options.file);
@@ -315,7 +323,7 @@ main().then(
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }
-    if (error instanceof UsageError || error instanceof EventsFileError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof EventsFileError) {
       process.stderr.write(`${(error as Error).message}\nRun npm run send -- --help for the options.\n`);
       process.exit(2);
     }

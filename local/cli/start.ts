@@ -4,8 +4,9 @@
  * bundled onboarding scenario) through the real consumer handler, prints a summary, and as the
  * very last line the same summary as one JSON object.
  */
+import '../../cli/quiet-sdk';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, projectVersion, UsageError } from '../../cli/conventions';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change';
 import { localDynamoDbClient } from '../dynalite';
@@ -50,9 +51,11 @@ retention, region) are validated and reported as not used locally; queueKind=fif
 (the local queues are standard). The local waits (redeliveryBaseDelaySeconds,
 retrySafetyMarginMs) stay short unless --settings names them.
 
-Exit codes: 0 every event reached a final outcome (applied, no change, superseded,
-rejected, duplicate, refused at the door); 1 some event failed, was not matched by the bus
-rule, was not sent or has no final outcome (with --fail-on-reject: also rejected or refused);
+Exit codes: 0 ok, 1 the operation failed, 2 usage error, 130 stopped by Ctrl-C.
+0 ok: every event reached a final outcome (applied, no change, superseded,
+rejected, duplicate, refused at the door); 1 the operation failed: some event failed, was
+not matched by the bus rule, was not sent or has no final outcome (with --fail-on-reject:
+also rejected or refused);
 2 usage error (bad option, missing file, an invalid or unknown setting, queueKind=fifo, a line
 naming an undeclared producer, an endpoint given by option not reachable, the state
 dir in use by another run, --fresh on a folder npm start did not create); 130 stopped by Ctrl-C
@@ -91,10 +94,10 @@ Options:
                                 only one npm start created (it holds .identity-provisioner-state)
   --fail-on-reject              exit 1 also when an event is rejected or refused by policy
   --quiet                       no progress bar; the summary JSON line is still printed
-  --help                        this text
+  -h, --help                    this text
+  --version                     the version
 `;
 
-class UsageError extends Error {}
 
 function readJson(body: string): Record<string, unknown> | string {
   try {
@@ -105,9 +108,9 @@ function readJson(body: string): Record<string, unknown> | string {
 }
 
 function parseOptions(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const { values } = parseCommandLine(
+    argv,
+    {
       events: { type: 'string' },
       settings: { type: 'string' },
       producer: { type: 'string' },
@@ -123,11 +126,11 @@ function parseOptions(argv: string[]) {
       fresh: { type: 'boolean' },
       quiet: { type: 'boolean' },
       'fail-on-reject': { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
-    strict: true,
-    allowPositionals: false,
-  });
+    false,
+  );
   const number = (name: string, raw: string | undefined, fallback: number, min: number) => {
     if (raw === undefined) return fallback;
     const value = Number(raw);
@@ -150,6 +153,7 @@ function parseOptions(argv: string[]) {
   }
   return {
     help: values.help ?? false,
+    version: values.version ?? false,
     eventsFile: values.events ?? DEFAULT_EVENTS,
     settingsFile: values.settings,
     producer: values.producer,
@@ -172,6 +176,10 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (options.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (options.version) {
+    process.stdout.write(`${projectVersion()}\n`);
     return 0;
   }
   // The deployment's settings, validated as cdk synth validates them: a bad one stops here (exit 2).

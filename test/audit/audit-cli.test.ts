@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAuditArgs, parseTime, UsageError } from '../../local/cli/audit';
-import { RECORD_FIELDS } from '../../local/cli/format';
+import { parseAuditArgs, parseTime, UsageError, type AuditRequest } from '../../cli/audit';
+import { RECORD_FIELDS } from '../../cli/format';
 import { localDynamoDbClient, startDynalite } from '../../local/dynalite';
 import { createTables } from '../../local/tables';
 import { useDynalite } from '../support/dynalite';
@@ -27,7 +27,7 @@ function audit(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       TSX,
-      ['local/cli/audit.ts', ...args],
+      ['cli/audit.ts', ...args],
       { cwd: REPO, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
@@ -133,9 +133,13 @@ describe('audit CLI usage', () => {
     [['user', 'ann', '--format', 'xml'], /--format must be one of table, json, csv/],
     [['user', 'ann', '--limit', '0'], /--limit must be a whole number >= 1/],
     [['user', 'ann', '--limit', '5x'], /--limit must be a whole number >= 1/],
-    [['user', 'ann', '--colour'], /Unknown option '--colour'/],
+    [['user', 'ann', '--colour'], /unknown option --colour/],
+    [['user', 'ann', '--formt', 'json'], /unknown option --formt \(did you mean --format\?\)/],
+    [['usr', 'ann'], /unknown command "usr" \(did you mean user\?\)/],
+    [['user', 'ann', '--profile', 'ops'], /--profile goes with --stack or --table/],
+    [['user', 'ann', '--stack', 's', '--table', 't'], /--stack and --table are alternatives/],
     [['user', 'ann', '--table', 't'], /--table needs --region/],
-    [['user', 'ann', '--region', 'eu-west-1'], /--region goes with --table or --dynamodb-endpoint/],
+    [['user', 'ann', '--region', 'eu-west-1'], /--region goes with --stack, --table or --dynamodb-endpoint/],
     [['user', 'ann', '--dynamodb-endpoint', 'localhost:8000'], /must be an http\(s\) URL/],
     [['changes', '--since', '2024-05-01T09:00:00'], /--since must be ISO-8601 with a zone/],
   ])('refuses %j', (argv, message) => {
@@ -152,7 +156,7 @@ describe('audit CLI usage', () => {
   });
 
   it('targets a deployed table with the region from the environment', () => {
-    expect(parseAuditArgs(['user', 'ann', '--table', 'prod-audit'], now, { AWS_REGION: 'eu-west-1' })?.target).toEqual({
+    expect((parseAuditArgs(['user', 'ann', '--table', 'prod-audit'], now, { AWS_REGION: 'eu-west-1' }) as AuditRequest).target).toEqual({
       kind: 'aws',
       tableName: 'prod-audit',
       region: 'eu-west-1',

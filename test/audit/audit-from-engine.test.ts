@@ -25,7 +25,7 @@ function audit(...args: string[]): Promise<{ code: number; stdout: string; stder
   return new Promise((resolve) => {
     execFile(
       TSX,
-      ['local/cli/audit.ts', ...args, '--dynamodb-endpoint', dynamo.current.endpoint, '--table', dynamo.current.tables.audit],
+      ['cli/audit.ts', ...args, '--dynamodb-endpoint', dynamo.current.endpoint, '--table', dynamo.current.tables.audit],
       { cwd: REPO, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );

@@ -1,4 +1,4 @@
-import { formatRecords, orderedRecord, RECORD_FIELDS } from '../../local/cli/format';
+import { formatRecords, orderedRecord, RECORD_FIELDS } from '../../cli/format';
 import { auditTrail, OKTA, select } from './fixtures';
 
 const trail = auditTrail();

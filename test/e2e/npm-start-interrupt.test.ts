@@ -165,7 +165,7 @@ describe('npm run audit with a stale endpoints.json', () => {
     writeFileSync(join(dir, 'endpoints.json'), JSON.stringify(endpoints));
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(join(dir, LOCK), JSON.stringify({ pid: deadPid, startedAt: '2026-12-01T00:00:00.000Z', command: 'npm start' }));
-    const run = spawnCli('local/cli/audit.ts', ['event', 'join-1', '--local-dir', dir]);
+    const run = spawnCli('cli/audit.ts', ['event', 'join-1', '--local-dir', dir]);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain('No local pipeline is running');
     expect(run.stderr()).toContain(`pid ${deadPid}`);
@@ -177,7 +177,7 @@ describe('npm run audit with a stale endpoints.json', () => {
     const dir = join(workDir, 'stale-port');
     mkdirSync(dir);
     writeFileSync(join(dir, 'endpoints.json'), JSON.stringify(endpoints));
-    const run = spawnCli('local/cli/audit.ts', ['event', 'join-1', '--local-dir', dir]);
+    const run = spawnCli('cli/audit.ts', ['event', 'join-1', '--local-dir', dir]);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain('No local pipeline is running');
     expect(run.stderr()).toContain('does not answer');
