@@ -332,8 +332,10 @@ function prettyBody(body: string): string {
   }
 }
 
-function renderShow(messages: DlqMessage[], eventId: string, format: Format, width: number, color: boolean): string {
-  const hint = `npm run audit -- event ${eventId}`;
+function renderShow(messages: DlqMessage[], eventId: string, format: Format, width: number, color: boolean, stack?: { name: string; region?: string; profile?: string }): string {
+  // The same target as this command: the stack (npm run audit reads its AuditTableName output).
+  const on = stack ? ` --stack ${stack.name}${stack.region ? ` --region ${stack.region}` : ''}${stack.profile ? ` --profile ${stack.profile}` : ''}` : '';
+  const hint = `npm run audit -- event ${eventId}${on}`;
   if (format === 'json') {
     return JSON.stringify(
       {
@@ -519,7 +521,8 @@ export async function main(argv: string[]): Promise<number> {
           err(`No message of event ${eventId} in the DLQ of ${target.description} (saw ${peeked.messages.length})${guess ? `; did you mean ${guess}?` : ''}.`);
           return EXIT.failed;
         }
-        out(renderShow(matching, eventId, format, width, color));
+        const stack = values.stack !== undefined ? { name: values.stack, region: values.region, profile: values.profile } : undefined;
+        out(renderShow(matching, eventId, format, width, color, stack));
         return EXIT.ok;
       }
 

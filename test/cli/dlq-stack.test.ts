@@ -121,6 +121,12 @@ it("lists the DLQ named by the stack's DeadLetterQueueUrl output, with the profi
   expect(describeCalls.at(-1)).toContain('Action=DescribeStacks');
 });
 
+it('show names the audit command for the same stack (npm run audit reads its AuditTableName output)', async () => {
+  const result = await run(['show', 'stack-e1', ...stack]);
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  expect(result.stdout).toContain('npm run audit -- event stack-e1 --stack IdentityProvisioner --profile ops');
+});
+
 it('asks for --to when a message names no source and the stack has several source queues (exit 2)', async () => {
   const result = await run(['redrive', '--event', 'stack-e2', '--yes', ...stack]);
   expect(result.code).toBe(2);
