@@ -1,5 +1,5 @@
 /** cli/conventions.ts: wrapping that never clips, "did you mean", parse errors rewritten, NO_COLOR. */
-import { closest, EXIT, paint, parseCommandLine, projectVersion, UsageError, useColor, wrap } from '../../cli/conventions';
+import { closest, EXIT, exitCodesHelp, paint, parseCommandLine, projectVersion, UsageError, useColor, wrap } from '../../cli/conventions';
 
 describe('wrap', () => {
   it('breaks at spaces within the width and keeps every word', () => {
@@ -54,6 +54,21 @@ describe('parseCommandLine', () => {
 });
 
 describe('conventions', () => {
+  it('states the exit codes in the same first line for every command, then what each means here, wrapped', () => {
+    const help = exitCodesHelp({
+      failed: 'some event failed, was not sent, or has no final outcome, and this detail is long enough to wrap onto a second line',
+      usage: 'a bad option',
+      extra: [[130, 'stopped by Ctrl-C', 'run it again to resume']],
+    });
+    const lines = help.split('\n');
+    expect(lines[0]).toBe('Exit codes: 0 ok, 1 the operation failed, 2 usage error, 130 stopped by Ctrl-C.');
+    expect(lines[1]).toBe('  0    ok');
+    expect(lines[2]).toMatch(/^  1    the operation failed: some event failed/);
+    expect(lines.every((line) => line.length <= 96)).toBe(true);
+    expect(help).toContain('  130  stopped by Ctrl-C: run it again to resume');
+    expect(exitCodesHelp({ failed: 'x', usage: 'y' }).split('\n')[0]).toBe('Exit codes: 0 ok, 1 the operation failed, 2 usage error.');
+  });
+
   it('reads the version from package.json and names the exit codes', () => {
     expect(projectVersion()).toMatch(/^\d+\.\d+\.\d+/);
     expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2 });
