@@ -359,9 +359,9 @@ describe('bad input and the audit trail', () => {
     const h = harness();
     const slowLookup = h.identityStore.findGroupIdByDisplayName.bind(h.identityStore);
     // The lookup takes the attempt past its deadline (60 s in the harness), as a stalled call would.
-    h.identityStore.findGroupIdByDisplayName = async (name, options) => {
+    h.identityStore.findGroupIdByDisplayName = async (name: string) => {
       h.clock.advance(60_000);
-      return slowLookup(name, options);
+      return slowLookup(name);
     };
     const late = await h.deliver(events.groupUpserted('Eng'));
     expect(late.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'LEASE_LAPSED', writes: 0 });
