@@ -31,6 +31,8 @@ export interface LocalFunctionOptions {
 interface Instance {
   child: ChildProcess;
   busy: boolean;
+  /** Stopped at an invocation's timeout: never handed out again. */
+  dead?: boolean;
   pending: Map<number, { resolve: (r: SQSBatchResponse | undefined) => void; reject: (e: Error) => void }>;
 }
 
@@ -54,6 +56,8 @@ export class LocalFunction {
   private readonly log: WriteStream;
   private nextId = 0;
   coldStarts = 0;
+  /** Invocations stopped at the function's timeout. */
+  timeouts = 0;
 
   constructor(private readonly options: LocalFunctionOptions) {
     mkdirSync(dirname(options.logFile), { recursive: true });
@@ -63,10 +67,24 @@ export class LocalFunction {
   /** The event source mapping's handler. */
   readonly invoke = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse | undefined> => {
     const instance = await this.acquire();
+    let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<SQSBatchResponse | undefined>((resolve, reject) => {
         const id = ++this.nextId;
         instance.pending.set(id, { resolve, reject });
+        // As Lambda does at the function's timeout: the runtime is stopped wherever it is (no more
+        // calls, no more writes), the invocation fails, and the next one gets a fresh instance.
+        const remainingMs = context.getRemainingTimeInMillis();
+        timer = setTimeout(() => {
+          this.timeouts++;
+          instance.dead = true;
+          instance.pending.delete(id);
+          // Out of the pool at once, so the next invocation may start a fresh instance in its place.
+          const index = this.instances.indexOf(instance);
+          if (index >= 0) this.instances.splice(index, 1);
+          instance.child.kill('SIGKILL');
+          reject(new FunctionInvocationError('Timeout', `Task timed out after ${(remainingMs / 1000).toFixed(2)} seconds`));
+        }, remainingMs);
         const message: InvokeMessage = {
           kind: 'invoke',
           id,
@@ -83,6 +101,7 @@ export class LocalFunction {
         instance.child.send(message);
       });
     } finally {
+      clearTimeout(timer);
       this.release(instance);
     }
   };
@@ -116,6 +135,20 @@ export class LocalFunction {
   }
 
   private release(instance: Instance): void {
+    if (instance.dead) {
+      // A waiter gets a fresh instance in its place (a cold start, as after a Lambda timeout).
+      const next = this.waiting.shift();
+      if (next) {
+        this.start().then(
+          (fresh) => {
+            fresh.busy = true;
+            next(fresh);
+          },
+          () => this.waiting.unshift(next),
+        );
+      }
+      return;
+    }
     const next = this.waiting.shift();
     if (next) next(instance);
     else instance.busy = false;
