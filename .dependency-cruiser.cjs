@@ -9,7 +9,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'A cycle makes a module unreadable on its own (the engine and its appliers once imported each other).',
-      from: { path: '^(lambdas|lib|local|bin)/' },
+      from: { path: '^(lambdas|lib|local|bin|cli)/' },
       to: { circular: true },
     },
     {

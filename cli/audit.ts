@@ -19,6 +19,7 @@ import { isPidAlive, LOCK, readLock } from '../local/state-dir';
 import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
 import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
 import { stackOutputs } from './stack';
+import { userDirectory } from '../local/cli/event-file';
 
 export { UsageError };
 
@@ -193,7 +194,7 @@ function chooseTarget(
     return { kind: 'aws', tableName: values.table, region };
   }
   if (values.region !== undefined) throw new UsageError('--region goes with --stack, --table or --dynamodb-endpoint');
-  return { kind: 'local', localDir: path.resolve(values['local-dir'] ?? path.join(__dirname, '..', '.local')) };
+  return { kind: 'local', localDir: path.resolve(userDirectory(), values['local-dir'] ?? path.join(__dirname, '..', '.local')) };
 }
 
 const RELATIVE_TIME = /^(\d+)([smhdw])$/;

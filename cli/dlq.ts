@@ -34,6 +34,7 @@ import { closest, EXIT, exitCodesHelp, paint, parseCommandLine, projectVersion, 
 import { localCredentialsFor } from '../local/iam/principals';
 import { LOCAL_OPERATORS } from '../local/pipeline/defaults';
 import { LOCAL_NAMES } from '../local/pipeline/ingestion';
+import { userDirectory } from '../local/cli/event-file';
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_LOCAL_DIR = join(ROOT, '.local');
@@ -499,7 +500,7 @@ export async function main(argv: string[]): Promise<number> {
   const target =
     values.stack !== undefined
       ? await stackTarget(values.stack, values.region)
-      : await localTarget(resolve(values['local-dir'] ?? DEFAULT_LOCAL_DIR), values.as ?? LOCAL_OPERATORS[0]);
+      : await localTarget(resolve(userDirectory(), values['local-dir'] ?? DEFAULT_LOCAL_DIR), values.as ?? LOCAL_OPERATORS[0]);
   const color = useColor();
   const width = terminalWidth();
   const out = (text: string) => process.stdout.write(`${text}\n`);

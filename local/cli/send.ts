@@ -29,7 +29,7 @@ import {
   type ProducerSendReport,
   type SendTargets,
 } from '../producer';
-import { EVENT_FILE_FORMATS, readEventFile } from './event-file';
+import { EVENT_FILE_FORMATS, readEventFile, userDirectory } from './event-file';
 
 const ROOT = resolve(__dirname, '../..');
 const DEFAULT_LOCAL_DIR = join(ROOT, '.local');
@@ -138,7 +138,7 @@ function parseOptions(argv: string[]): SendOptions | 'help' | 'version' {
     source: values.source,
     region: values.region,
     endpointUrl: values['endpoint-url'],
-    localDir: resolve(values['local-dir'] ?? DEFAULT_LOCAL_DIR),
+    localDir: resolve(userDirectory(), values['local-dir'] ?? DEFAULT_LOCAL_DIR),
   };
 }
 

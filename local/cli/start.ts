@@ -12,7 +12,7 @@ import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change'
 import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
 import { EventsFileError, payloadOf, routeEntries, sendThroughDoors } from '../producer';
-import { readEventFile, resolveUserPath } from './event-file';
+import { readEventFile, resolveUserPath, userDirectory } from './event-file';
 import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
 import { planLocalIngestion, LocalSettingsError } from '../pipeline/ingestion';
 import { readCdkJsonSettings, readSettingsFile, resolveLocalSettings, SettingsFileError, type SettingsSource } from '../pipeline/settings';
@@ -165,7 +165,7 @@ function parseOptions(argv: string[]) {
     seed: values.seed === undefined ? undefined : number('seed', values.seed, 0, 0),
     neighbourTps: number('neighbour-tps', values['neighbour-tps'], LOCAL_DEFAULTS.neighbourTps, 0),
     timeoutSeconds: number('timeout', values.timeout, LOCAL_DEFAULTS.timeoutSeconds, 1),
-    stateDir: resolve(values['state-dir'] ?? DEFAULT_STATE_DIR),
+    stateDir: resolve(userDirectory(), values['state-dir'] ?? DEFAULT_STATE_DIR),
     fresh: values.fresh ?? false,
     quiet: values.quiet ?? false,
     failOnReject: values['fail-on-reject'] ?? false,

@@ -156,3 +156,18 @@ describe('no local pipeline running: exit 2, saying how to start one', () => {
     expect(result.stderr).toMatch(/npm start/);
   });
 });
+
+describe('directories given on the command line', () => {
+  it('are taken from where the user ran npm (INIT_CWD), not from the package root', async () => {
+    const userDir = mkdtempSync(join(tmpdir(), 'user-dir-'));
+    try {
+      // Stops at the endpoint check (exit 2), after claiming its state dir.
+      const result = await run('local/cli/start.ts', ['--state-dir', 'my-state', '--identitystore-endpoint', 'http://127.0.0.1:9'], userEnv({ INIT_CWD: userDir }));
+      expect(result.code).toBe(2);
+      expect(readFileSync(join(userDir, 'my-state', '.identity-provisioner-state'), 'utf8')).toBeDefined();
+      expect(() => readFileSync(join(ROOT, 'my-state', '.identity-provisioner-state'))).toThrow();
+    } finally {
+      rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+});

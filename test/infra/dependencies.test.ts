@@ -34,7 +34,7 @@ describe('import rules', () => {
     expect(found.filter((name) => name === 'domain-without-aws-sdk')).toHaveLength(2);
   });
 
-  it('hold for lambdas/, lib/, local/ and bin/', () => {
-    expect(violations(ROOT, ['lambdas', 'lib', 'local', 'bin'])).toEqual([]);
+  it('hold for lambdas/, lib/, local/, bin/ and cli/', () => {
+    expect(violations(ROOT, ['lambdas', 'lib', 'local', 'bin', 'cli'])).toEqual([]);
   });
 });
