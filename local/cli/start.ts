@@ -255,8 +255,8 @@ async function main(): Promise<number> {
     const doors = new LocalDoors({ region: 'us-east-1', sqsEndpoint: pipeline.sqsEndpoint, eventBridgeEndpoint: pipeline.eventBridgeEndpoint, producers: pipeline.doors });
     const sent = await sendUntil(routed, (slice) => sendThroughDoors(slice, doors.doorFor), () => interrupt.requested).finally(() => doors.destroy());
     sent.failed.push(...unroutable);
-    for (const failure of sent.failed) process.stderr.write(`entry ${failure.index} not sent: ${failure.reason}\n`);
-    for (const refusal of sent.refused) process.stderr.write(`entry ${refusal.index} refused by policy (${sent.producerOf[refusal.index]}): ${refusal.code}\n`);
+    for (const failure of sent.failed) process.stderr.write(`entry ${failure.index + 1} not sent: ${failure.reason}\n`);
+    for (const refusal of sent.refused) process.stderr.write(`entry ${refusal.index + 1} refused by policy (${sent.producerOf[refusal.index]}): ${refusal.code}\n`);
 
     const total = sent.sentToQueue + sent.sentToBus;
     const metrics = pipeline.function.metrics;
