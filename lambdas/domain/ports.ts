@@ -143,21 +143,8 @@ export interface IntentRecord extends ProducerFacts {
   membershipId?: string;
 }
 
-/** One Identity Store write, as the audit trail keeps it. */
-export interface WriteRecord extends ProducerFacts {
-  eventId: string;
-  /** Position of this write within the event's attempt (0, 1, ...): the sequence of its intent. */
-  sequence: number;
-  attempt: number;
-  at: string;
-  action: WriteAction;
-  actor: string;
-  identityStoreId: string;
-  userId?: string;
-  userName?: string;
-  groupId?: string;
-  groupDisplayName?: string;
-  membershipId?: string;
+/** One Identity Store write, as the audit trail keeps it: its intent, completed (same sequence). */
+export interface WriteRecord extends IntentRecord {
   /** Attribute paths changed, with the value before and after (absent = not set). */
   changes?: { path: string; before?: unknown; after?: unknown }[];
   requestId?: string;
