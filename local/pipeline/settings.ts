@@ -22,6 +22,7 @@ import {
   type ProvisionerSettings,
 } from '../../lib/config';
 import { LOCAL_DEFAULTS } from './defaults';
+import type { LocalPipelineOptions } from './pipeline';
 
 type SettingKey = keyof ProvisionerSettings;
 
@@ -111,26 +112,28 @@ export interface SettingOverrides {
   tps?: number;
 }
 
-/** What the local pipeline takes from the settings (a part of LocalPipelineOptions). */
-export interface LocalSettingOptions {
-  identityStoreId: string;
-  requestsPerSecond: number;
-  maxConcurrency: number;
-  batchSize: number;
-  functionTimeoutSeconds: number;
-  maxReceiveCount: number;
-  managedGroupScope: string;
-  maxMembershipRemovalsPerEvent: number;
-  deletionCap: number;
-  deletionWindowSeconds: number;
-  idCacheTtlSeconds: number;
-  redeliveryBaseDelaySeconds: number;
-  retrySafetyMarginMs: number;
-  maxClockSkewSeconds: number;
-  occurredAtFloor: string;
-  producers: ProvisionerConfig['producers'] | typeof LOCAL_DEFAULTS.producers;
-  operators: readonly string[];
-}
+/** What the local pipeline takes from the settings: a part of LocalPipelineOptions, every member given. */
+export type LocalSettingOptions = Required<
+  Pick<
+    LocalPipelineOptions,
+    | 'identityStoreId'
+    | 'requestsPerSecond'
+    | 'maxConcurrency'
+    | 'batchSize'
+    | 'functionTimeoutSeconds'
+    | 'maxReceiveCount'
+    | 'managedGroupScope'
+    | 'maxMembershipRemovalsPerEvent'
+    | 'deletionCap'
+    | 'deletionWindowSeconds'
+    | 'idCacheTtlSeconds'
+    | 'redeliveryBaseDelaySeconds'
+    | 'retrySafetyMarginMs'
+    | 'maxClockSkewSeconds'
+    | 'occurredAtFloor'
+    | 'operators'
+  >
+> & { producers: ProvisionerConfig['producers'] | typeof LOCAL_DEFAULTS.producers };
 
 export interface ResolvedLocalSettings {
   options: LocalSettingOptions;
