@@ -54,6 +54,6 @@ export function dispositionOf(facts: DispositionFacts): Disposition {
 }
 
 /** base * 2^(receives - 1) seconds, at most 15 minutes. */
-export function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: number): number {
+function redeliveryBackoffSeconds(receiveCount: number, baseSeconds: number): number {
   return Math.min(MAX_REDELIVERY_DELAY_SECONDS, baseSeconds * 2 ** (receiveCount - 1));
 }

@@ -20,7 +20,7 @@ import { createIdentityStoreClient } from '../adapters/identity-store-client';
 import { RetryBudget } from '../adapters/retry-after-strategy';
 import { SqsTransport } from '../adapters/sqs-transport';
 import { IdCache } from '../domain/id-cache';
-import { redeliveryBackoffSeconds } from '../domain/disposition';
+import { dispositionOf } from '../domain/disposition';
 import { PRODUCER_REFUSAL_CODES } from '../domain/error-codes';
 import { factsOfReading, type Reading } from '../domain/parse-event';
 import type { Outcome } from '../domain/ports';
@@ -246,12 +246,18 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
         if (error instanceof RejectedToDeadLetterQueueError) return error.summary;
         if (error instanceof IdempotencyValidationError) return refuse(record, reusedIdReading(reading));
         if (!(error instanceof RedeliveryRequestedError)) {
-          // It failed before the engine could say when to come back (another invocation is
-          // applying this very event, or the idempotency store is down): look again soon rather
-          // than after the queue's long visibility timeout. Best effort: it fails either way.
-          const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+          // It failed before the record path could record an outcome (another invocation is
+          // applying this very event, or the idempotency store is down): nothing recorded, so it
+          // comes back, soon rather than after the queue's long visibility timeout. Best effort:
+          // it is reported failed either way.
+          const disposition = dispositionOf({
+            recorded: false,
+            receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+            maxReceiveCount: settings.maxReceiveCount,
+            redeliveryBaseDelaySeconds: settings.redeliveryBaseDelaySeconds,
+          });
           await dependencies.transport
-            .delayRedelivery(record, redeliveryBackoffSeconds(receiveCount, config.REDELIVERY_BASE_DELAY_SECONDS))
+            .delayRedelivery(record, disposition.kind === 'retryAfter' ? disposition.seconds : 0)
             .catch((failure: unknown) =>
               logger.warn('redelivery delay not set; the queue visibility timeout applies', {
                 messageId: record.messageId,
