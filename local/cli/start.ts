@@ -23,7 +23,7 @@ import { INTERRUPT_GRACE_MS, sendUntil, stopInterrupted, watchForInterrupt } fro
 import { settleLeftovers } from '../pipeline/leftovers';
 import { claimStateDir, StateDirError } from '../state-dir';
 import { LOCAL_NAMES, startLocalPipeline } from '../pipeline/pipeline';
-import { eventIdOf, exitCodeOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
+import { eventIdOfBody, exitCodeOf, renderSummary, summarizeRun } from '../pipeline/run-summary';
 import { progressReporter, unreachableReason } from './start-progress';
 
 // See lambdas' pinned SDK note in the README: the Node 22 notice is not actionable here.
@@ -98,14 +98,6 @@ Options:
   --version                     the version
 `;
 
-
-function readJson(body: string): Record<string, unknown> | string {
-  try {
-    return JSON.parse(body) as Record<string, unknown>;
-  } catch {
-    return body;
-  }
-}
 
 function parseOptions(argv: string[]) {
   const { values } = parseCommandLine(
@@ -271,7 +263,7 @@ async function main(): Promise<number> {
         process.stderr.write(`\n${error.message}\n`);
         for (const queue of pipeline.sourceQueues) {
           for (const message of pipeline.sqs.queue(queue).messages) {
-            const eventId = eventIdOf(readJson(message.body)) ?? message.messageId;
+            const eventId = eventIdOfBody(message.body) ?? message.messageId;
             process.stderr.write(`  still queued on ${queue}: ${eventId} (${message.state}, received ${message.receiveCount} times)\n`);
           }
         }

@@ -245,7 +245,7 @@ export async function summarizeRun(input: {
   const queued = new Map<string, string>();
   for (const queue of pipeline.sourceQueues) {
     for (const message of pipeline.sqs.queue(queue).messages) {
-      const id = eventIdOf(readJson(message.body)) ?? `message:${message.messageId}`;
+      const id = eventIdOfBody(message.body) ?? `message:${message.messageId}`;
       queued.set(id, `on ${queue} (${message.state}, received ${message.receiveCount} times)`);
     }
   }
@@ -263,7 +263,7 @@ export async function summarizeRun(input: {
   const deadLetterQueue = pipeline.sqs.queue(LOCAL_NAMES.deadLetterQueue);
   // A message moved by redrive has no rejection attributes: it failed on every delivery.
   const deadLetters = deadLetterQueue.messages.map((m) => ({
-    eventId: m.messageAttributes.eventId?.StringValue ?? eventIdOf(readJson(m.body)) ?? `message:${m.messageId}`,
+    eventId: m.messageAttributes.eventId?.StringValue ?? eventIdOfBody(m.body) ?? `message:${m.messageId}`,
     code: m.messageAttributes.rejectionCode?.StringValue ?? 'MAX_RECEIVES',
     reason: m.messageAttributes.rejectionReason?.StringValue ?? 'failed on every delivery the queue allows',
   }));
@@ -304,6 +304,11 @@ export async function summarizeRun(input: {
     elapsedMs: Date.now() - startedAt.getTime(),
     deadLetters,
   };
+}
+
+/** The event id a queue message's body carries (bare or in an envelope), if it is readable. */
+export function eventIdOfBody(body: string): string | undefined {
+  return eventIdOf(readJson(body));
 }
 
 function readJson(body: string): ProducerEntry {
