@@ -5,6 +5,8 @@
 import { EVENT_TYPES } from '../../lambdas/domain/identity-change';
 import type { RecordOrigin } from '../../lambdas/domain/producer';
 import type { RuntimeProducer } from '../../lambdas/shared/producers';
+import type { ProcessSettings } from '../../lambdas/domain/process-event';
+import { OCCURRED_AT_BOUNDS } from './events';
 
 export const TEST_PRODUCER_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:identity-provisioner-tests';
 /** SenderId of an IAM user, as SQS reports it. */
@@ -44,5 +46,19 @@ export function envelopeOf(detail: { type: string }, overrides: Record<string, u
     resources: [],
     detail,
     ...overrides,
+  };
+}
+
+/** The record path's settings most tests run with: the default managed scope, both full-grant producers. */
+export function testProcessSettings(): ProcessSettings {
+  return {
+    identityStoreId: 'd-1234567890',
+    managedGroupScope: { kind: 'created' },
+    maxMembershipRemovalsPerEvent: 3,
+    deletionCap: 2,
+    deletionWindowSeconds: 3600,
+    producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
+    occurredAtBounds: OCCURRED_AT_BOUNDS,
+    redeliveryBaseDelaySeconds: 1,
   };
 }

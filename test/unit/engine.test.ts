@@ -2,20 +2,11 @@ import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
-import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
-import { BUS_ORIGIN, fullGrantBusProducer, fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
+import { ada, at, events, person } from '../support/events';
+import { BUS_ORIGIN, TEST_ORIGIN, testProcessSettings } from '../support/producers';
 import type { RecordOrigin } from '../../lambdas/domain/producer';
 
-const settings: ProcessSettings = {
-  identityStoreId: 'd-1234567890',
-  managedGroupScope: { kind: 'created' },
-  maxMembershipRemovalsPerEvent: 3,
-  deletionCap: 2,
-  deletionWindowSeconds: 3600,
-  producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
-  occurredAtBounds: OCCURRED_AT_BOUNDS,
-  redeliveryBaseDelaySeconds: 1,
-};
+const settings: ProcessSettings = testProcessSettings();
 
 function harness(overrides: Partial<ProcessSettings> = {}, options: { idCacheMs?: number; publisherDown?: boolean } = {}) {
   const identityStore = new InMemoryIdentityStore();

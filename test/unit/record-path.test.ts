@@ -10,9 +10,9 @@ import { ERROR_CODES, isErrorCode, type ErrorCode } from '../../lambdas/domain/e
 import { classifyFailure, EventRejectedError, RetryableError } from '../../lambdas/domain/errors';
 import { InvalidRequestError, type OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
-import { events, OCCURRED_AT_BOUNDS } from '../support/events';
+import { events } from '../support/events';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
-import { fullGrantBusProducer, fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
+import { TEST_ORIGIN, testProcessSettings } from '../support/producers';
 
 const facts = { recorded: true, receiveCount: 1, maxReceiveCount: 5, redeliveryBaseDelaySeconds: 2 };
 const failure = (code: ErrorCode, owedWaitMs = 0) => ({ code, message: `${code} happened`, owedWaitMs });
@@ -96,16 +96,7 @@ describe('the error code table', () => {
 });
 
 describe('failures from the engine, through the record path', () => {
-  const settings: ProcessSettings = {
-    identityStoreId: 'd-1234567890',
-    managedGroupScope: { kind: 'created' },
-    maxMembershipRemovalsPerEvent: 3,
-    deletionCap: 2,
-    deletionWindowSeconds: 3600,
-    producers: [fullGrantQueueProducer(), fullGrantBusProducer()],
-    occurredAtBounds: OCCURRED_AT_BOUNDS,
-    redeliveryBaseDelaySeconds: 1,
-  };
+  const settings: ProcessSettings = testProcessSettings();
   function harness(createGroup: () => Promise<never>) {
     const identityStore = new InMemoryIdentityStore();
     identityStore.createGroup = createGroup;
