@@ -3,9 +3,9 @@
  * (layout: lambdas/shared/tables.ts, STATE TABLE). Every change is a single conditional
  * write, so concurrent Lambdas cannot move a watermark backward or overdraw the deletion cap.
  */
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExternalId } from '../domain/identity-change';
-import type { Clock, LeaseResult, ProcessingStatePort, Watermark } from '../domain/ports';
+import type { AppliedFacts, AppliedMark, AppliedViewPort, Clock, LeaseResult, ProcessingStatePort, Watermark } from '../domain/ports';
 import { nameKey } from '../domain/names';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
 import { partitionKey } from './dynamodb-keys';
@@ -39,7 +39,7 @@ export interface DynamoDbProcessingStateOptions {
   clock?: Clock;
 }
 
-export class DynamoDbProcessingState implements ProcessingStatePort {
+export class DynamoDbProcessingState implements ProcessingStatePort, AppliedViewPort {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
@@ -65,6 +65,7 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
           occurredAt: String(item.occurredAt),
           eventId: String(item.eventId),
           kind: String(item.kind),
+          ...(typeof item.applied === 'string' && { applied: JSON.parse(item.applied) as AppliedFacts }),
         });
       }
     }
@@ -137,8 +138,7 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
       throw new Error(`windowSeconds must be a whole number > 0, got ${windowSeconds}`);
     }
     if (cap <= 0) return false;
-    const windowStartSeconds = Math.floor(now.getTime() / 1000 / windowSeconds) * windowSeconds;
-    const pk = stateKeys.deletionWindow(new Date(windowStartSeconds * 1000));
+    const { pk, windowStartSeconds } = deletionWindowKey(now, windowSeconds);
     try {
       // One atomic write: count and token land together or not at all.
       await this.client.send(
@@ -165,6 +165,37 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
       const tokens = item?.tokens;
       return tokens instanceof Set && tokens.has(token);
     }
+  }
+
+  async reservedDeletions(now: Date, windowSeconds: number): Promise<string[]> {
+    const item = await this.get(deletionWindowKey(now, windowSeconds).pk);
+    return item?.tokens instanceof Set ? [...(item.tokens as Set<string>)] : [];
+  }
+
+  /**
+   * Every watermark that carries applied facts: one paged Scan of the table (drift detection, once
+   * a day or on demand; the consumer never scans). Other items are filtered out by DynamoDB.
+   */
+  async listApplied(): Promise<AppliedMark[]> {
+    const marks: AppliedMark[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :prefix) AND attribute_exists(applied)',
+          ExpressionAttributeValues: { ':prefix': 'WM#' },
+          ProjectionExpression: 'occurredAt, eventId, applied',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        marks.push({ occurredAt: String(item.occurredAt), eventId: String(item.eventId), applied: JSON.parse(String(item.applied)) as AppliedFacts });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return marks;
   }
 
   async tryLeaseSubjects(keys: string[], owner: string, now: Date, until: Date): Promise<LeaseResult> {
@@ -230,10 +261,16 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: stateKeys.watermark(key) },
-          UpdateExpression: 'SET occurredAt = :occurredAt, eventId = :eventId, #kind = :kind',
+          // The applied facts travel with the mark (one update); a mark without them clears the old ones.
+          UpdateExpression: `SET occurredAt = :occurredAt, eventId = :eventId, #kind = :kind${mark.applied ? ', applied = :applied' : ' REMOVE applied'}`,
           ConditionExpression: 'attribute_not_exists(pk) OR occurredAt < :occurredAt',
           ExpressionAttributeNames: { '#kind': 'kind' },
-          ExpressionAttributeValues: { ':occurredAt': mark.occurredAt, ':eventId': mark.eventId, ':kind': mark.kind },
+          ExpressionAttributeValues: {
+            ':occurredAt': mark.occurredAt,
+            ':eventId': mark.eventId,
+            ':kind': mark.kind,
+            ...(mark.applied && { ':applied': JSON.stringify(mark.applied) }),
+          },
         }),
       );
     } catch (error) {
@@ -265,6 +302,11 @@ export class DynamoDbProcessingState implements ProcessingStatePort {
     }
     return found;
   }
+}
+
+function deletionWindowKey(now: Date, windowSeconds: number): { pk: string; windowStartSeconds: number } {
+  const windowStartSeconds = Math.floor(now.getTime() / 1000 / windowSeconds) * windowSeconds;
+  return { pk: stateKeys.deletionWindow(new Date(windowStartSeconds * 1000)), windowStartSeconds };
 }
 
 function toUtcIso(occurredAt: string): string {

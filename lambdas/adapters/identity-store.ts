@@ -20,6 +20,7 @@ import {
   GetUserIdCommand,
   ListGroupMembershipsCommand,
   ListGroupMembershipsForMemberCommand,
+  ListGroupsCommand,
   UpdateGroupCommand,
   UpdateUserCommand,
   type DescribeUserResponse,
@@ -245,6 +246,27 @@ export class IdentityStoreAdapter implements IdentityStorePort {
         }),
       ),
     );
+  }
+
+  /** Every group, all pages (drift and roster reconcile; the consumer never lists). */
+  async listGroups(): Promise<StoredGroup[]> {
+    const groups: StoredGroup[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.read('ListGroups', [], () =>
+        this.client.send(new ListGroupsCommand({ IdentityStoreId: this.identityStoreId, NextToken: nextToken })),
+      );
+      if (page === undefined) return groups;
+      for (const group of page.Groups ?? []) {
+        groups.push({
+          groupId: requireField(group.GroupId, 'ListGroups', 'GroupId'),
+          displayName: requireField(group.DisplayName, 'ListGroups', 'DisplayName'),
+          ...(isPresent(group.Description) && { description: group.Description }),
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined && nextToken !== '');
+    return groups;
   }
 
   /** All pages. A group the store does not know has no memberships. */

@@ -90,6 +90,7 @@ const STATE_METHODS: Record<keyof ProcessingStatePort, true> = {
   getUserIdForExternalId: true,
   putUserIdForExternalId: true,
   tryReserveDeletion: true,
+  reservedDeletions: true,
   tryLeaseSubjects: true,
   releaseSubjects: true,
 };

@@ -49,7 +49,7 @@ export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun):
     await updateDescription(run, group, description);
   }
 
-  await advance(run, keys, 'upserted');
+  await advance(run, keys, 'upserted', { kind: 'group', groupId: group.groupId, displayName, ...(description !== undefined && { description }) });
   return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: displayName, writes: run.writes.count };
 }
 
@@ -110,6 +110,6 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
   }
   // A group someone else creates under this name later is theirs, not ours.
   await run.ports.state.clearGroupCreationIntent(displayName);
-  await advance(run, keys, 'deleted');
+  await advance(run, keys, 'deleted', { kind: 'group-deleted', groupId: group.groupId });
   return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: group.displayName, writes: run.writes.count };
 }

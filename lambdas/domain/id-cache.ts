@@ -121,6 +121,7 @@ function bindAll(port: IdentityStorePort): IdentityStorePort {
     updateGroup: port.updateGroup.bind(port),
     deleteGroup: port.deleteGroup.bind(port),
     listMembershipsForUser: port.listMembershipsForUser.bind(port),
+    listGroups: port.listGroups.bind(port),
     listMembershipsInGroup: port.listMembershipsInGroup.bind(port),
     findMembershipId: port.findMembershipId.bind(port),
     createMembership: port.createMembership.bind(port),

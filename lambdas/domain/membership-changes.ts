@@ -66,10 +66,12 @@ export async function applyMembershipChange(change: MembershipChange, run: Engin
       if (!(error instanceof NotFoundError)) throw error;
     }
   }
-  return finish(run, pairKey, { outcome: outcomeOf(run), ...record, writes: run.writes.count });
+  return finish(run, pairKey, { outcome: outcomeOf(run), ...record, writes: run.writes.count }, adding);
 }
 
-async function finish(run: EngineRun, pairKey: string, result: ApplyResult): Promise<ApplyResult> {
-  await advance(run, [pairKey], 'membership');
+async function finish(run: EngineRun, pairKey: string, result: ApplyResult, member?: boolean): Promise<ApplyResult> {
+  const { userId, groupId } = result;
+  const applied = member !== undefined && userId && groupId ? { kind: 'membership' as const, userId, groupId, member } : undefined;
+  await advance(run, [pairKey], 'membership', applied);
   return result;
 }

@@ -65,6 +65,8 @@ export interface IdentityStorePort {
   updateGroup(groupId: string, operations: AttributeOperation[]): Promise<CallReceipt>;
   deleteGroup(groupId: string): Promise<CallReceipt>;
 
+  /** Every group of the identity store (all pages): drift and roster reconcile walk the managed scope. */
+  listGroups(): Promise<StoredGroup[]>;
   listMembershipsForUser(userId: string): Promise<Membership[]>;
   listMembershipsInGroup(groupId: string): Promise<Membership[]>;
   findMembershipId(groupId: string, userId: string): Promise<string | undefined>;
@@ -192,6 +194,39 @@ export interface Watermark {
   eventId: string;
   /** The change that set it, e.g. 'upserted' or 'deleted'. */
   kind: string;
+  /**
+   * What the change that set it asked of the store, as applied (or found already so): what drift
+   * detection compares the store with. Written with the watermark, in the same update.
+   */
+  applied?: AppliedFacts;
+}
+
+/**
+ * The state a change left its subject in, by id (names change, ids do not):
+ * - `user`: the attributes a user.upserted set (a patch: only those it carried);
+ * - `memberships`: a user.upserted's complete group list, within the groups its producer may touch;
+ * - `membership`: one pair, decided by membership.added/removed;
+ * - `group`: a group.upserted's display name and description;
+ * - `user-deleted` / `group-deleted`: the subject should not exist.
+ */
+export type AppliedFacts =
+  | { kind: 'user'; userId: string; attributes: UserAttributes }
+  | { kind: 'user-deleted'; userId: string }
+  | { kind: 'memberships'; userId: string; groupIds: string[]; within: string[] }
+  | { kind: 'membership'; userId: string; groupId: string; member: boolean }
+  | { kind: 'group'; groupId: string; displayName: string; description?: string }
+  | { kind: 'group-deleted'; groupId: string };
+
+/** One subject's last applied facts, as drift detection reads them back. */
+export interface AppliedMark {
+  occurredAt: string;
+  eventId: string;
+  applied: AppliedFacts;
+}
+
+/** Reads back every applied fact the state table holds (drift detection; a scan, paged). */
+export interface AppliedViewPort {
+  listApplied(): Promise<AppliedMark[]>;
 }
 
 export interface ProcessingStatePort {
@@ -226,6 +261,8 @@ export interface ProcessingStatePort {
    * `token` makes the call idempotent: a retry of the same deletion does not take a second slot.
    */
   tryReserveDeletion(now: Date, windowSeconds: number, cap: number, token: string): Promise<boolean>;
+  /** The tokens holding a slot of the window that contains `now` (read only: a plan asks what a deletion would find). */
+  reservedDeletions(now: Date, windowSeconds: number): Promise<string[]>;
 
   /**
    * Lease the subjects an event touches until `until`, so that two events about the same person

@@ -3,7 +3,7 @@ import { EventRejectedError, RetryableError } from './errors';
 import type { ApplyResult, EngineRun } from './engine-run';
 import { isInManagedScope, describeScope } from './managed-scope';
 import { newerWatermark } from './ordering';
-import type { StoredGroup, Watermark } from './ports';
+import type { AppliedFacts, StoredGroup, Watermark } from './ports';
 
 /** A SUPERSEDED result when a newer change already touched one of `keys`, else undefined. */
 export async function supersededBy(
@@ -25,8 +25,9 @@ export async function supersededBy(
   return undefined;
 }
 
-export async function advance(run: EngineRun, keys: string[], kind: string): Promise<void> {
-  const mark: Watermark = { occurredAt: run.context.occurredAt, eventId: run.context.eventId, kind };
+/** Moves the subjects' watermarks to this event, with what it left them as (for drift detection), when known. */
+export async function advance(run: EngineRun, keys: string[], kind: string, applied?: AppliedFacts): Promise<void> {
+  const mark: Watermark = { occurredAt: run.context.occurredAt, eventId: run.context.eventId, kind, ...(applied && { applied }) };
   await run.ports.state.advanceWatermarks([...new Set(keys)], mark);
 }
 

@@ -73,15 +73,15 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
   // Remember which person these ExternalIds name: CreateUser cannot store them in the Identity Store.
   for (const externalId of externalIds) await state.putUserIdForExternalId(externalId, user.userId);
 
-  if (applyGroups) await reconcileGroups(run, { userId: user.userId, userName: attributes.UserName, isNew: created }, groups!);
+  const groupIds = applyGroups ? await reconcileGroups(run, { userId: user.userId, userName: attributes.UserName, isNew: created }, groups!) : [];
 
   if (applyAttributes) {
     const keys = previousUserName ? [...userKeys, subjectKey.userName(previousUserName)] : userKeys;
-    await advance(run, keys, 'upserted');
+    await advance(run, keys, 'upserted', { kind: 'user', userId: user.userId, attributes });
   }
   if (applyGroups) {
     const keys = previousUserName ? [...membershipKeys, subjectKey.membershipsOf(previousUserName)] : membershipKeys;
-    await advance(run, keys, 'reconciled');
+    await advance(run, keys, 'reconciled', { kind: 'memberships', userId: user.userId, groupIds, within: [...run.context.grant.groups] });
   }
   const partly = applyAttributes ? undefined : `attributes not applied: ${describeNewer(newerUserChange!)}; groups applied`;
   return { outcome: outcomeOf(run), reason: partly, userId: user.userId, userName: attributes.UserName, writes: run.writes.count };
@@ -136,7 +136,7 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
 
   const everyName = [...named, ...personKeys(resolvedName, user.externalIds)];
   const tombstones = [...everyName, ...membershipSetKeys(everyName)];
-  await advance(run, tombstones, 'deleted');
+  await advance(run, tombstones, 'deleted', { kind: 'user-deleted', userId: user.userId });
   return { outcome: outcomeOf(run), userId: user.userId, userName: resolvedName, writes: run.writes.count };
 }
 
@@ -167,12 +167,13 @@ async function findUser(
  * an access portal manages, so a membership outside the grant is left alone (and does not count
  * towards the removal cap). A membership a newer membership.added/removed decided is left alone too.
  * Every desired group is in the grant already (checked before the engine ran).
+ * Returns the desired groups' ids: what the user's membership set is now meant to be.
  */
 async function reconcileGroups(
   run: EngineRun,
   user: { userId: string; userName: string; isNew: boolean },
   desired: string[],
-): Promise<void> {
+): Promise<string[]> {
   const { identityStore, state } = run.ports;
   const { userId, userName } = user;
   const desiredGroups = new Map<string, GroupRef>();
@@ -231,6 +232,7 @@ async function reconcileGroups(
       if (!(error instanceof NotFoundError)) throw error;
     }
   }
+  return [...desiredGroups.keys()];
 }
 
 function translateUserWriteError(error: unknown, what: string): unknown {

@@ -126,6 +126,7 @@ export function writeAhead(port: IdentityStorePort, writes: WriteRecorder): Iden
     findGroupIdByDisplayName: port.findGroupIdByDisplayName.bind(port),
     describeGroup: port.describeGroup.bind(port),
     listMembershipsForUser: port.listMembershipsForUser.bind(port),
+    listGroups: port.listGroups.bind(port),
     listMembershipsInGroup: port.listMembershipsInGroup.bind(port),
     findMembershipId: port.findMembershipId.bind(port),
     createUser: async (attributes) => {

@@ -9,6 +9,8 @@ import type { ExternalId, UserAttributes } from '../../lambdas/domain/identity-c
 import {
   AlreadyExistsError,
   NotFoundError,
+  type AppliedMark,
+  type AppliedViewPort,
   type AttributeOperation,
   type AuditLogPort,
   type CallReceipt,
@@ -140,6 +142,10 @@ export class InMemoryIdentityStore implements IdentityStorePort {
     this.calls.push('ListGroupMembershipsForMember');
     return [...this.memberships.values()].filter((m) => m.userId === userId);
   }
+  async listGroups() {
+    this.calls.push('ListGroups');
+    return [...this.groups.values()].map((group) => ({ ...group }));
+  }
   async listMembershipsInGroup(groupId: string) {
     this.calls.push('ListGroupMemberships');
     return [...this.memberships.values()].filter((m) => m.groupId === groupId);
@@ -180,7 +186,7 @@ export class InMemoryIdentityStore implements IdentityStorePort {
   }
 }
 
-export class InMemoryProcessingState implements ProcessingStatePort {
+export class InMemoryProcessingState implements ProcessingStatePort, AppliedViewPort {
   readonly watermarks = new Map<string, Watermark>();
   readonly managed = new Map<string, string>();
   readonly externalIds = new Map<string, string>();
@@ -238,6 +244,15 @@ export class InMemoryProcessingState implements ProcessingStatePort {
     if (tokens.size >= cap) return false;
     tokens.add(token);
     return true;
+  }
+  async reservedDeletions(now: Date, windowSeconds: number) {
+    return [...(this.deletionWindows.get(Math.floor(now.getTime() / 1000 / windowSeconds)) ?? [])];
+  }
+  /** The applied facts on the watermarks, as the DynamoDB adapter's scan returns them. */
+  async listApplied(): Promise<AppliedMark[]> {
+    return [...this.watermarks.values()].flatMap((mark) =>
+      mark.applied ? [{ occurredAt: mark.occurredAt, eventId: mark.eventId, applied: mark.applied }] : [],
+    );
   }
 }
 
