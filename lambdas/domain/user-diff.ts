@@ -70,6 +70,37 @@ export function toOperations(changes: AttributeChange[]): AttributeOperation[] {
   return changes.map((c) => ({ attributePath: c.path, attributeValue: c.after }));
 }
 
+/**
+ * The attributes after UpdateUser's operations, as the store applies them (a missing value removes
+ * the attribute): the inverse of toOperations, for a plan that must see its own earlier writes.
+ */
+export function applyOperations(attributes: UserAttributes, operations: AttributeOperation[]): UserAttributes {
+  const result = structuredClone(attributes) as Record<string, unknown>;
+  const set = (target: Record<string, unknown>, key: string, value: unknown) => {
+    if (value === undefined) delete target[key];
+    else target[key] = structuredClone(value);
+  };
+  for (const { attributePath, attributeValue } of operations) {
+    const topLevel = ATTRIBUTE_OF_PATH.get(attributePath);
+    const namePart = NAME_PART_OF_PATH.get(attributePath);
+    if (topLevel !== undefined) set(result, topLevel, attributeValue);
+    else if (namePart !== undefined) {
+      const name = { ...((result.Name as Record<string, unknown> | undefined) ?? {}) };
+      set(name, namePart, attributeValue);
+      set(result, 'Name', Object.keys(name).length > 0 ? name : undefined);
+    } else {
+      // Anything else the engine writes is an extension, named by its full path.
+      const extensions = { ...((result.Extensions as Record<string, unknown> | undefined) ?? {}) };
+      set(extensions, attributePath, attributeValue);
+      set(result, 'Extensions', Object.keys(extensions).length > 0 ? extensions : undefined);
+    }
+  }
+  return result as UserAttributes;
+}
+
+const ATTRIBUTE_OF_PATH = new Map(Object.entries(TOP_LEVEL_PATHS).map(([attribute, path]) => [path, attribute]));
+const NAME_PART_OF_PATH = new Map(Object.entries(NAME_PATHS).map(([part, path]) => [path, part]));
+
 /** Deep equality on JSON values, ignoring key order and undefined members. */
 export function sameValue(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);
