@@ -4,11 +4,15 @@
  * outcome, error code and the verified producer travel: no personal attributes leave through the bus.
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DriftPublisher, DriftSummary } from '../domain/drift';
 import type { OutcomePublisher } from '../domain/process-event';
 import type { OutcomeRecord } from '../domain/ports';
-import { OUTCOME_DETAIL_TYPES, OUTCOME_EVENT_SOURCE } from '../shared/telemetry';
+import { DRIFT_DETAIL_TYPE, OUTCOME_DETAIL_TYPES, OUTCOME_EVENT_SOURCE } from '../shared/telemetry';
 
-export class EventBridgeOutcomePublisher implements OutcomePublisher {
+/** EventBridge refuses an entry over 256 KB; finding keys past this many are left out (the count stays). */
+export const DRIFT_KEYS_PUBLISHED = 500;
+
+export class EventBridgeOutcomePublisher implements OutcomePublisher, DriftPublisher {
   constructor(
     private readonly eventBridge: EventBridgeClient,
     private readonly eventBusName: string,
@@ -46,6 +50,31 @@ export class EventBridgeOutcomePublisher implements OutcomePublisher {
     if (output.FailedEntryCount) {
       const entry = output.Entries?.find((e) => e.ErrorCode);
       throw new Error(`outcome event not published: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
+    }
+  }
+
+  /**
+   * identity.drift.detected: one per drift run that found something. Counts, kinds, when the
+   * oldest difference was first seen, and the findings' keys (ids only): the names and values
+   * are in the audit trail's DRIFT records, not on the bus.
+   */
+  async publishDrift(summary: DriftSummary): Promise<void> {
+    const findingKeys = summary.findingKeys.slice(0, DRIFT_KEYS_PUBLISHED);
+    const output = await this.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: this.eventBusName,
+            Source: OUTCOME_EVENT_SOURCE,
+            DetailType: DRIFT_DETAIL_TYPE,
+            Detail: JSON.stringify({ ...summary, findingKeys, findingKeysOmitted: summary.findingKeys.length - findingKeys.length }),
+          },
+        ],
+      }),
+    );
+    if (output.FailedEntryCount) {
+      const entry = output.Entries?.find((e) => e.ErrorCode);
+      throw new Error(`drift event not published: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
     }
   }
 }

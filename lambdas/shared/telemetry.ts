@@ -13,6 +13,9 @@ export const OUTCOME_DETAIL_TYPES = {
   failed: 'identity.change.failed',
 } as const;
 
+/** Published (same source) when a drift run finds the managed scope departing from what was applied. */
+export const DRIFT_DETAIL_TYPE = 'identity.drift.detected';
+
 /** Log messages other tools read: the local run counts a real duplicate by this line and its eventId. */
 export const LOG_MESSAGE = {
   duplicate: 'duplicate delivery answered from the idempotency store',
@@ -35,4 +38,6 @@ export const METRIC = {
   identityStoreCalls: 'IdentityStoreCalls',
   throttledCalls: 'ThrottledCalls',
   retryAfterWaitSeconds: 'RetryAfterWaitSeconds',
+  /** Findings of the last drift run (0 when none): the drift alarm watches it. */
+  driftFindings: 'DriftFindings',
 } as const;
