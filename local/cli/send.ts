@@ -76,9 +76,9 @@ ${exitCodesHelp({
 `;
 
 /** There is no target: exit 2, like a usage error, with an explanation instead of a pointer to --help. */
-class NoTargetError extends Error {}
+export class NoTargetError extends Error {}
 
-interface SendOptions {
+export interface SendOptions {
   /** As given: read from the directory the user ran npm in (readEventFile). */
   file: string;
   queueUrl?: string;
@@ -163,13 +163,14 @@ const NO_LOCAL_PIPELINE = [
   'To send to a deployed stack: npm run send -- FILE --event-bus NAME  (or --queue-url URL)',
 ].join('\n');
 
-interface Sending {
+/** Where a file's entries go (cli/deliver.ts sends through the same two). */
+export interface Sending {
   description: string;
   send(entries: ProducerEntry[]): Promise<ProducerSendReport>;
   close(): void;
 }
 
-async function localSending(options: SendOptions): Promise<Sending> {
+export async function localSending(options: Pick<SendOptions, 'localDir' | 'producer'>): Promise<Sending> {
   const file = join(options.localDir, 'endpoints.json');
   if (!existsSync(file)) throw new NoTargetError(`No local pipeline is running (no ${file}).\n${NO_LOCAL_PIPELINE}`);
   const parsed = localEndpointsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
@@ -208,7 +209,7 @@ async function localSending(options: SendOptions): Promise<Sending> {
  * caller's own AWS credentials, which the stack's policies accept only if they are one of the
  * producer's declared principals. Lines that name another producer are not sent.
  */
-function remoteSending(options: SendOptions): Sending {
+export function remoteSending(options: Omit<SendOptions, 'file' | 'localDir'>): Sending {
   // Region and credentials: the SDK's default chain unless given; no local-only fallbacks.
   const clientConfig = {
     ...(options.region !== undefined && { region: options.region }),
@@ -316,21 +317,24 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof NoTargetError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    if (error instanceof UsageError || error instanceof EventsFileError) {
-      process.stderr.write(`${(error as Error).message}\nRun npm run send -- --help for the options.\n`);
-      process.exit(2);
-    }
-    // A whole call failed (credentials, region, no such queue): batches before it may have gone out.
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = /region is missing/i.test(message) ? ' (pass --region or set AWS_REGION)' : '';
-    process.stderr.write(`Sending stopped: ${message}${hint}. Earlier batches of 10 may already have been sent.\n`);
-    process.exit(1);
-  },
-);
+// Only as the command itself: cli/deliver.ts imports the sending pieces above.
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof NoTargetError) {
+        process.stderr.write(`${error.message}\n`);
+        process.exit(2);
+      }
+      if (error instanceof UsageError || error instanceof EventsFileError) {
+        process.stderr.write(`${(error as Error).message}\nRun npm run send -- --help for the options.\n`);
+        process.exit(2);
+      }
+      // A whole call failed (credentials, region, no such queue): batches before it may have gone out.
+      const message = error instanceof Error ? error.message : String(error);
+      const hint = /region is missing/i.test(message) ? ' (pass --region or set AWS_REGION)' : '';
+      process.stderr.write(`Sending stopped: ${message}${hint}. Earlier batches of 10 may already have been sent.\n`);
+      process.exit(1);
+    },
+  );
+}
