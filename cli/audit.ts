@@ -218,7 +218,7 @@ function positiveInteger(text: string, option: string): number {
   return Number(text);
 }
 
-interface OpenTarget {
+export interface OpenTarget {
   /** For npm start's running store: the endpoints.json it was found through. */
   endpointsFile?: string;
   client: DynamoDBClient;
@@ -230,10 +230,10 @@ interface OpenTarget {
 
 /** No local pipeline to ask (none running, a stale endpoints.json, no store): exit code 2. */
 export class NoLocalPipelineError extends Error {
-  constructor(what: string) {
+  constructor(what: string, command = 'audit') {
     super(
       `No local pipeline is running: ${what}.\n` +
-        'Start one with `npm start` (it keeps its store in .local/, or --state-dir DIR), or point the audit elsewhere: ' +
+        `Start one with \`npm start\` (it keeps its store in .local/, or --state-dir DIR), or point the ${command} elsewhere: ` +
         '--local-dir DIR (another npm start state dir), --dynamodb-endpoint URL, or --stack NAME or --table NAME --region R (a deployed stack).',
     );
     this.name = 'NoLocalPipelineError';
@@ -274,14 +274,14 @@ function endpointTarget(endpoint: string, tableName: string, region?: string): O
   return { client, tableName, description: `${tableName} at ${endpoint}`, close: async () => client.destroy() };
 }
 
-/** npm start's store: its running endpoint if it wrote one, else its files opened here. */
-async function localTarget(localDir: string): Promise<OpenTarget> {
+/** npm start's store: its running endpoint if it wrote one, else its files opened here (also for plan, drift, reconcile: `command` names the asker). */
+export async function localTarget(localDir: string, command = 'audit'): Promise<OpenTarget> {
   const endpointsFile = path.join(localDir, 'endpoints.json');
   // The run that holds the state dir (npm start's lock: pid, start time, command).
   const lock = readLock(localDir);
   if (existsSync(endpointsFile)) {
     if (lock !== undefined && !isPidAlive(lock.pid)) {
-      throw new NoLocalPipelineError(`${endpointsFile} was left by an npm start that did not stop cleanly (pid ${lock.pid}, since ${lock.startedAt}, is no longer running)`);
+      throw new NoLocalPipelineError(`${endpointsFile} was left by an npm start that did not stop cleanly (pid ${lock.pid}, since ${lock.startedAt}, is no longer running)`, command);
     }
     let content: unknown;
     try {
@@ -290,15 +290,15 @@ async function localTarget(localDir: string): Promise<OpenTarget> {
       content = undefined;
     }
     const parsed = endpointsFileSchema.safeParse(content);
-    if (!parsed.success) throw new NoLocalPipelineError(`${endpointsFile} is not a valid endpoints file (left by an npm start that did not stop cleanly?)`);
+    if (!parsed.success) throw new NoLocalPipelineError(`${endpointsFile} is not a valid endpoints file (left by an npm start that did not stop cleanly?)`, command);
     return { ...endpointTarget(parsed.data.dynamodbEndpoint, parsed.data.auditTableName), endpointsFile };
   }
   if (lock !== undefined && isPidAlive(lock.pid)) {
-    throw new NoLocalPipelineError(`an npm start (pid ${lock.pid}, since ${lock.startedAt}) holds ${localDir} but has not published ${endpointsFile} yet; try again in a moment`);
+    throw new NoLocalPipelineError(`an npm start (pid ${lock.pid}, since ${lock.startedAt}) holds ${localDir} but has not published ${endpointsFile} yet; try again in a moment`, command);
   }
   const dataDir = path.join(localDir, 'dynamodb');
   if (!existsSync(dataDir)) {
-    throw new NoLocalPipelineError(`no endpoints.json and no local store in ${localDir} (its ${LOCK} says nothing runs there)`);
+    throw new NoLocalPipelineError(`no endpoints.json and no local store in ${localDir} (its ${LOCK} says nothing runs there)`, command);
   }
   const dynalite = await startDynalite({ path: dataDir });
   const target = endpointTarget(dynalite.endpoint, DEFAULT_AUDIT_TABLE);

@@ -202,6 +202,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       // and `npm run send` adds events to the running queue and bus.
       const endpoints: LocalEndpoints = {
         dynamodbEndpoint,
+        identityStoreEndpoint,
         auditTableName: LOCAL_NAMES.tables.audit,
         region: REGION,
         sqsEndpoint: sqs.endpoint,
@@ -307,6 +308,8 @@ export async function startLocalDoors(plan: IngestionPlan, options: LocalDoorsOp
  */
 export interface LocalEndpoints {
   dynamodbEndpoint: string;
+  /** The Identity Store the function writes to (npm run plan, drift and reconcile read it). */
+  identityStoreEndpoint?: string;
   auditTableName: string;
   region: string;
   sqsEndpoint: string;
