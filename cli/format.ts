@@ -2,7 +2,8 @@
  * How audit records are printed: a table for people (fits 80 columns), JSON and CSV for export.
  * JSON and CSV carry every field, in one fixed order, with times in UTC ISO-8601.
  */
-import type { AuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
+import type { AuditRecord, DriftAuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
+import type { DriftRecord } from '../lambdas/domain/drift';
 import type { IntentRecord, OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
@@ -13,13 +14,14 @@ export const RECORD_FIELDS = [
   'kind', 'at', 'eventId', 'attempt', 'sequence', 'type', 'action', 'outcome', 'errorCode', 'errorMessage',
   'producer', 'via', 'senderId', 'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
   'changes', 'writes', 'requestId', 'attempts', 'waitedMs', 'owedWaitMs', 'receivedAt', 'occurredAt',
+  'drift', 'findingKey', 'summary', 'path', 'expected', 'actual', 'firstSeen', 'driftAction', 'repairEventId', 'notRepaired',
 ] as const;
-type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord | keyof IntentRecord;
+type RecordField = 'kind' | keyof OutcomeRecord | keyof WriteRecord | keyof IntentRecord | keyof DriftRecord;
 type UnlistedField = Exclude<RecordField, (typeof RECORD_FIELDS)[number]>;
 /** Fails to compile when a record type gains a field that RECORD_FIELDS does not list. */
 export const EVERY_FIELD_LISTED: [UnlistedField] extends [never] ? true : UnlistedField = true;
 
-const TIME_FIELDS = new Set<string>(['at', 'receivedAt', 'occurredAt']);
+const TIME_FIELDS = new Set<string>(['at', 'receivedAt', 'occurredAt', 'firstSeen']);
 
 export function formatRecords(records: AuditRecord[], format: OutputFormat, width = 80): string {
   switch (format) {
@@ -151,11 +153,45 @@ function fitWidths(natural: number[], width: number): number[] {
 
 function tableRow(record: AuditRecord): TableRow {
   const time = utcIso(record.at).replace(/\.\d{3}Z$/, 'Z');
+  if (record.kind === 'DRIFT') return driftRow(record, time);
   const what = record.kind === 'WRITE' ? writeSummary(record) : record.kind === 'INTENT' ? intentSummary(record) : outcomeSummary(record);
   // The verified producer of an outcome, where it fits (records from before producers were
   // declared have none); a write's producer is its event's, on the outcome line.
   const tail = record.kind === 'OUTCOME' && record.producer !== undefined ? ` (from ${record.producer})` : '';
   return { cells: [time, record.eventId, subjectOf(record), what], tail };
+}
+
+/**
+ * A drift finding: the EVENT column holds the applied change it departs from (`audit event` shows
+ * it), `-` when none decided it; what happened says what differs, since when, and the repair.
+ */
+function driftRow(record: DriftAuditRecord, time: string): TableRow {
+  const group = record.groupDisplayName ?? record.groupId;
+  const subject = record.userName ?? record.userId ?? group ?? '-';
+  let what: string;
+  switch (record.drift) {
+    case 'attribute-differs':
+    case 'description-differs':
+      what = `DRIFT ${record.path ?? 'attribute'}: ${shortValue(record.expected)} applied, ${shortValue(record.actual)} found`;
+      break;
+    case 'user-missing':
+      what = 'DRIFT user missing: deleted outside this service';
+      break;
+    case 'unexpected-member':
+      what = `DRIFT member of ${group}: this service's last change left them out`;
+      break;
+    case 'unexplained-member':
+      what = `DRIFT member of ${group}: not put there by this service`;
+      break;
+    case 'member-missing':
+      what = `DRIFT not a member of ${group}: this service put them there`;
+      break;
+    default:
+      what = `DRIFT ${String(record.drift)}`;
+  }
+  const firstSeen = record.firstSeen === undefined ? '' : ` (first seen ${utcIso(record.firstSeen).replace(/\.\d{3}Z$/, 'Z')})`;
+  const repair = record.repairEventId ? `; repair sent: ${record.repairEventId}` : record.notRepaired ? `; not repaired: ${record.notRepaired}` : '';
+  return { cells: [time, record.eventId ?? '-', subject, `${what}${firstSeen}${repair}`], tail: '' };
 }
 
 /** The user, else the group; a membership's group goes next to the action (see membershipGroup). */

@@ -3,6 +3,7 @@
  * Every put is conditional on the key being new; nothing here updates or deletes.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DriftAuditPort, DriftRecord } from '../domain/drift';
 import type { AuditLogPort, IntentRecord, OutcomeRecord, WriteRecord } from '../domain/ports';
 import { AUDIT_TABLE } from '../shared/tables';
 import { nameKey } from '../domain/names';
@@ -10,7 +11,17 @@ import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } fr
 import { fitsKeyLimit, partitionKey } from './dynamodb-keys';
 
 /** A record as the trail returns it: the domain record tagged with its kind. */
-export type AuditRecord = ({ kind: 'OUTCOME' } & OutcomeRecord) | ({ kind: 'WRITE' } & WriteRecord) | ({ kind: 'INTENT' } & IntentRecord);
+export type AuditRecord =
+  | ({ kind: 'OUTCOME' } & OutcomeRecord)
+  | ({ kind: 'WRITE' } & WriteRecord)
+  | ({ kind: 'INTENT' } & IntentRecord)
+  | DriftAuditRecord;
+
+/**
+ * A DRIFT record as the trail returns it. It comes from a drift run, not from an event: it has no
+ * attempt and no producer (declared absent, so code that reads them off any record finds none).
+ */
+export type DriftAuditRecord = { kind: 'DRIFT' } & DriftRecord & { attempt?: undefined; producer?: undefined; via?: undefined; senderId?: undefined };
 export type AuditItem = Record<string, unknown>;
 
 /** Outcomes that end an event badly; only these are indexed in byProblem. */
@@ -39,6 +50,9 @@ export const auditKeys = {
   /** Sorts before its WRITE at the same instant ("INTENT" < "WRITE"), as it happened. */
   intentSk: (at: string, attempt: number, sequence: number) =>
     `${toUtcIso(at)}#INTENT#${pad4(attempt)}#${pad4(sequence)}`,
+  /** A drift finding's records, one per run that saw it (the key is ids only: drift.ts). */
+  drift: (findingKey: string) => partitionKey('DRIFT#', findingKey),
+  driftSk: (at: string) => `${toUtcIso(at)}#DRIFT`,
 };
 
 /**
@@ -64,6 +78,8 @@ const TABLE_ATTRIBUTES = new Set<string>([
   ...Object.values(AUDIT_TABLE.indexes).map((index) => index.partitionKey),
   'kind',
   'changesJson',
+  'expectedJson',
+  'actualJson',
 ]);
 
 const SECONDS_PER_DAY = 86_400;
@@ -74,6 +90,7 @@ const SECONDS_PER_DAY = 86_400;
  * `expiresAt` counts from the record's own time, so a retried put builds the identical item.
  */
 export function toAuditItem(record: AuditRecord, options: { retentionDays?: number } = {}): AuditItem {
+  if (record.kind === 'DRIFT') return toDriftItem(record, options.retentionDays ?? 0);
   const sk =
     record.kind === 'OUTCOME'
       ? auditKeys.outcomeSk(record.at, record.attempt)
@@ -103,6 +120,25 @@ export function toAuditItem(record: AuditRecord, options: { retentionDays?: numb
   return withRetention(item, record.at, options.retentionDays ?? 0);
 }
 
+/**
+ * A DRIFT record: under its finding (each run that saw it adds one), found by the user's and the
+ * group's name keys and by day like the records of events. Expected and actual values are kept as
+ * JSON, as a write's changes are, so they come back exactly.
+ */
+function toDriftItem(record: DriftAuditRecord, retentionDays: number): AuditItem {
+  const day = auditKeys.day(record.at);
+  const item: AuditItem = { pk: auditKeys.drift(record.findingKey), sk: auditKeys.driftSk(record.at), kind: 'DRIFT', day };
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined || name === 'kind' || name === 'expected' || name === 'actual') continue;
+    item[name] = value;
+  }
+  if (record.expected !== undefined) item.expectedJson = JSON.stringify(record.expected);
+  if (record.actual !== undefined) item.actualJson = JSON.stringify(record.actual);
+  if (record.userName !== undefined) item.userKey = auditKeys.user(record.userName);
+  if (record.groupDisplayName !== undefined) item.groupKey = auditKeys.group(record.groupDisplayName);
+  return withRetention(item, record.at, retentionDays);
+}
+
 function withRetention(item: AuditItem, at: string, retentionDays: number): AuditItem {
   if (retentionDays > 0) item.expiresAt = Math.floor(Date.parse(at) / 1000) + retentionDays * SECONDS_PER_DAY;
   return item;
@@ -120,6 +156,14 @@ export function fromAuditItem(item: AuditItem): AuditRecord {
     return { kind: 'WRITE', ...(fields as unknown as WriteRecord), ...changes };
   }
   if (item.kind === 'INTENT') return { kind: 'INTENT', ...(fields as unknown as IntentRecord) };
+  if (item.kind === 'DRIFT') {
+    return {
+      kind: 'DRIFT',
+      ...(fields as unknown as DriftRecord),
+      ...(typeof item.expectedJson === 'string' && { expected: JSON.parse(item.expectedJson) as unknown }),
+      ...(typeof item.actualJson === 'string' && { actual: JSON.parse(item.actualJson) as unknown }),
+    };
+  }
   throw new Error(`Audit item ${String(item.pk)} / ${String(item.sk)} has unknown kind ${String(item.kind)}`);
 }
 
@@ -138,7 +182,7 @@ export interface DynamoDbAuditLogOptions {
   retentionDays: number;
 }
 
-export class DynamoDbAuditLog implements AuditLogPort {
+export class DynamoDbAuditLog implements AuditLogPort, DriftAuditPort {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionDays: number;
@@ -162,6 +206,10 @@ export class DynamoDbAuditLog implements AuditLogPort {
 
   recordOutcome(record: OutcomeRecord): Promise<void> {
     return this.append({ kind: 'OUTCOME', ...record });
+  }
+
+  recordDrift(record: DriftRecord): Promise<void> {
+    return this.append({ kind: 'DRIFT', ...record });
   }
 
   /** Any record, by its kind (tools and tests that replay a trail). */

@@ -49,7 +49,7 @@ interface PartitionQuery {
   index?: AuditIndexName;
   partitionValue: string;
   skBetween?: [string, string];
-  onlyKind?: AuditRecord['kind'];
+  onlyKinds?: AuditRecord['kind'][];
   /** Only records of this verified producer (a filter: the partition is still read). */
   onlyProducer?: string;
 }
@@ -95,10 +95,10 @@ export class DynamoDbAuditQuery {
     return this.newest([[{ partitionValue: auditKeys.event(eventId) }]], options.limit);
   }
 
-  /** The Identity Store writes made in a window. */
+  /** The Identity Store writes made in a window, and the drift found in it (changes made outside this service). */
   changes(options: WindowOptions): Promise<AuditQueryResult> {
     return this.newest(
-      this.perDay(options, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween, onlyKind: 'WRITE' }]),
+      this.perDay(options, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween, onlyKinds: ['WRITE', 'DRIFT'] }]),
       options.limit,
     );
   }
@@ -211,10 +211,12 @@ export class DynamoDbAuditQuery {
       [values[':from'], values[':to']] = partition.skBetween;
     }
     const filters: string[] = [];
-    if (partition.onlyKind) {
-      filters.push('#kind = :kind');
+    if (partition.onlyKinds) {
+      filters.push(`#kind IN (${partition.onlyKinds.map((_, i) => `:kind${i}`).join(', ')})`);
       names['#kind'] = 'kind';
-      values[':kind'] = partition.onlyKind;
+      partition.onlyKinds.forEach((kind, i) => {
+        values[`:kind${i}`] = kind;
+      });
     }
     if (partition.onlyProducer !== undefined) {
       filters.push('#producer = :producer');

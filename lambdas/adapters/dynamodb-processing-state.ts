@@ -4,6 +4,7 @@
  * write, so concurrent Lambdas cannot move a watermark backward or overdraw the deletion cap.
  */
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DriftMemoryPort } from '../domain/drift';
 import type { ExternalId } from '../domain/identity-change';
 import type { AppliedFacts, AppliedMark, AppliedViewPort, Clock, LeaseResult, ProcessingStatePort, Watermark } from '../domain/ports';
 import { nameKey } from '../domain/names';
@@ -24,6 +25,8 @@ export const stateKeys = {
   deletionWindow: (windowStart: Date) => `DELCAP#${windowStart.toISOString()}`,
   lease: (subjectKey: string) => partitionKey('LEASE#', subjectKey),
   groupCreationIntent: (displayName: string) => partitionKey('INTENT#group:', nameKey(displayName)),
+  /** A drift finding seen and not yet gone (its key is ids only: lambdas/domain/drift.ts). */
+  driftFinding: (findingKey: string) => partitionKey('DRIFT#', findingKey),
 };
 
 const BATCH_GET_LIMIT = 100;
@@ -39,7 +42,7 @@ export interface DynamoDbProcessingStateOptions {
   clock?: Clock;
 }
 
-export class DynamoDbProcessingState implements ProcessingStatePort, AppliedViewPort {
+export class DynamoDbProcessingState implements ProcessingStatePort, AppliedViewPort, DriftMemoryPort {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
@@ -196,6 +199,50 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return marks;
+  }
+
+  // Drift memory: when each current finding was first seen, as `DRIFT#<key>` items with the key
+  // itself in `findingKey` (a long one is stored under its digest). One paged Scan per drift run.
+
+  async recall(): Promise<Map<string, string>> {
+    const remembered = new Map<string, string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :prefix)',
+          ExpressionAttributeValues: { ':prefix': 'DRIFT#' },
+          ProjectionExpression: 'findingKey, firstSeen',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) remembered.set(String(item.findingKey), String(item.firstSeen));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return remembered;
+  }
+
+  async remember(findingKey: string, firstSeen: string): Promise<void> {
+    try {
+      // Two runs at once (the schedule and an operator) keep the earlier first sighting.
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: stateKeys.driftFinding(findingKey), findingKey, firstSeen },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async forget(findingKeys: string[]): Promise<void> {
+    for (const findingKey of new Set(findingKeys)) {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: stateKeys.driftFinding(findingKey) } }));
+    }
   }
 
   async tryLeaseSubjects(keys: string[], owner: string, now: Date, until: Date): Promise<LeaseResult> {

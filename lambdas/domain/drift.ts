@@ -405,8 +405,8 @@ export interface DriftRecord {
   /** The applied event this departs from, and its occurredAt. */
   eventId?: string;
   occurredAt?: string;
-  /** The run's action; and for repair, the event sent to put it back (or why none could be). */
-  action: DriftAction;
+  /** The run's action (named apart from a write's `action`); for repair, the event sent to put it back, or why none could be. */
+  driftAction: DriftAction;
   repairEventId?: string;
   notRepaired?: string;
 }
@@ -607,7 +607,7 @@ function driftRecord(finding: SeenFinding, at: Date, settings: DriftSettings, re
     actual: finding.actual,
     eventId: finding.departsFrom?.eventId,
     occurredAt: finding.departsFrom?.occurredAt,
-    action: settings.action,
+    driftAction: settings.action,
     repairEventId,
     notRepaired,
   };

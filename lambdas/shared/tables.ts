@@ -7,6 +7,8 @@
  *   pk = EVENT#<eventId>                     sk = <at ISO>#OUTCOME#<attempt 4 digits>   (outcome records)
  *   pk = EVENT#<eventId>                     sk = <at ISO>#WRITE#<attempt 4>#<seq 4>    (write records)
  *   -> Query pk = EVENT#<id>: one event, all attempts and writes, in time order.
+ *   pk = DRIFT#<finding key>                 sk = <at ISO>#DRIFT   (one per drift run that saw the finding;
+ *                                            in byUser, byGroup and byDay like the records of events)
  *   GSIs (all project ALL; sort key `sk` keeps time order and uniqueness):
  *   byUser    userKey  = USER#<nameKey(userName)>     (outcomes and writes that concern the user)
  *   byGroup   groupKey = GROUP#<nameKey(displayName)> (outcomes and writes that concern the group)
@@ -22,6 +24,7 @@
  *   pk = DELCAP#<window start ISO>  deletions taken in that window (count, tokens, expiresAt)
  *   pk = LEASE#<subject key>        which event is applying a change to that subject (owner, expiresAtMs)
  *   pk = INTENT#group:<nameKey(name)>  this service set out to create that group (eventId, at)
+ *   pk = DRIFT#<finding key>        a drift finding still present: findingKey, firstSeen (ids only)
  *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
  * KEY SIZES: DynamoDB limits a partition key (table or GSI) to 2,048 bytes of UTF-8 and a sort key

@@ -318,7 +318,7 @@ describe('detectDrift', () => {
     ]);
     expect(first.newFindings).toBe(2);
     expect(first.findings.every((f) => f.firstSeen === '2026-11-22T10:00:00.000Z')).toBe(true);
-    expect(p.driftRecords.map((r) => [r.drift, r.findingKey, r.eventId, r.action, r.firstSeen])).toEqual([
+    expect(p.driftRecords.map((r) => [r.drift, r.findingKey, r.eventId, r.driftAction, r.firstSeen])).toEqual([
       ['attribute-differs', `attribute:${adaId}:title`, expect.any(String), 'report', '2026-11-22T10:00:00.000Z'],
       ['unexpected-member', `extra-member:${engineering}:${bobId}`, expect.any(String), 'report', '2026-11-22T10:00:00.000Z'],
     ]);
