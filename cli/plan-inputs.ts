@@ -28,7 +28,8 @@ import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/pa
 import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
 import type { WriteRecord } from '../lambdas/domain/ports';
-import { whatIf } from '../lambdas/domain/what-if';
+import { RecordingAudit, whatIf } from '../lambdas/domain/what-if';
+import type { OutcomeRecord } from '../lambdas/domain/ports';
 import type { RuntimeConfig } from '../lambdas/shared/config';
 import { ingestionEventPattern } from '../lambdas/shared/ingestion';
 import type { RuntimeProducer } from '../lambdas/shared/producers';
@@ -159,7 +160,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
       continue;
     }
     if (first !== undefined) {
-      reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, `by entry ${first.index + 1}`), owedWaitMs: 0 }, true);
+      reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, first.index), owedWaitMs: 0 }, true);
     } else if (reading.kind === 'change') {
       seen.set(idempotencyKey, { index, contentHash });
       const stored = await idempotency.lookup(idempotencyKey, contentHash);
@@ -169,7 +170,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
         continue;
       }
       if (stored.kind === 'reused') {
-        reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, 'already'), owedWaitMs: 0 }, true);
+        reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, undefined), owedWaitMs: 0 }, true);
       }
     }
     inputs.push({ index, reading, messageId, origin: delivered.origin });
@@ -177,12 +178,10 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
   return { inputs, settled, producerOf };
 }
 
-function reusedMessage(reading: Reading, when: string): string {
+function reusedMessage(reading: Reading, earlier: number | undefined): string {
   const eventId = factsOfReading(reading).id;
-  return (
-    `id: "${eventId}" was ${when} used by this producer, within the last ${IDEMPOTENCY_WINDOW_MINUTES} minutes, for a ` +
-    'different change; that change stands and this one is not applied: send it with a new id'
-  );
+  const when = earlier === undefined ? `within the last ${IDEMPOTENCY_WINDOW_MINUTES} minutes` : `by entry ${earlier + 1}`;
+  return `id: "${eventId}" was already used by this producer, ${when}, for a different change; that change stands and this one is not applied: send it with a new id`;
 }
 
 /** A bad --producer (or a similar call mistake): a usage error for the command. */
@@ -343,8 +342,10 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
   const callsBefore = target.calls().length;
   const { inputs, settled, producerOf } = await buildPlanInputs(target, entries, options);
   const ports = whatIf({ identityStore: target.identityStore, state: target.state });
-  const planned = await planDeliveries(inputs, { ...ports, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
-  const byIndex = new Map(planned.map((entry) => [entry.index, entry]));
+  const audit = new DeliveryAudit();
+  const planned = await planDeliveries(inputs, { ...ports, audit, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
+  const writesOf = writesByInput(planned, audit);
+  const byIndex = new Map(planned.map((entry) => [entry.index, { ...entry, writes: writesOf?.get(entry.index) ?? entry.writes }]));
   const report: PlanReportEntry[] = entries.map((_, index) => {
     const position = index + 1;
     const plan = byIndex.get(index);
@@ -376,4 +377,40 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
     identityStoreCalls: target.calls().length - callsBefore,
     elapsedMs: Date.now() - started,
   };
+}
+
+/** The recording audit, also cutting its writes into deliveries: each delivery ends with its outcome record. */
+class DeliveryAudit extends RecordingAudit {
+  readonly deliveries: WriteRecord[][] = [];
+  private current: WriteRecord[] = [];
+
+  override async recordWrite(record: WriteRecord): Promise<void> {
+    await super.recordWrite(record);
+    this.current.push(record);
+  }
+
+  override async recordOutcome(record: OutcomeRecord): Promise<void> {
+    await super.recordOutcome(record);
+    this.deliveries.push(this.current);
+    this.current = [];
+  }
+}
+
+/**
+ * Each input's own writes. planDeliveries gives an entry every write recorded under its event id,
+ * so two inputs with the same id (an id reused for other content, the same id at two doors) would
+ * each show the other's writes. It delivers in passes: every input first, in order, then those it
+ * redelivers, in order; an input with n deliveries is in the first n passes. Undefined (keep the
+ * entries' own writes) when no id is shared or the deliveries do not line up with the outcomes.
+ */
+function writesByInput(planned: PlanEntry[], audit: DeliveryAudit): Map<number, WriteRecord[]> | undefined {
+  const ids = planned.map((entry) => entry.eventId);
+  if (new Set(ids).size === ids.length) return undefined;
+  const passes = Math.max(0, ...planned.map((entry) => entry.deliveries));
+  const order: number[] = [];
+  for (let pass = 1; pass <= passes; pass++) for (const entry of planned) if (entry.deliveries >= pass) order.push(entry.index);
+  if (order.length !== audit.deliveries.length) return undefined;
+  const writes = new Map<number, WriteRecord[]>();
+  order.forEach((index, position) => writes.set(index, [...(writes.get(index) ?? []), ...audit.deliveries[position]!]));
+  return writes;
 }
