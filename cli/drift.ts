@@ -258,6 +258,8 @@ interface RenderContext {
 }
 
 const COLUMNS = ['KIND', 'SUBJECT', 'FIRST SEEN (UTC)', 'APPLIED BY', 'WHAT DIFFERS'] as const;
+/** Below this the last column would be a sliver: the findings are printed as blocks instead. */
+const MIN_WHAT_WIDTH = 24;
 
 /** The findings as a table; the last column wraps under itself and is never cut. */
 export function renderDrift(report: DriftReport, context: RenderContext, width: number): string {
@@ -282,11 +284,19 @@ export function renderDrift(report: DriftReport, context: RenderContext, width: 
     ]);
     const widths = COLUMNS.slice(0, -1).map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
     const lead = widths.reduce((sum, w) => sum + w + 2, 0);
-    const lastWidth = Math.max(20, width - lead);
-    for (const row of [[...COLUMNS], ...rows]) {
-      const [first = '', ...rest] = wrap(row[4]!, lastWidth);
-      lines.push(`${row.slice(0, 4).map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}  ${first}`.trimEnd());
-      for (const line of rest) lines.push(`${' '.repeat(lead)}${line}`);
+    if (width - lead >= MIN_WHAT_WIDTH) {
+      for (const row of [[...COLUMNS], ...rows]) {
+        const [first = '', ...rest] = wrap(row[4]!, width - lead);
+        lines.push(`${row.slice(0, 4).map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}  ${first}`.trimEnd());
+        for (const line of rest) lines.push(`${' '.repeat(lead)}${line}`);
+      }
+    } else {
+      // Too narrow for columns: one block per finding, still never cut.
+      for (const [kind, subject, firstSeen, appliedBy, what] of rows) {
+        push(`${kind}: ${subject}`);
+        push(what!, 4);
+        push(`first seen ${firstSeen}, applied by ${appliedBy}`, 4);
+      }
     }
   }
   lines.push('');
