@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { groupInGrant } from '../shared/producers';
 import type { IdentityChange, UserAttributes } from './identity-change';
 import { describeUsers, readManagedView, type ManagedView } from './managed-view';
+import { nameKey } from './names';
 import type { ManagedGroupScope } from './managed-scope';
 import type { AppliedMark, AppliedViewPort, Clock, IdentityStorePort, ProcessingStatePort } from './ports';
 import { diffUser } from './user-diff';
@@ -97,7 +98,29 @@ export function expectedState(marks: AppliedMark[]): ExpectedState {
         break;
     }
   }
+  forgetReplacedUsers(expected.users);
   return expected;
+}
+
+/**
+ * A user name belongs to one user at a time: when a later fact gives another user id the name an
+ * earlier fact left on this one, this one was replaced (deleted outside the service and made
+ * again, by a repair or a producer). Its old facts may linger under other keys (an ExternalId):
+ * it should not exist, rather than be missing forever.
+ */
+function forgetReplacedUsers(users: Map<string, UserExpectation>): void {
+  const holder = new Map<string, { userId: string; from: AppliedRef }>();
+  for (const [userId, user] of users) {
+    if (!user.exists) continue;
+    const name = nameKey(user.attributes.UserName);
+    const current = holder.get(name);
+    if (current === undefined || compareRefs(user.from, current.from) > 0) holder.set(name, { userId, from: user.from });
+  }
+  for (const [userId, user] of users) {
+    if (!user.exists) continue;
+    const taken = holder.get(nameKey(user.attributes.UserName))!;
+    if (taken.userId !== userId) users.set(userId, { exists: false, from: taken.from });
+  }
 }
 
 /**
@@ -237,8 +260,9 @@ export function findDrift(expected: ExpectedState, view: ManagedView): DriftFind
       if (members.has(userId)) continue;
       const decided = expectedMembership(expected, userId, group);
       if (decided?.member !== true) continue;
-      // A user who is gone is one finding (user-missing), not one per group they were in.
-      if (expected.users.get(userId)?.exists === true && view.users.has(userId) && view.users.get(userId) === undefined) continue;
+      // Only a user the store holds can be missing from a group: a user who is gone is one finding
+      // (user-missing) or none (replaced, deleted), not one per group they were in.
+      if (view.users.get(userId) === undefined) continue;
       findings.push({
         key: `missing-member:${group.groupId}:${userId}`,
         kind: 'member-missing',

@@ -81,6 +81,18 @@ describe('expectedState and findDrift', () => {
     expect(findings.map((f) => [f.kind, f.key, f.departsFrom?.eventId])).toEqual([['user-missing', 'user-missing:new', 'e3']]);
   });
 
+  it('a user deleted outside the service and made again under the same name is replaced: the old id is neither missing nor owed memberships', () => {
+    const marks = [
+      // The old id's facts linger under other keys (an ExternalId, the membership set).
+      mark(1, 'e1', { kind: 'user', userId: 'old', attributes: person('ada') }),
+      mark(1, 'e1', { kind: 'memberships', userId: 'old', groupIds: ['g1'], within: ['*'] }),
+      mark(5, 'repair', { kind: 'user', userId: 'new', attributes: person('ADA') }),
+    ];
+    const expected = expectedState(marks);
+    expect(expected.users.get('old')).toEqual({ exists: false, from: { eventId: 'repair', occurredAt: at(5) } });
+    expect(findDrift(expected, view([group('g1', 'app-wiki')], [user('new', 'ADA')], ['old']))).toEqual([]);
+  });
+
   it('a later membership.removed overrides an earlier group list, and an earlier one is overridden by it', () => {
     const set = mark(1, 'e1', { kind: 'memberships', userId: 'u1', groupIds: ['g1'], within: ['*'] });
     const removed = mark(2, 'e2', { kind: 'membership', userId: 'u1', groupId: 'g1', member: false });
