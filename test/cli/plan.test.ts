@@ -6,7 +6,7 @@
  * attribute before and after, and nothing written.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
@@ -187,6 +187,26 @@ describe('small plans against a running emulator and dynalite', () => {
     // Nothing reached the store.
     expect(emulator.writes()).toEqual([]);
     expect(emulator.stats().successfulWrites).toBe(0);
+  });
+
+  it('--local-dir of a running npm start reads its endpoints (endpoints.json, its lock alive), not its files', async () => {
+    const running = join(workDir, 'running');
+    mkdirSync(running);
+    // As npm start leaves them while it runs: its lock (this live process stands in) and its endpoints.
+    writeFileSync(join(running, 'run.lock'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), command: 'npm start' }));
+    writeFileSync(
+      join(running, 'endpoints.json'),
+      JSON.stringify({ dynamodbEndpoint: dynamo.endpoint, identityStoreEndpoint: emulator.endpoint, auditTableName: LOCAL_NAMES.tables.audit, region: 'us-east-1' }),
+    );
+    const callsBefore = emulator.stats().totalCalls;
+    const result = await plan(['--events', events, '--local-dir', running]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain(`plan: the running npm start in ${running} (${emulator.endpoint}`);
+    expect(result.stdout).toMatch(/CreateGroup group Engineering/);
+    // It read the running store (a GetGroupId), and wrote nothing to it.
+    expect(emulator.stats().totalCalls).toBeGreaterThan(callsBefore);
+    expect(emulator.writes()).toEqual([]);
   });
 
   it('a plan with nothing to write exits 0', async () => {
