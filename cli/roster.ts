@@ -164,7 +164,7 @@ export function parseRosterText(text: string, file: string, format: RosterFormat
     const person = toPerson(row, file, problems);
     if (person) people.push(person);
   }
-  problems.push(...duplicates(people, file));
+  problems.push(...duplicates(rows, file));
   if (problems.length > 0) throw refusal(problems);
   return { format, people };
 }
@@ -425,21 +425,26 @@ function describeIssue(path: readonly PropertyKey[], message: string, row: RawRo
   return `${joined}: ${message}`;
 }
 
-function duplicates(people: RosterPerson[], file: string): string[] {
+/** The same person twice, judged on the rows as written (a row that breaks another rule still counts). */
+function duplicates(rows: RawRow[], file: string): string[] {
   const problems: string[] = [];
-  const byName = new Map<string, RosterPerson>();
-  const byExternalId = new Map<string, RosterPerson>();
-  for (const person of people) {
-    const { UserName, ExternalIds = [] } = person.data.user;
-    const first = byName.get(nameKey(UserName));
-    if (first) problems.push(`${file}:${person.line}: userName "${UserName}" is already line ${first.line} ("${first.data.user.UserName}"): one row per person (names compare without regard to case)`);
-    else byName.set(nameKey(UserName), person);
-    for (const { Issuer, Id } of ExternalIds) {
-      const key = JSON.stringify([Issuer, Id]);
-      const earlier = byExternalId.get(key);
-      if (earlier) problems.push(`${file}:${person.line}: externalId ${Issuer}/${Id} is already line ${earlier.line} ("${earlier.data.user.UserName}"): one row per person`);
-      else byExternalId.set(key, person);
-    }
+  const byName = new Map<string, { line: number; userName: string }>();
+  const byExternalId = new Map<string, { line: number; userName: string }>();
+  for (const row of rows) {
+    const userName = row.values.get('userName');
+    if (typeof userName !== 'string') continue;
+    const first = byName.get(nameKey(userName));
+    if (first) problems.push(`${file}:${row.line}: userName "${userName}" is already line ${first.line} ("${first.userName}"): one row per person (names compare without regard to case)`);
+    else byName.set(nameKey(userName), { line: row.line, userName });
+    const combined = row.values.get('externalId');
+    const issuer = row.values.get('externalIdIssuer');
+    const id = row.values.get('externalIdId');
+    const externalId = typeof combined === 'string' ? combined : typeof issuer === 'string' && typeof id === 'string' ? `${issuer}/${id}` : undefined;
+    if (externalId === undefined) continue;
+    const key = typeof combined === 'string' ? JSON.stringify([combined.slice(0, combined.indexOf('/')), combined.slice(combined.indexOf('/') + 1)]) : JSON.stringify([issuer, id]);
+    const earlier = byExternalId.get(key);
+    if (earlier) problems.push(`${file}:${row.line}: externalId ${externalId} is already line ${earlier.line} ("${earlier.userName}"): one row per person`);
+    else byExternalId.set(key, { line: row.line, userName });
   }
   return problems;
 }

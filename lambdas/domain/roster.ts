@@ -249,8 +249,8 @@ export async function reconcileRoster(
     } else if (missing.length > deletionAllowance.left) {
       problems.push(
         `refusing to offboard ${missing.length} people not in the roster: the deletion cap allows ${options.deletionCap} deletions per ${options.deletionWindowSeconds} s, ` +
-          `${reserved} of them are taken in the current window, so ${deletionAllowance.left} are left; none is offboarded ` +
-          '(a roster missing that many people is more likely incomplete than right: check it, or offboard them in smaller steps)',
+          `${reserved} already made in the current window leave ${deletionAllowance.left}; none is offboarded ` +
+          '(a roster missing more people than the cap allows is more likely incomplete than right: check it; if it is right, raise deletionCap)',
       );
     } else {
       for (const person of missing) {

@@ -189,7 +189,7 @@ it('refuses to offboard more people than the deletion cap leaves, giving the num
   const result = await reconcile(['--roster', roster, '--local-dir', stateDir, '--settings', settings, '--offboard-missing', '--apply']);
   expect(result.code).toBe(1);
   expect(result.stderr).toContain(
-    'refusing to offboard 3 people not in the roster: the deletion cap allows 2 deletions per 3600 s, 0 of them are taken in the current window, so 2 are left; none is offboarded',
+    'refusing to offboard 3 people not in the roster: the deletion cap allows 2 deletions per 3600 s, 0 already made in the current window leave 2; none is offboarded',
   );
   expect(result.stdout).toContain('Not in the roster, not offboarded (see the refusal): alan, edsger, grace');
   expect(readdirSync(stateDir)).not.toContain('deliveries');

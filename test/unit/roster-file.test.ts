@@ -147,6 +147,13 @@ describe('duplicates', () => {
       'r.csv:4: externalId w/1 is already line 2 ("ada"): one row per person',
     ]);
   });
+
+  it('finds a person twice even when one of the rows breaks another rule', () => {
+    expect(problemsOf([HEADER, 'grace,Grace,Grace,,,,,', 'GRACE,Grace,Grace,Hopper,,,,'].join('\n'), 'csv')).toEqual([
+      'r.csv:2: familyName (column 4): is required',
+      'r.csv:3: userName "GRACE" is already line 2 ("grace"): one row per person (names compare without regard to case)',
+    ]);
+  });
 });
 
 describe('readRoster', () => {

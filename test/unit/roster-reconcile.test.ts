@@ -243,7 +243,7 @@ it('refuses every offboarding when they do not all fit in what the deletion cap 
   const result = await reconcile(w, [entry('ada', ['dept-eng'], { externalId: 'w/1' })], { offboardMissing: true, deletionCap: 2 });
   expect(result.deletionAllowance).toEqual({ cap: 2, reserved: 1, left: 1, windowSeconds: 3600 });
   expect(result.problems).toEqual([
-    'refusing to offboard 2 people not in the roster: the deletion cap allows 2 deletions per 3600 s, 1 of them are taken in the current window, so 1 are left; none is offboarded (a roster missing that many people is more likely incomplete than right: check it, or offboard them in smaller steps)',
+    'refusing to offboard 2 people not in the roster: the deletion cap allows 2 deletions per 3600 s, 1 already made in the current window leave 1; none is offboarded (a roster missing more people than the cap allows is more likely incomplete than right: check it; if it is right, raise deletionCap)',
   ]);
   expect(result.steps.filter((step) => step.kind === 'offboard')).toEqual([]);
   // Within the allowance they go.
