@@ -169,8 +169,15 @@ async function runNpmStart(
     ...(target.identityStoreId !== undefined ? ['--identity-store-id', target.identityStoreId] : []),
   ];
   output.notes.write(`No npm start is running on ${target.localDir}: running npm start -- ${args.map(quoteArg).join(' ')}\n`);
+  // A Ctrl-C (or a SIGTERM) is passed on to npm start, which stops cleanly and reports what it did
+  // (exit 130); this process waits for that report instead of dying first and cutting it off.
+  let forward: (signal: NodeJS.Signals) => void = () => undefined;
+  const onSignal = (signal: NodeJS.Signals) => forward(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const { code, lastLine } = await new Promise<{ code: number; lastLine: string }>((done, fail) => {
     const child = spawn('npm', ['start', '--silent', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    forward = (signal) => void child.kill(signal);
     let tail = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output.stdout.write(chunk);
@@ -182,6 +189,9 @@ async function runNpmStart(
       const lines = tail.trimEnd().split('\n');
       done({ code: exitCode ?? (signal === 'SIGINT' || signal === 'SIGTERM' ? 130 : 1), lastLine: lines.at(-1) ?? '' });
     });
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
   const summary = parseSummary(lastLine);
   const count = (key: string) => (typeof summary?.[key] === 'number' ? (summary[key] as number) : 0);
