@@ -28,6 +28,7 @@ import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/pa
 import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
 import type { WriteRecord } from '../lambdas/domain/ports';
+import { leaseKeysOf } from '../lambdas/domain/ordering';
 import { RecordingAudit, whatIf } from '../lambdas/domain/what-if';
 import type { OutcomeRecord } from '../lambdas/domain/ports';
 import type { RuntimeConfig } from '../lambdas/shared/config';
@@ -59,6 +60,11 @@ export interface PlanReportEntry {
   outcome: PlanOutcome;
   errorCode?: string;
   reason?: string;
+  /**
+   * Set when an earlier entry about the same person or group comes through another door: the apply
+   * runs the doors' queues side by side, so it may take the two in the other order than the plan.
+   */
+  orderNote?: string;
   /** Deliveries the apply would take (0 when it never reaches the function). */
   deliveries: number;
   /** The writes the apply would make, in order, each with its attribute changes before and after. */
@@ -91,6 +97,8 @@ export interface PlanInputs {
   settled: Map<number, Omit<PlanReportEntry, 'position' | 'writes'>>;
   /** Producer each entry is sent as, by input index. */
   producerOf: Map<number, string>;
+  /** Entries the apply may take in another order than the plan (see PlanReportEntry.orderNote), by input index. */
+  orderNotes: Map<number, string>;
 }
 
 /** The declared doors as routing needs them: principals from the local settings, else from the producers' accounts. */
@@ -175,7 +183,37 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
     }
     inputs.push({ index, reading, messageId, origin: delivered.origin });
   }
-  return { inputs, settled, producerOf };
+  return { inputs, settled, producerOf, orderNotes: orderNotesOf(inputs, producerOf) };
+}
+
+/**
+ * Entries about a subject (leaseKeysOf: the person by each name, or the group) that an earlier
+ * entry through another door is also about. Through one door the queue keeps the file's order
+ * closely enough (a change that needs an earlier one waits for it); across doors the apply takes
+ * the queues side by side, and a change to a person the other door also changes may be applied
+ * first. The newer change still wins, but the writes can differ (a leaver applied before its
+ * joiner makes none, and the joiner is superseded).
+ */
+function orderNotesOf(inputs: PlanInput[], producerOf: Map<number, string>): Map<number, string> {
+  const notes = new Map<number, string>();
+  const lastBy = new Map<string, { index: number; door: string }>();
+  for (const input of inputs) {
+    if (input.reading.kind !== 'change') continue;
+    const door = input.origin.queueArn;
+    for (const key of leaseKeysOf(input.reading.change)) {
+      const earlier = lastBy.get(key);
+      if (earlier !== undefined && earlier.door !== door && !notes.has(input.index)) {
+        notes.set(
+          input.index,
+          `entry ${earlier.index + 1} is about the same ${key.startsWith('group') ? 'group' : 'person'} and comes through another door ` +
+            `(${producerOf.get(earlier.index)} vs ${producerOf.get(input.index)}): the apply runs the doors' queues side by side and may take ` +
+            'the two in the other order; the newer change still wins, but the writes can differ from this plan',
+        );
+      }
+      lastBy.set(key, { index: input.index, door });
+    }
+  }
+  return notes;
 }
 
 function reusedMessage(reading: Reading, earlier: number | undefined): string {
@@ -340,7 +378,7 @@ export function planSettingsOf(config: RuntimeConfig): PlanSettings {
 export async function runPlan(target: LiveTarget, entries: ProducerEntry[], options: { producer?: string } = {}): Promise<PlanReport> {
   const started = Date.now();
   const callsBefore = target.calls().length;
-  const { inputs, settled, producerOf } = await buildPlanInputs(target, entries, options);
+  const { inputs, settled, producerOf, orderNotes } = await buildPlanInputs(target, entries, options);
   const ports = whatIf({ identityStore: target.identityStore, state: target.state });
   const audit = new DeliveryAudit();
   const planned = await planDeliveries(inputs, { ...ports, audit, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
@@ -358,6 +396,7 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
         outcome: plan.outcome,
         ...(plan.errorCode !== undefined && { errorCode: plan.errorCode }),
         ...(plan.reason !== undefined && { reason: plan.reason }),
+        ...(orderNotes.has(index) && { orderNote: orderNotes.get(index) }),
         deliveries: plan.deliveries,
         writes: plan.writes,
       };

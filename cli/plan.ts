@@ -139,6 +139,7 @@ export function jsonReport(report: PlanReport) {
       outcome: entry.outcome,
       ...(entry.errorCode !== undefined && { errorCode: entry.errorCode }),
       ...(entry.reason !== undefined && { reason: entry.reason }),
+      ...(entry.orderNote !== undefined && { orderNote: entry.orderNote }),
       deliveries: entry.deliveries,
       writes: entry.writes.map(jsonWrite),
     })),
@@ -172,6 +173,7 @@ export function renderPlan(report: PlanReport, settingsHeader: readonly string[]
   for (const entry of report.entries) {
     push(entryHeading(entry), 0);
     if (entry.reason !== undefined) push(`${entry.errorCode ? `${entry.errorCode}: ` : ''}${entry.reason}`, 6);
+    if (entry.orderNote !== undefined) push(`note: ${entry.orderNote}`, 6);
     for (const write of entry.writes) {
       push(`${write.action}${write.userName !== undefined ? ` user ${write.userName}` : ''}${write.groupDisplayName !== undefined ? ` group ${write.groupDisplayName}` : ''}`, 6);
       for (const change of write.changes ?? []) push(`${change.path}: ${shown(change.before)} → ${shown(change.after)}`, 10);
@@ -179,6 +181,10 @@ export function renderPlan(report: PlanReport, settingsHeader: readonly string[]
   }
   lines.push('');
   push(summaryLine(report), 0);
+  const noted = report.entries.filter((entry) => entry.orderNote !== undefined).length;
+  if (noted > 0) {
+    push(`${noted} entr${noted === 1 ? 'y' : 'ies'} may be applied in another order than planned: the same person or group through two doors (see the notes).`, 0);
+  }
   push(`Read ${report.identityStoreCalls} Identity Store calls in ${(report.elapsedMs / 1000).toFixed(1)} s. Nothing was written.`, 0);
   return `${lines.join('\n')}\n`;
 }

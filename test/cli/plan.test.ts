@@ -209,6 +209,26 @@ describe('small plans against a running emulator and dynalite', () => {
     expect(emulator.writes()).toEqual([]);
   });
 
+  it('notes an entry about a person an earlier entry changes through another door: the apply may take them in the other order', async () => {
+    const file = join(workDir, 'two-doors.jsonl');
+    const leaver = { producer: 'hr', event: { id: 'd1', type: 'user.deleted', occurredAt: at(9), actor: 'hr-system', data: { userName: 'ada.lovelace' } } };
+    writeFileSync(file, [joiner('ada.lovelace', 'u1', 2), leaver, joiner('grace.hopper', 'u2', 3)].map((entry) => JSON.stringify(entry)).join('\n'));
+    const result = await plan(['--events', file, '--format', 'json', ...endpoints]);
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout) as { entries: { eventId: string; producer: string; outcome: string; orderNote?: string; writes: { action: string }[] }[] };
+    expect(report.entries.map((entry) => [entry.eventId, entry.producer, entry.outcome])).toEqual([
+      ['u1', 'onboarding', 'APPLIED'],
+      ['d1', 'hr', 'APPLIED'],
+      ['u2', 'onboarding', 'APPLIED'],
+    ]);
+    expect(report.entries[1].writes.map((write) => write.action)).toEqual(['DeleteUser']);
+    expect(report.entries[1].orderNote).toMatch(/entry 1 is about the same person and comes through another door \(onboarding vs hr\)/);
+    expect(report.entries[0].orderNote).toBeUndefined();
+    expect(report.entries[2].orderNote).toBeUndefined();
+    const table = await plan(['--events', file, ...endpoints]);
+    expect(table.stdout.replace(/\s+/g, ' ')).toMatch(/1 entry may be applied in another order than planned/);
+  });
+
   it('a plan with nothing to write exits 0', async () => {
     const file = join(workDir, 'rejected-only.jsonl');
     writeFileSync(file, JSON.stringify({ ...group('x', 'bad', 1), type: 'group.renamed' }));
