@@ -51,6 +51,11 @@ export interface IngestionResources {
   ruleDeadLetterQueueArn?: string;
   /** The consumer function's role: moves rejected events to the DLQ, publishes outcome events. */
   functionRoleArn: string;
+  /**
+   * The drift function's role, when it is deployed: it publishes `identity.drift.detected` with the
+   * outcome source (and sends repairs as the built-in drift-repair producer, declared with it).
+   */
+  driftRoleArn?: string;
   /** Roles allowed to redrive the DLQs into the queues (a message move sends as its caller). */
   operatorPrincipals: readonly string[];
   /** The deployment created the bus, so every source on it is its to police (not a shared bus). */
@@ -123,7 +128,7 @@ export function producerQueueStatements(name: string, producer: ProducerDeclarat
     denyToAll('OnlyTheProducerSends', SEND_MESSAGE, queueArn, principalNotIn([...producer.principals, ...resources.operatorPrincipals])),
     onlyTheConsumerTakesMessages(queueArn, resources),
   ];
-  const external = otherAccountPrincipals(producer.principals, resources.accountId);
+  const external = otherAccountPrincipals(producer, resources.accountId);
   if (external.length > 0) {
     statements.push({
       Sid: 'ProducerInOtherAccountSends',
@@ -175,7 +180,7 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
         'ForAnyValue:StringNotEquals': { 'events:detail-type': [...producer.eventTypes] },
       }),
     );
-    const external = otherAccountPrincipals(producer.principals, resources.accountId);
+    const external = otherAccountPrincipals(producer, resources.accountId);
     if (external.length > 0) {
       statements.push({
         Sid: `${id}InOtherAccountSends`,
@@ -188,10 +193,13 @@ export function busStatements(producers: ProducerDeclarations, resources: Ingest
       });
     }
   }
+  // The consumer publishes identity.change.*, the drift function identity.drift.detected (its own
+  // IAM policy holds it to that detail-type).
+  const outcomePublishers = [resources.functionRoleArn, ...(resources.driftRoleArn !== undefined ? [resources.driftRoleArn] : [])];
   statements.push(
     denyToAll('OnlyTheFunctionSendsOutcomes', PUT_EVENTS, bus, {
       'ForAnyValue:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE },
-      ArnNotEquals: { 'aws:PrincipalArn': resources.functionRoleArn },
+      ArnNotEquals: { 'aws:PrincipalArn': outcomePublishers.length === 1 ? outcomePublishers[0] : outcomePublishers },
     }),
   );
   if (resources.ownsBus) {
@@ -219,8 +227,10 @@ export function queueStatementsByArn(producers: ProducerDeclarations, resources:
   return byArn;
 }
 
-function otherAccountPrincipals(principals: readonly string[], accountId: string): string[] {
-  return principals.filter((arn) => accountOfPrincipal(arn) !== accountId);
+/** A producer's principals outside `accountId` (a built-in producer states its account: its role's ARN is a token at synth). */
+function otherAccountPrincipals(producer: ProducerDeclaration, accountId: string): string[] {
+  if (producer.account !== undefined) return producer.account === accountId ? [] : [...producer.principals];
+  return producer.principals.filter((arn) => accountOfPrincipal(arn) !== accountId);
 }
 
 /** `access-portal` -> `AccessPortal`: statement ids allow only letters and digits. */

@@ -16,6 +16,7 @@ import type { EventType } from '../lambdas/domain/identity-change';
 import { PRINCIPAL_ARN_PATTERN, producerDeclarationsSchema, type ProducerDeclaration } from '../lambdas/shared/producers';
 
 export type QueueKind = 'standard' | 'fifo';
+export type DriftAction = 'report' | 'repair';
 export type RemovalPolicyName = 'retain' | 'destroy';
 
 /** The settings as a CDK app or another construct passes them (all but identityStoreId optional). */
@@ -81,6 +82,14 @@ export interface ProvisionerSettings {
   readonly maxClockSkewSeconds?: number;
   /** Events dated before this instant (ISO-8601 with a zone) are rejected. Default 2000-01-01T00:00:00Z. */
   readonly occurredAtFloor?: string;
+  /**
+   * When drift detection runs: an EventBridge Scheduler `rate(...)` (at least every
+   * DRIFT_MIN_RATE_MINUTES) or `cron(...)` expression (UTC), or `off` to deploy no drift function.
+   * Default `rate(1 day)`.
+   */
+  readonly driftSchedule?: string;
+  /** `report` (default): record, count and announce drift; `repair`: also put it back, through ordinary events. */
+  readonly driftAction?: DriftAction;
 }
 
 /** A producer as written in the settings: `eventTypes` may be `"*"` for all six. */
@@ -88,6 +97,14 @@ export type ProducerSetting = Omit<ProducerDeclaration, 'eventTypes'> & { readon
 export type ProducerSettings = Readonly<Record<string, ProducerSetting>>;
 
 export const DEFAULT_EVENT_BUS_NAME = 'identity-provisioner';
+export const DEFAULT_DRIFT_SCHEDULE = 'rate(1 day)';
+/** `driftSchedule` value that deploys no drift function (no schedule, no drift-repair producer). */
+export const DRIFT_OFF = 'off';
+/**
+ * The shortest drift rate: the drift function's timeout (15 minutes), so that one run has ended
+ * before the next is due (runs never overlap: the function's reserved concurrency is 1).
+ */
+export const DRIFT_MIN_RATE_MINUTES = 15;
 
 /** Settings that existed once, with what replaced them: passing one is refused with this hint. */
 export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
@@ -174,6 +191,14 @@ const settingFields = {
   occurredAtFloor: z.iso
     .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a time zone, e.g. 2000-01-01T00:00:00Z' })
     .default('2000-01-01T00:00:00Z'),
+  driftSchedule: z
+    .string({ error: 'must be a string: "rate(1 day)", "cron(0 3 * * ? *)" or "off"' })
+    .superRefine((expression, ctx) => {
+      const problem = driftScheduleProblem(expression);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(DEFAULT_DRIFT_SCHEDULE),
+  driftAction: z.enum(['report', 'repair'], { error: 'must be "report" or "repair" (lower case)' }).default('report'),
 };
 
 const settingsSchema = z
@@ -193,6 +218,13 @@ const settingsSchema = z
         message: 'give eventBusName (a bus to create) or existingEventBusName (a bus to use), not both',
       });
     }
+    if (settings.driftSchedule === DRIFT_OFF && settings.driftAction === 'repair') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['driftAction'],
+        message: `"repair" needs drift detection, but driftSchedule is "${DRIFT_OFF}": give a schedule or leave driftAction at "report"`,
+      });
+    }
     if (settings.retrySafetyMarginMs >= settings.functionTimeoutSeconds * 1000) {
       ctx.addIssue({
         code: 'custom',
@@ -208,6 +240,100 @@ const settingsSchema = z
       ? { ...settings, eventBusName: settings.eventBusName ?? DEFAULT_EVENT_BUS_NAME }
       : settings,
   );
+
+// ---------------------------------------------------------------------------------------------
+// driftSchedule: EventBridge Scheduler's recurring expressions, checked here so a bad one fails the
+// synth (Scheduler would only refuse it at deploy). One-time `at(...)` schedules are refused: drift
+// detection is a recurring check.
+// ---------------------------------------------------------------------------------------------
+
+const RATE_PATTERN = /^rate\(([1-9][0-9]{0,5}) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON_PATTERN = /^cron\(([^()]*)\)$/;
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** One cron field: its name, numeric range, the names it accepts for numbers, and its special forms. */
+interface CronField {
+  name: string;
+  min: number;
+  max: number;
+  names?: readonly string[];
+  /** Field-specific forms accepted whole (L, W, #, ?). */
+  special?: RegExp;
+}
+const CRON_FIELDS: readonly CronField[] = [
+  { name: 'minutes', min: 0, max: 59 },
+  { name: 'hours', min: 0, max: 23 },
+  { name: 'day-of-month', min: 1, max: 31, special: /^(\?|L|LW|L-([1-9]|[12][0-9]|30)|([1-9]|[12][0-9]|3[01])W)$/ },
+  { name: 'month', min: 1, max: 12, names: MONTHS },
+  { name: 'day-of-week', min: 1, max: 7, names: DAYS, special: /^(\?|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5])$/ },
+  { name: 'year', min: 1970, max: 2199 },
+];
+
+/** Why `expression` is not a driftSchedule, or undefined when it is one. */
+export function driftScheduleProblem(expression: string): string | undefined {
+  const accepted = `must be "${DRIFT_OFF}", "rate(<n> minutes|hours|days)" or "cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)", as EventBridge Scheduler writes them`;
+  if (expression === DRIFT_OFF) return undefined;
+  if (expression.trim() !== expression) return `must not start or end with white space (${accepted})`;
+  if (expression.startsWith('rate(')) {
+    const match = RATE_PATTERN.exec(expression);
+    if (!match) return `${accepted}: a rate is a whole number > 0 and one of minute(s), hour(s), day(s), separated by one space`;
+    const value = Number(match[1]);
+    const unit = match[2];
+    if ((value === 1) !== !unit.endsWith('s')) return `"${expression}": use "${unit.replace(/s$/, '')}" with 1 and "${unit.replace(/s?$/, 's')}" with more`;
+    const minutes = value * (unit.startsWith('minute') ? 1 : unit.startsWith('hour') ? 60 : 1440);
+    if (minutes < DRIFT_MIN_RATE_MINUTES) {
+      return `"${expression}" is more often than every ${DRIFT_MIN_RATE_MINUTES} minutes, the drift function's timeout: a run must end before the next is due`;
+    }
+    return undefined;
+  }
+  if (expression.startsWith('cron(')) {
+    const match = CRON_PATTERN.exec(expression);
+    if (!match) return accepted;
+    const fields = match[1].split(' ');
+    if (fields.length !== CRON_FIELDS.length || fields.some((field) => field === '')) {
+      return `"${expression}": a cron expression has 6 fields separated by single spaces (minutes hours day-of-month month day-of-week year)`;
+    }
+    for (const [index, field] of CRON_FIELDS.entries()) {
+      if (!cronFieldIsValid(fields[index], field)) return `"${expression}": ${field.name} "${fields[index]}" is not a valid cron field`;
+    }
+    const [, , dayOfMonth, , dayOfWeek] = fields;
+    if ((dayOfMonth === '?') === (dayOfWeek === '?')) {
+      return `"${expression}": exactly one of day-of-month and day-of-week must be "?" (EventBridge Scheduler does not take both)`;
+    }
+    return undefined;
+  }
+  if (expression.startsWith('at(')) return `"${expression}": a one-time schedule is not accepted; drift detection recurs (${accepted})`;
+  return accepted;
+}
+
+function cronFieldIsValid(value: string, field: CronField): boolean {
+  if (field.special?.test(value)) return true;
+  return value.split(',').every((part) => {
+    const [range, step, ...rest] = part.split('/');
+    if (rest.length > 0) return false;
+    if (step !== undefined && !/^[1-9][0-9]{0,3}$/.test(step)) return false;
+    if (range === '*') return true;
+    const bounds = range.split('-');
+    if (bounds.length > 2) return false;
+    const numbers = bounds.map((bound) => cronNumber(bound, field));
+    if (numbers.some((n) => n === undefined)) return false;
+    return numbers.length === 1 || (numbers[0] as number) <= (numbers[1] as number);
+  });
+}
+
+function cronNumber(value: string, field: CronField): number | undefined {
+  const named = field.names?.indexOf(value) ?? -1;
+  if (named >= 0) return named + field.min;
+  if (!/^[0-9]{1,4}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n >= field.min && n <= field.max ? n : undefined;
+}
+
+/** Whether the settings deploy the drift function (and with it the drift-repair producer). */
+export function driftEnabled(config: Pick<ProvisionerConfig, 'driftSchedule'>): boolean {
+  return config.driftSchedule !== DRIFT_OFF;
+}
 
 /** Validated settings with every default applied. */
 export type ProvisionerConfig = z.output<typeof settingsSchema>;

@@ -26,7 +26,13 @@ export class IdentityProvisionerState extends Construct {
    * only principal the audit table lets PutItem.
    */
   public readonly consumerRole: Role;
-  /** Append-only audit trail: its resource policy lets only the consumer role PutItem, and nobody rewrite. */
+  /**
+   * The drift function's role (trusted by Lambda only, no permissions of its own here): it appends
+   * DRIFT records, so the audit table's policy names it too. Created whatever driftSchedule says,
+   * so that turning drift off and on never removes an export the other stack still imports.
+   */
+  public readonly driftRole: Role;
+  /** Append-only audit trail: its resource policy lets only the two roles PutItem, and nobody rewrite. */
   public readonly auditTable: Table;
   /** Watermarks, managed groups, ExternalId mapping, deletion-cap windows. */
   public readonly stateTable: Table;
@@ -51,6 +57,10 @@ export class IdentityProvisionerState extends Construct {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: 'identity-provisioner consumer function (permissions attached by the stateless stack)',
     });
+    this.driftRole = new Role(this, 'DriftRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'identity-provisioner drift function (read-only on the identity store; permissions attached by the stateless stack)',
+    });
 
     const commonTableProps = {
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -67,7 +77,7 @@ export class IdentityProvisionerState extends Construct {
       sortKey: { name: AUDIT_TABLE.sortKey, type: AttributeType.STRING },
       // TTL only when a retention is configured: by default the audit trail is kept forever.
       timeToLiveAttribute: config.auditRetentionDays > 0 ? AUDIT_TABLE.timeToLiveAttribute : undefined,
-      resourcePolicy: auditTablePolicy(this.consumerRole.roleArn),
+      resourcePolicy: auditTablePolicy([this.consumerRole.roleArn, this.driftRole.roleArn]),
     });
     for (const [indexName, index] of Object.entries(AUDIT_TABLE.indexes)) {
       this.auditTable.addGlobalSecondaryIndex({
@@ -147,11 +157,11 @@ export const AUDIT_REWRITE_ACTIONS = [
 
 /**
  * The audit trail cannot be rewritten, whatever IAM policies say: an explicit Deny in the table's
- * own policy wins over any Allow. PutItem stays open to the consumer role alone (its puts are
- * conditional on the item not existing, so it cannot overwrite either). Resource "*" is the table
- * the policy is attached to (its own ARN would be a circular reference in the template).
+ * own policy wins over any Allow. PutItem stays open to the consumer role and the drift role alone
+ * (their puts are conditional on the item not existing, so they cannot overwrite either). Resource
+ * "*" is the table the policy is attached to (its own ARN would be a circular reference in the template).
  */
-function auditTablePolicy(consumerRoleArn: string): PolicyDocument {
+function auditTablePolicy(appenderRoleArns: string[]): PolicyDocument {
   return new PolicyDocument({
     statements: [
       new PolicyStatement({
@@ -162,12 +172,12 @@ function auditTablePolicy(consumerRoleArn: string): PolicyDocument {
         resources: ['*'],
       }),
       new PolicyStatement({
-        sid: 'OnlyTheConsumerAppends',
+        sid: 'OnlyTheFunctionsAppend',
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
         actions: ['dynamodb:PutItem'],
         resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': consumerRoleArn } },
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': appenderRoleArns } },
       }),
     ],
   });

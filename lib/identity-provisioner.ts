@@ -10,6 +10,8 @@
  *   queue producers -> their own producer queue ----------------------------------------------'
  *   every source queue -> DLQ (5 receives / rejected by the function)
  *   function -> bus (identity.change.applied|rejected|failed, source identity-provisioner only)
+ *   drift schedule -> drift function (lib/drift-detector.ts) -> DRIFT records, identity.drift.detected,
+ *     and with driftAction "repair" events on the bus as the built-in bus producer drift-repair
  *
  * Who may send where is decided in lib/access-policies.ts (plain IAM JSON, also enforced by the
  * local pipeline); this construct installs those statements on the bus and the queues.
@@ -24,7 +26,13 @@ import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { EVENTS_TARGET_QUEUE_SAME_ACCOUNT } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, ingestionEventPattern, SOURCE_QUEUE_MAX_MESSAGE_BYTES } from '../lambdas/shared/ingestion';
-import { busProducers, queueProducers, runtimeProducersOf } from '../lambdas/shared/producers';
+import {
+  busProducers,
+  type ProducerDeclarations,
+  queueProducers,
+  runtimeProducersOf,
+  withDriftRepairProducer,
+} from '../lambdas/shared/producers';
 import {
   busQueueStatements,
   busStatements,
@@ -38,11 +46,13 @@ import {
 import {
   alarmTopicProblem,
   configErrorMessage,
+  driftEnabled,
   parseProvisionerSettings,
   type ProvisionerConfig,
   ProvisionerConfigError,
   type ProvisionerSettings,
 } from './config';
+import { DriftDetector } from './drift-detector';
 import type { IdentityProvisionerState } from './identity-provisioner-state';
 import { ProvisionerAlarms } from './provisioner-alarms';
 import { estimatedLength, LAMBDA_ENVIRONMENT_LIMIT_BYTES, ProvisionerFunction } from './provisioner-function';
@@ -71,6 +81,11 @@ export interface IdentityProvisionerProps extends ProvisionerSettings {
 
 export class IdentityProvisioner extends Construct {
   public readonly config: ProvisionerConfig;
+  /**
+   * The producers the doors and the consumer know: the declared ones, plus the built-in
+   * drift-repair producer (lambdas/shared/producers.ts) when the drift function is deployed.
+   */
+  public readonly producers: ProducerDeclarations;
   /** The Identity Store region the function talks to (resolved default). */
   public readonly identityStoreRegion: string;
   public readonly eventBus: IEventBus;
@@ -89,6 +104,10 @@ export class IdentityProvisioner extends Construct {
   /** The function's role (from the stateful half), imported so its policies live in this stack. */
   public readonly role: IRole;
   public readonly function: ProvisionerFunction;
+  /** The drift function's role (from the stateful half), imported; absent with driftSchedule "off". */
+  public readonly driftRole?: IRole;
+  /** The scheduled drift function; absent with driftSchedule "off". */
+  public readonly drift?: DriftDetector;
   public readonly alarms: ProvisionerAlarms;
 
   constructor(scope: Construct, id: string, props: IdentityProvisionerProps) {
@@ -156,7 +175,21 @@ export class IdentityProvisioner extends Construct {
       'message; it is watched by an alarm and redriven by an operator (start-message-move-task).';
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: dlqIsTheEnd });
 
-    const buses = busProducers(config.producers);
+    // The roles come from the stateful half (the audit table's policy names them). Imported mutable:
+    // the functions' permissions are attached here, in a policy of this stack, so the stateful
+    // stack never refers to the stateless one. By name, not by ARN: the ARN is then built with this
+    // stack's account, so CDK sees a same-account principal and grants through the role's policy
+    // alone (an imported ARN's account is unknown at synth, and every grant would also add an
+    // Allow for the role to the queue policies).
+    this.role = Role.fromRoleName(this, 'ConsumerRole', state.consumerRole.roleName, { mutable: true });
+    if (driftEnabled(config)) {
+      this.driftRole = Role.fromRoleName(this, 'DriftRole', state.driftRole.roleName, { mutable: true });
+      this.producers = withDriftRepairProducer(config.producers, this.driftRole.roleArn, Stack.of(this).account);
+    } else {
+      this.producers = config.producers;
+    }
+
+    const buses = busProducers(this.producers);
     if (buses.length > 0) {
       // EventBridge cannot use a FIFO queue as a rule DLQ: this one is always standard. SQS-managed
       // encryption, not the key: if the key broke, the delivery and the write to this DLQ would fail together.
@@ -192,13 +225,14 @@ export class IdentityProvisioner extends Construct {
           messageGroupId: fifo ? EVENTBRIDGE_MESSAGE_GROUP_ID : undefined,
         }),
       );
-    } else {
+    }
+    if (busProducers(config.producers).length === 0) {
       Annotations.of(this).addWarningV2(
         'identity-provisioner:noProducers',
         Object.keys(config.producers).length === 0
-          ? 'No producers are declared: nothing outside this stack can send events (no bus rule, no producer queue). ' +
-              'Declare them in the producers setting (docs/deploy.md).'
-          : 'No producer uses the bus: no rule is created and the bus accepts no identity-change events.',
+          ? 'No producers are declared: nothing outside this stack can send events (no producer queue; the bus takes only ' +
+              'drift repairs, if any). Declare them in the producers setting (docs/deploy.md).'
+          : 'No declared producer uses the bus: the bus accepts no identity-change events from outside this stack.',
       );
     }
     if (config.operators.length === 0) {
@@ -209,13 +243,6 @@ export class IdentityProvisioner extends Construct {
       );
     }
 
-    // The role is created by the stateful half (the audit table's policy names it). Imported
-    // mutable: the function's permissions are attached here, in a policy of this stack, so the
-    // stateful stack never refers to the stateless one. By name, not by ARN: the ARN is then built
-    // with this stack's account, so CDK sees a same-account principal and grants through the role's
-    // policy alone (an imported ARN's account is unknown at synth, and every grant would also add
-    // an Allow for the role to the queue policies).
-    this.role = Role.fromRoleName(this, 'ConsumerRole', state.consumerRole.roleName, { mutable: true });
     this.function = new ProvisionerFunction(this, 'Consumer', {
       role: this.role,
       key: state.key,
@@ -232,7 +259,8 @@ export class IdentityProvisioner extends Construct {
     fn.bindQueues(sourceQueues, this.deadLetterQueue, config.queueKind);
     // Each concurrent instance of each source queue's mapping gets an equal share, so the
     // deployment as a whole stays under budget.
-    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(config.requestsPerSecond / (config.maxConcurrency * sourceQueues.length)));
+    const requestsPerInstance = config.requestsPerSecond / (config.maxConcurrency * sourceQueues.length);
+    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(requestsPerInstance));
     fn.setRuntimeEnv('MANAGED_GROUP_SCOPE', config.managedGroupScope);
     fn.setRuntimeEnv('MAX_MEMBERSHIP_REMOVALS_PER_EVENT', String(config.maxMembershipRemovalsPerEvent));
     fn.setRuntimeEnv('DELETION_CAP', String(config.deletionCap));
@@ -246,7 +274,7 @@ export class IdentityProvisioner extends Construct {
     fn.setRuntimeEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
     // Who sent a record: its producer queue's ARN, or the bus source and accounts.
     const runtimeProducers = runtimeProducersOf(
-      config.producers,
+      this.producers,
       Object.fromEntries(Object.entries(producerQueues).map(([name, queue]) => [name, queue.queueArn])),
     );
     fn.setRuntimeEnv('PRODUCERS', Stack.of(this).toJsonString(runtimeProducers), JSON.stringify(runtimeProducers));
@@ -272,6 +300,27 @@ export class IdentityProvisioner extends Construct {
 
     this.installResourcePolicies();
 
+    if (this.driftRole !== undefined) {
+      this.drift = new DriftDetector(this, 'Drift', {
+        role: this.driftRole,
+        key: state.key,
+        auditTable: state.auditTable,
+        auditRetentionDays: config.auditRetentionDays,
+        stateTable: state.stateTable,
+        eventBus: this.eventBus,
+        sourceQueues,
+        identityStoreId: config.identityStoreId,
+        identityStoreRegion: this.identityStoreRegion,
+        managedGroupScope: config.managedGroupScope,
+        // Paced as one more consumer instance; it also waits while the source queues hold events.
+        requestsPerSecond: requestsPerInstance,
+        retrySafetyMarginMs: config.retrySafetyMarginMs,
+        schedule: config.driftSchedule,
+        action: config.driftAction,
+        removalPolicy: dlqRemovalPolicy,
+      });
+    }
+
     this.alarms = new ProvisionerAlarms(this, 'Alarms', {
       key: state.key,
       queue: this.queue,
@@ -282,6 +331,7 @@ export class IdentityProvisioner extends Construct {
       eventBus: this.eventBus,
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
+      driftDeadLetterQueue: this.drift?.deadLetterQueue,
     });
   }
 
@@ -300,6 +350,7 @@ export class IdentityProvisioner extends Construct {
       deadLetterQueueArn: this.deadLetterQueue.queueArn,
       ruleDeadLetterQueueArn: this.ruleDeadLetterQueue?.queueArn,
       functionRoleArn: this.role.roleArn,
+      driftRoleArn: this.driftRole?.roleArn,
       operatorPrincipals: config.operators,
       ownsBus: this.ownsBus,
     };
@@ -307,13 +358,13 @@ export class IdentityProvisioner extends Construct {
       for (const statement of statements) queue.addToResourcePolicy(PolicyStatement.fromJson(statement));
     };
     install(this.queue, busQueueStatements(resources));
-    for (const [name, producer] of queueProducers(config.producers)) {
+    for (const [name, producer] of queueProducers(this.producers)) {
       install(this.producerQueues[name], producerQueueStatements(name, producer, resources));
     }
     install(this.deadLetterQueue, deadLetterQueueStatements(resources));
     if (this.ruleDeadLetterQueue !== undefined) install(this.ruleDeadLetterQueue, ruleDeadLetterQueueStatements(resources));
 
-    const busPolicy = busStatements(config.producers, resources);
+    const busPolicy = busStatements(this.producers, resources);
     checkBusPolicySize(busPolicy);
     const stackName = Stack.of(this).stackName;
     for (const statement of busPolicy) {

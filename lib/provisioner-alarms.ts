@@ -52,6 +52,8 @@ export interface ProvisionerAlarmsProps {
   readonly alarmTopicArn?: string;
   /** Subscribe this address to the created topic. */
   readonly alarmEmail?: string;
+  /** The drift function's DLQ (runs that could not start or failed); absent when drift is off (no drift alarms). */
+  readonly driftDeadLetterQueue?: IQueue;
 }
 
 export class ProvisionerAlarms extends Construct {
@@ -71,6 +73,10 @@ export class ProvisionerAlarms extends Construct {
   /** Events refused because of who sent them (PRODUCER_UNKNOWN, PRODUCER_NOT_ALLOWED). */
   public readonly producerRefused: Alarm;
   public readonly outcomeEventsNotPublished: Alarm;
+  /** A drift run found the managed scope departing from what the service applied (DriftFindings > 0). */
+  public readonly driftDetected?: Alarm;
+  /** A drift run could not start or failed: drift goes unseen until one succeeds. */
+  public readonly driftRunFailed?: Alarm;
   /** Every alarm created here (the created topic lets exactly these publish). */
   public readonly all: Alarm[] = [];
 
@@ -173,6 +179,28 @@ export class ProvisionerAlarms extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
+    if (props.driftDeadLetterQueue !== undefined) {
+      this.driftDetected = alarm('DriftDetected', {
+        alarmDescription:
+          'A drift run found users, groups or memberships of the managed scope that differ from what this service applied ' +
+          '(changed outside it: the console, SCIM, another tool). Each finding is a DRIFT record in the audit trail ' +
+          '(npm run audit); the identity.drift.detected event lists them. With driftAction "repair" the run also sent ' +
+          'the events that put them back (producer drift-repair).',
+        metric: serviceMetric(METRIC.driftFindings, 'Maximum'),
+        threshold: 0,
+      });
+      this.driftRunFailed = alarm('DriftRunFailed', {
+        alarmDescription:
+          'A drift run could not be started by its schedule or failed (its invocation is in the drift DLQ): drift goes ' +
+          'unseen until a run succeeds. Read the drift function\'s log, fix the cause, then purge the drift DLQ.',
+        metric: props.driftDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+      });
+    }
+
     if (createdTopic !== undefined) this.letAlarmsPublish(createdTopic);
   }
 
@@ -243,12 +271,12 @@ function ruleMetric(metricName: string, rule: IRule, eventBus: IEventBus): MathE
 }
 
 /** A Powertools EMF metric (every metric carries the `service` dimension). */
-function serviceMetric(metricName: string): Metric {
+function serviceMetric(metricName: string, statistic = 'Sum'): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { service: SERVICE_NAME },
-    statistic: 'Sum',
+    statistic,
     period: RATE_PERIOD,
   });
 }

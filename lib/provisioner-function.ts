@@ -1,11 +1,13 @@
 /**
- * The consumer function: one NodejsFunction subclass that carries the defaults (runtime, arm64,
- * tracing, memory, timeout, encrypted log group, bundling) and the bind*() helpers that grant
- * access and set the matching environment variable in one place.
+ * The service's functions: ServiceFunction, one NodejsFunction subclass that carries the defaults
+ * (runtime, arm64, tracing, memory, encrypted log group, bundling) and the grants both functions
+ * need, and ProvisionerFunction, the consumer, with the bind*() helpers that grant access and set
+ * the matching environment variable in one place. The drift function (lib/drift-detector.ts) is
+ * the other ServiceFunction.
  *
- * Every variable of the runtime contract (lambdas/shared/config.ts) must be bound: a synth-time
- * validation names any that is missing, so a deployed function can never fail its cold start on
- * a forgotten variable.
+ * Every variable of a function's runtime contract (lambdas/shared/config.ts) must be bound: a
+ * synth-time validation names any that is missing, so a deployed function can never fail its
+ * cold start on a forgotten variable.
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -13,7 +15,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IDestination, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -69,7 +71,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 /** What an unresolved token (a table name, a queue URL) is counted as when estimating sizes at synth. */
 export const TOKEN_ESTIMATE_CHARS = 128;
 
-export interface ProvisionerFunctionProps {
+export interface ServiceFunctionProps {
   /**
    * The execution role, trusted by lambda.amazonaws.com and with no policies of its own: the
    * bind*() helpers attach every permission. It may come from another stack (imported mutable).
@@ -83,17 +85,40 @@ export interface ProvisionerFunctionProps {
   /** Default one year. */
   readonly logRetention?: RetentionDays;
   readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export interface ProvisionerFunctionProps extends ServiceFunctionProps {
   /** Default CONSUMER_ENTRY. */
   readonly entry?: string;
 }
 
-export class ProvisionerFunction extends NodejsFunction {
+/** What a ServiceFunction subclass states about itself: its code, and the variables it must be given. */
+interface ServiceFunctionSpec<Key extends string> {
+  readonly entry: string;
+  /** Every variable of the function's runtime contract: a synth-time validation names any not set. */
+  readonly runtimeEnvKeys: readonly Key[];
+  /** Where the contract is defined, for the validation's message. */
+  readonly contract: string;
+  readonly reservedConcurrentExecutions?: number;
+  readonly description?: string;
+  /** Asynchronous invocations only: where a failed one goes, and how often Lambda retries it first. */
+  readonly onFailure?: IDestination;
+  readonly retryAttempts?: number;
+}
+
+/**
+ * The defaults every function of this service shares (runtime, arm64, tracing, memory, encrypted
+ * log group, esbuild bundling, no managed policies), the runtime-contract check, and the grants
+ * both functions need. ProvisionerFunction (the consumer) and DriftFunction (lib/drift-detector.ts)
+ * add their own.
+ */
+export abstract class ServiceFunction<Key extends string> extends NodejsFunction {
   private readonly boundEnvKeys = new Set<string>();
   /** Every variable this construct set, to estimate the environment's size at synth. */
   private readonly envValues = new Map<string, string>();
   private readonly role_: IRole;
 
-  constructor(scope: Construct, id: string, props: ProvisionerFunctionProps) {
+  protected constructor(scope: Construct, id: string, props: ServiceFunctionProps, spec: ServiceFunctionSpec<Key>) {
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? RetentionDays.ONE_YEAR,
       encryptionKey: props.key,
@@ -111,13 +136,17 @@ export class ProvisionerFunction extends NodejsFunction {
     };
 
     super(scope, id, {
-      entry: props.entry ?? CONSUMER_ENTRY,
+      entry: spec.entry,
       handler: 'handler',
+      description: spec.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       tracing: Tracing.ACTIVE,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      reservedConcurrentExecutions: spec.reservedConcurrentExecutions,
+      onFailure: spec.onFailure,
+      retryAttempts: spec.retryAttempts,
       logGroup,
       role,
       environment: baseEnvironment,
@@ -144,19 +173,12 @@ export class ProvisionerFunction extends NodejsFunction {
         'Only the X-Ray actions PutTraceSegments and PutTelemetryRecords, which support no resource-level ' +
         'permissions (added by tracing: Active); every other statement names its resources.',
     });
-    // The function is invoked only by its SQS event source mapping, never asynchronously.
-    Validations.of(this).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Invoked synchronously by the SQS event source mapping only; failed records go to the source ' +
-        "queue's DLQ through its redrive policy (maxReceiveCount 5). An async DLQ would never receive anything.",
-    });
 
     this.node.addValidation({
       validate: () =>
-        RUNTIME_ENV_KEYS.filter((key) => !this.boundEnvKeys.has(key)).map(
-          (key) => `${key} is not set on the function: every variable of lambdas/shared/config.ts must be bound`,
-        ),
+        spec.runtimeEnvKeys
+          .filter((key) => !this.boundEnvKeys.has(key))
+          .map((key) => `${key} is not set on the function: every variable of ${spec.contract} must be bound`),
     });
   }
 
@@ -164,7 +186,7 @@ export class ProvisionerFunction extends NodejsFunction {
    * Set one variable of the runtime contract. `sizeOf`: what to measure instead of `value` when
    * value is one opaque token (Stack.toJsonString) whose deployed text is that string's.
    */
-  public setRuntimeEnv(key: RuntimeEnvKey, value: string, sizeOf: string = value): void {
+  public setRuntimeEnv(key: Key, value: string, sizeOf: string = value): void {
     this.boundEnvKeys.add(key);
     this.envValues.set(key, sizeOf);
     this.addEnvironment(key, value);
@@ -181,24 +203,23 @@ export class ProvisionerFunction extends NodejsFunction {
   }
 
   /** Acknowledge cdk-nag findings on the policy the role's permissions land in (created on first grant). */
-  private acknowledgeOnRolePolicy(...acknowledgements: { id: string; reason: string }[]): void {
+  protected acknowledgeOnRolePolicy(...acknowledgements: { id: string; reason: string }[]): void {
     const policy = this.role_.node.children.find((child) => child instanceof Policy);
     if (policy === undefined) throw new Error('the role has no policy yet: acknowledge after the first grant');
     Validations.of(policy).acknowledge(...acknowledgements);
   }
 
   /**
-   * Identity Store read/write actions on the one store (and its user/group/membership ARNs).
-   * The store's ARN carries its owner's account, which from a delegated administrator account is
-   * the management account, not this one: `*` there, as AWS's own
-   * AWSIdentityCenterExternalManagementPolicy has it. Store ids are globally unique, so the ARN
-   * still names exactly one store.
+   * `actions` on the one identity store (and its user/group/membership ARNs). The store's ARN
+   * carries its owner's account, which from a delegated administrator account is the management
+   * account, not this one: `*` there, as AWS's own AWSIdentityCenterExternalManagementPolicy has
+   * it. Store ids are globally unique, so the ARN still names exactly one store.
    */
-  public bindIdentityStore(identityStoreId: string, identityStoreRegion: string): void {
+  protected allowIdentityStore(actions: readonly string[], identityStoreId: string, identityStoreRegion: string): void {
     const { partition } = Stack.of(this);
     this.addToRolePolicy(
       new PolicyStatement({
-        actions: [...IDENTITY_STORE_ACTIONS],
+        actions: [...actions],
         resources: [
           `arn:${partition}:identitystore::*:identitystore/${identityStoreId}`,
           // User, group and membership ARNs carry neither the account nor the store id.
@@ -224,8 +245,46 @@ export class ProvisionerFunction extends NodejsFunction {
           'unique, so the ARN names exactly one store (the form AWSIdentityCenterExternalManagementPolicy uses).',
       },
     );
-    this.setRuntimeEnv('IDENTITY_STORE_ID', identityStoreId);
-    this.setRuntimeEnv('IDENTITY_STORE_REGION', identityStoreRegion);
+    this.setRuntimeEnv('IDENTITY_STORE_ID' as Key, identityStoreId);
+    this.setRuntimeEnv('IDENTITY_STORE_REGION' as Key, identityStoreRegion);
+  }
+
+  /** `actions` on the table itself, not its indexes: neither function queries a GSI. */
+  protected allowOnTable(table: ITable, actions: readonly string[], conditions?: Record<string, Record<string, unknown>>): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn], conditions }));
+  }
+
+  /** Encrypt/decrypt with the key behind the tables and queues, named actions only. */
+  public bindKey(key: IKey): void {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [key.keyArn],
+      }),
+    );
+  }
+}
+
+/** The SQS consumer. */
+export class ProvisionerFunction extends ServiceFunction<RuntimeEnvKey> {
+  constructor(scope: Construct, id: string, props: ProvisionerFunctionProps) {
+    super(scope, id, props, {
+      entry: props.entry ?? CONSUMER_ENTRY,
+      runtimeEnvKeys: RUNTIME_ENV_KEYS,
+      contract: 'lambdas/shared/config.ts',
+    });
+    // The function is invoked only by its SQS event source mapping, never asynchronously.
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by the SQS event source mapping only; failed records go to the source ' +
+        "queue's DLQ through its redrive policy (maxReceiveCount 5). An async DLQ would never receive anything.",
+    });
+  }
+
+  /** Identity Store read/write actions (IDENTITY_STORE_ACTIONS) on the one store. */
+  public bindIdentityStore(identityStoreId: string, identityStoreRegion: string): void {
+    this.allowIdentityStore(IDENTITY_STORE_ACTIONS, identityStoreId, identityStoreRegion);
   }
 
   /** Append-only: never UpdateItem or DeleteItem on the audit trail. */
@@ -243,21 +302,6 @@ export class ProvisionerFunction extends NodejsFunction {
   public bindIdempotencyTable(table: ITable): void {
     this.allowOnTable(table, READ_WRITE_TABLE_ACTIONS);
     this.setRuntimeEnv('IDEMPOTENCY_TABLE_NAME', table.tableName);
-  }
-
-  /** The table itself, not its indexes: the function never queries a GSI. */
-  private allowOnTable(table: ITable, actions: readonly string[]): void {
-    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
-  }
-
-  /** Encrypt/decrypt with the key behind the tables and queues, named actions only. */
-  public bindKey(key: IKey): void {
-    this.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [key.keyArn],
-      }),
-    );
   }
 
   /**

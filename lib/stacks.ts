@@ -25,6 +25,9 @@ export class IdentityProvisionerStateStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: this.state.auditTable.tableName });
     new CfnOutput(this, 'StateTableName', { value: this.state.stateTable.tableName });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotencyTable.tableName });
+    // Exported whether or not the stateless stack deploys the drift function: turning drift off
+    // would otherwise remove an export the deployed stateless stack still imports, and fail.
+    this.exportValue(this.state.driftRole.roleName);
   }
 }
 
@@ -55,6 +58,13 @@ export class IdentityProvisionerStack extends Stack {
     }
     new CfnOutput(this, 'EventBusName', { value: provisioner.eventBus.eventBusName });
     new CfnOutput(this, 'FunctionName', { value: provisioner.function.functionName });
+    if (provisioner.drift !== undefined) {
+      new CfnOutput(this, 'DriftFunctionName', {
+        value: provisioner.drift.function.functionName,
+        description: 'The scheduled drift detection function (invoke it to run a check now)',
+      });
+      new CfnOutput(this, 'DriftDeadLetterQueueUrl', { value: provisioner.drift.deadLetterQueue.queueUrl });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: provisioner.alarms.topic.topicArn });
     // Repeated here so one stack's outputs are enough to operate the pipeline.
     new CfnOutput(this, 'AuditTableName', { value: props.state.auditTable.tableName });

@@ -107,3 +107,53 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
 
 /** The env var names, for lib/ and local/ to set. */
 export const RUNTIME_ENV_KEYS = Object.keys(runtimeConfigSchema.shape) as (keyof typeof runtimeConfigSchema.shape)[];
+
+/**
+ * The drift function's configuration (lambdas/handlers/drift-detector.ts): the consumer's variables
+ * it shares, defined once above and picked here, plus its own two.
+ */
+export const driftRuntimeConfigSchema = runtimeConfigSchema
+  .pick({
+    IDENTITY_STORE_ID: true,
+    IDENTITY_STORE_REGION: true,
+    AUDIT_TABLE_NAME: true,
+    AUDIT_RETENTION_DAYS: true,
+    STATE_TABLE_NAME: true,
+    EVENT_BUS_NAME: true,
+    REQUESTS_PER_SECOND: true,
+    MANAGED_GROUP_SCOPE: true,
+    RETRY_SAFETY_MARGIN_MS: true,
+  })
+  .extend({
+    /** `report`: record, count and announce drift; `repair`: also send the events that put it back. */
+    DRIFT_ACTION: z.enum(['report', 'repair']),
+    /**
+     * The consumer's source queues (JSON array of queue URLs): drift detection waits while they hold
+     * events, so it never competes with event processing for the Identity Store quota.
+     */
+    SOURCE_QUEUE_URLS: z
+      .string()
+      .transform((raw, ctx) => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON array of queue URLs' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.array(z.string().url()).min(1)),
+  });
+
+export type DriftRuntimeConfig = z.output<typeof driftRuntimeConfigSchema>;
+
+export function loadDriftRuntimeConfig(env: NodeJS.ProcessEnv = process.env): DriftRuntimeConfig {
+  const parsed = driftRuntimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid drift function configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The drift function's env var names, for lib/ and local/ to set. */
+export const DRIFT_RUNTIME_ENV_KEYS = Object.keys(driftRuntimeConfigSchema.shape) as (keyof typeof driftRuntimeConfigSchema.shape)[];

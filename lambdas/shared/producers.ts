@@ -56,6 +56,13 @@ export interface ProducerDeclaration extends ProducerGrant {
   readonly principals: readonly string[];
   /** `via: bus` only: the EventBridge `source` this producer sends with. */
   readonly source?: string;
+  /**
+   * Built-in producers only (`drift-repair`): the account every principal lives in. Their principal
+   * is a role of this very deployment, whose ARN is a token at synth, so the account cannot be read
+   * from it. A declared producer never carries it: the settings schema refuses the key, and its
+   * accounts are read from its principals' ARNs.
+   */
+  readonly account?: string;
 }
 
 export type ProducerDeclarations = Readonly<Record<string, ProducerDeclaration>>;
@@ -63,6 +70,41 @@ export type ProducerDeclarations = Readonly<Record<string, ProducerDeclaration>>
 export function defaultSourceOf(name: string): string {
   return `identity-provisioner.${name}`;
 }
+
+/**
+ * The built-in producer through which drift detection puts things back (`driftAction: repair`):
+ * its repairs are ordinary v1 events and come in through the bus like any bus producer's, held to
+ * its grant, recorded and audited the same way. Its one principal is the drift function's role.
+ * It exists whenever the drift function is deployed; no declared producer may take its name or source.
+ */
+export const DRIFT_REPAIR_PRODUCER = 'drift-repair';
+export const DRIFT_REPAIR_SOURCE = defaultSourceOf(DRIFT_REPAIR_PRODUCER);
+/** What a repair can be: never a deletion (drift puts back what the service applied; it does not remove what others made). */
+export const DRIFT_REPAIR_EVENT_TYPES: readonly EventType[] = ['user.upserted', 'membership.added', 'membership.removed', 'group.upserted'];
+
+/** The drift-repair producer, sending as `driftRoleArn`, a role of `account` (both may be tokens at synth). */
+export function driftRepairProducer(driftRoleArn: string, account: string): ProducerDeclaration & { source: string } {
+  return {
+    via: 'bus',
+    principals: [driftRoleArn],
+    source: DRIFT_REPAIR_SOURCE,
+    account,
+    eventTypes: [...DRIFT_REPAIR_EVENT_TYPES],
+    groups: ['*'],
+  };
+}
+
+/** The declared producers plus the built-in drift-repair producer (already validated: no name clash). */
+export function withDriftRepairProducer(producers: ProducerDeclarations, driftRoleArn: string, account: string): ProducerDeclarations {
+  if (DRIFT_REPAIR_PRODUCER in producers) throw new Error(`"${DRIFT_REPAIR_PRODUCER}" is a built-in producer and cannot be declared`);
+  return { ...producers, [DRIFT_REPAIR_PRODUCER]: driftRepairProducer(driftRoleArn, account) };
+}
+
+/** Names no declared producer may take, with why. */
+export const RESERVED_PRODUCER_NAMES: Readonly<Record<string, string>> = {
+  [UNVERIFIED_PRODUCER]: 'the audit trail records it for senders no producer could be verified for',
+  [DRIFT_REPAIR_PRODUCER]: 'it is the built-in producer of drift repairs (driftAction "repair"), sending as the drift function\'s role',
+};
 
 const eventTypesSchema = z
   .union([z.literal('*'), z.array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` })).min(1)], {
@@ -96,6 +138,9 @@ const producerSchema = z
       .refine((source) => !source.startsWith('aws.'), { error: 'must not start with "aws." (reserved for AWS services)' })
       .refine((source) => source !== OUTCOME_EVENT_SOURCE, {
         error: `must not be "${OUTCOME_EVENT_SOURCE}": that is the source of this service's own outcome events`,
+      })
+      .refine((source) => source !== DRIFT_REPAIR_SOURCE, {
+        error: `must not be "${DRIFT_REPAIR_SOURCE}": that is the source of the built-in drift-repair producer`,
       })
       .optional(),
     eventTypes: eventTypesSchema,
@@ -164,13 +209,10 @@ export const producerDeclarationsSchema = z.preprocess(
       }
     })
     .superRefine((producers, ctx) => {
-      // Records of senders no producer could be verified for carry this name: no producer may take it.
-      if (UNVERIFIED_PRODUCER in producers) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [UNVERIFIED_PRODUCER],
-          message: `"${UNVERIFIED_PRODUCER}" is reserved: the audit trail records it for senders no producer could be verified for`,
-        });
+      // `unverified` is on the records of senders no producer could be verified for; `drift-repair`
+      // is built in: no declared producer may take either name.
+      for (const [name, why] of Object.entries(RESERVED_PRODUCER_NAMES)) {
+        if (name in producers) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is reserved: ${why}` });
       }
     }),
 );
@@ -187,6 +229,12 @@ export function queueProducers(producers: ProducerDeclarations): [string, Produc
   return Object.entries(producers)
     .filter(([, producer]) => producer.via === 'queue')
     .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** The accounts a producer's principals live in, sorted (a built-in producer states its one account). */
+export function accountsOfProducer(producer: ProducerDeclaration): string[] {
+  if (producer.account !== undefined) return [producer.account];
+  return [...new Set(producer.principals.map(accountOfPrincipal))].sort();
 }
 
 /** The 12-digit account of a principal ARN. */
@@ -234,7 +282,7 @@ export function runtimeProducersOf(producers: ProducerDeclarations, queueArns: R
             name,
             via: 'bus' as const,
             source: producer.source ?? defaultSourceOf(name),
-            accounts: [...new Set(producer.principals.map(accountOfPrincipal))].sort(),
+            accounts: accountsOfProducer(producer),
             eventTypes: [...producer.eventTypes],
             groups: [...producer.groups],
           }

@@ -10,6 +10,7 @@ import {
   buildApp,
   busPolicyStatements,
   CONSUMER_ROLE_ARN,
+  DRIFT_ROLE_ARN,
   defaultTemplates,
   EXAMPLE_PRODUCERS,
   EXAMPLE_SETTINGS,
@@ -74,8 +75,8 @@ describe('the bus queue: only the rule delivers', () => {
     });
   });
 
-  it('with no producer and no operator, denies SendMessage to everyone (no condition at all)', () => {
-    const template = buildApp({}).stateless;
+  it('with no producer, no operator and drift off (no rule at all), denies SendMessage to everyone (no condition at all)', () => {
+    const template = buildApp({ driftSchedule: 'off' }).stateless;
     const deny = sid(queueStatements(template, logicalId(template, 'AWS::SQS::Queue', 'ProvisionerQueue')), 'OnlyTheRuleAndOperatorsSend');
     expect(deny).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 'sqs:SendMessage' });
     expect(deny.Condition).toBeUndefined();
@@ -218,12 +219,12 @@ describe('the bus policy: each source tied to its producer', () => {
     expect(JSON.stringify([...bus.values()])).not.toContain(PORTAL_ROLE);
   });
 
-  it('the outcome source is the function\'s only', () => {
+  it('the outcome source is the functions\' only (the consumer\'s, and the drift function\'s for identity.drift.detected)', () => {
     expect(bus.get('OnlyTheFunctionSendsOutcomes')).toMatchObject({
       Effect: 'Deny',
       Condition: {
         'ForAnyValue:StringEquals': { 'events:source': OUTCOME_EVENT_SOURCE },
-        ArnNotEquals: { 'aws:PrincipalArn': functionRoleArn },
+        ArnNotEquals: { 'aws:PrincipalArn': [functionRoleArn, DRIFT_ROLE_ARN] },
       },
     });
   });
@@ -232,17 +233,21 @@ describe('the bus policy: each source tied to its producer', () => {
     expect(bus.get('NoUndeclaredSources')).toMatchObject({
       Effect: 'Deny',
       Condition: {
-        'ForAnyValue:StringNotEquals': { 'events:source': ['identity-provisioner.hr', 'acme.identity-manual', OUTCOME_EVENT_SOURCE] },
+        'ForAnyValue:StringNotEquals': {
+          'events:source': ['identity-provisioner.drift-repair', 'identity-provisioner.hr', 'acme.identity-manual', OUTCOME_EVENT_SOURCE],
+        },
       },
     });
   });
 
   it('exactly these statements, each its own AWS::Events::EventBusPolicy on this bus', () => {
     expect([...bus.keys()].sort()).toEqual([
+      'DriftRepairSendsOnlyItsEventTypes',
       'HrInOtherAccountSends',
       'HrSendsOnlyItsEventTypes',
       'ManualSendsOnlyItsEventTypes',
       'NoUndeclaredSources',
+      'OnlyDriftRepairSendsAsDriftRepair',
       'OnlyHrSendsAsHr',
       'OnlyManualSendsAsManual',
       'OnlyTheFunctionSendsOutcomes',
@@ -271,7 +276,7 @@ describe('the bus policy: each source tied to its producer', () => {
     const ids = stacks.map((stack) =>
       Object.values(Template.fromStack(stack).findResources('AWS::Events::EventBusPolicy')).map((policy) => policy.Properties.StatementId),
     );
-    expect(ids[0]).toHaveLength(7);
+    expect(ids[0]).toHaveLength(9);
     expect(ids[0].filter((id) => ids[1].includes(id))).toEqual([]);
   });
 
@@ -284,8 +289,8 @@ describe('the bus policy: each source tied to its producer', () => {
   });
 });
 
-describe('the bus policy with no producer declared', () => {
-  const bus = busPolicyStatements(buildApp({}).stateless);
+describe('the bus policy with no producer declared (and drift off: test/infra/drift.test.ts has it on)', () => {
+  const bus = busPolicyStatements(buildApp({ driftSchedule: 'off' }).stateless);
 
   it('denies every source but the outcome source, which only the function may use', () => {
     expect([...bus.keys()].sort()).toEqual(['NoUndeclaredSources', 'OnlyTheFunctionSendsOutcomes']);

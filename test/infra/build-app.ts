@@ -107,6 +107,12 @@ export function policyStatements(template: Template): Array<Record<string, unkno
   );
 }
 
+/** The statements of the IAM policies attached to the role(s) whose reference matches `role` (e.g. /StateConsumerRole/). */
+export function rolePolicyStatements(template: Template, role: RegExp): Array<Record<string, unknown>> {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => role.test(JSON.stringify(policy.Properties.Roles)));
+  return policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+}
+
 export function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
@@ -115,6 +121,11 @@ export function asArray<T>(value: T | T[] | undefined): T[] {
 /** The consumer role's ARN as the stateless stack names it: this account, the role name the stateful stack exports. */
 export const CONSUMER_ROLE_ARN = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/', { 'Fn::ImportValue': expect.stringMatching(/OutputRefStateConsumerRole/) }]],
+};
+
+/** The drift function's role ARN as the stateless stack names it (imported by name, like the consumer's). */
+export const DRIFT_ROLE_ARN = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/', { 'Fn::ImportValue': expect.stringMatching(/OutputRefStateDriftRole/) }]],
 };
 
 /** The statements of the resource policy (QueuePolicy, TopicPolicy) attached to a resource. */

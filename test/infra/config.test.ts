@@ -56,6 +56,8 @@ describe('settings validation', () => {
       functionTimeoutSeconds: 60,
       maxClockSkewSeconds: 300,
       occurredAtFloor: '2000-01-01T00:00:00Z',
+      driftSchedule: 'rate(1 day)',
+      driftAction: 'report',
     });
   });
 

@@ -120,7 +120,8 @@ describe('PRODUCERS: the declared producers as the function sees them', () => {
   };
 
   it('is a JSON array the runtime contract accepts, in producer-name order', () => {
-    expect(parsed().map((producer) => producer.name)).toEqual(['access-portal', 'hr', 'manual']);
+    // drift-repair is built in (the drift function's repairs): test/infra/drift.test.ts.
+    expect(parsed().map((producer) => producer.name)).toEqual(['access-portal', 'drift-repair', 'hr', 'manual']);
   });
 
   it('carries a bus producer\'s source and accounts, and its grant', () => {
@@ -140,8 +141,8 @@ describe('PRODUCERS: the declared producers as the function sees them', () => {
     expect(parsed().find((producer) => producer.name === 'access-portal')).toMatchObject({ via: 'queue', groups: ['app-*'] });
   });
 
-  it('is "[]" with no producer declared', () => {
-    const template = buildApp({}).stateless;
+  it('is "[]" with no producer declared and drift off', () => {
+    const template = buildApp({ driftSchedule: 'off' }).stateless;
     const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
     expect(fn.Properties.Environment.Variables.PRODUCERS).toBe('[]');
   });

@@ -1,10 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { OUTCOME_EVENT_SOURCE } from '../../lambdas/shared/telemetry';
 import { IDENTITY_STORE_ACTIONS } from '../../lib';
-import { asArray, CONSUMER_ROLE_ARN, defaultTemplates, logicalId, policyStatements } from './build-app';
+import { asArray, CONSUMER_ROLE_ARN, defaultTemplates, logicalId, rolePolicyStatements } from './build-app';
 
 const { stateless } = defaultTemplates();
-const statements = policyStatements(stateless);
+// The consumer's permissions; the drift function's and its schedule's: test/infra/drift.test.ts.
+const statements = rolePolicyStatements(stateless, /OutputRefStateConsumerRole/);
 const partitionArn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
 const importOf = (pattern: RegExp) => ({ 'Fn::ImportValue': expect.stringMatching(pattern) });
 
@@ -27,11 +28,16 @@ describe('consumer role', () => {
   it('is the stateful stack\'s role, imported: the stateless stack creates no role for the function', () => {
     const fn = Object.values(stateless.findResources('AWS::Lambda::Function'))[0];
     expect(fn.Properties.Role).toEqual(CONSUMER_ROLE_ARN);
-    stateless.resourceCountIs('AWS::IAM::Role', 0);
+    // The one role created here is the drift schedule's (trusted by EventBridge Scheduler only).
+    expect(Object.values(stateless.findResources('AWS::IAM::Role')).map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal)).toEqual([
+      { Service: 'scheduler.amazonaws.com' },
+    ]);
   });
 
   it('gets its permissions from one policy of the stateless stack, attached to the imported role by name', () => {
-    const policies = Object.entries(stateless.findResources('AWS::IAM::Policy'));
+    const policies = Object.entries(stateless.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
+      JSON.stringify(policy.Properties.Roles).includes('OutputRefStateConsumerRole'),
+    );
     expect(policies).toHaveLength(1);
     const [policyId, policy] = policies[0];
     expect(policy.Properties.Roles).toEqual([importOf(/OutputRefStateConsumerRole/)]);

@@ -120,8 +120,9 @@ describe('event bus and rule', () => {
     stateless.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: logicalId(stateless, 'AWS::Events::EventBus', 'ProvisionerEventBus') },
       EventPattern: {
-        // hr (default source) and manual (its own source); never the queue producer, never the outcome source.
-        source: ['identity-provisioner.hr', 'acme.identity-manual'],
+        // The built-in drift-repair, hr (default source) and manual (its own source); never the queue
+        // producer, never the outcome source.
+        source: ['identity-provisioner.drift-repair', 'identity-provisioner.hr', 'acme.identity-manual'],
         'detail-type': [...EVENT_TYPES],
       },
     });
@@ -147,8 +148,8 @@ describe('event bus and rule', () => {
   });
 });
 
-describe('with no producer declared', () => {
-  const built = buildApp({});
+describe('with no producer declared and drift off (with drift on, its repairs use the bus: test/infra/drift.test.ts)', () => {
+  const built = buildApp({ driftSchedule: 'off' });
   const template = built.stateless;
 
   it('synthesizes, with no rule and no rule DLQ', () => {
@@ -174,10 +175,19 @@ describe('with no producer declared', () => {
   });
 
   it('with queue producers only: no rule, and a warning that no producer uses the bus', () => {
-    const queueOnly = buildApp({ producers: { 'access-portal': EXAMPLE_PRODUCERS['access-portal'] } });
+    const queueOnly = buildApp({ producers: { 'access-portal': EXAMPLE_PRODUCERS['access-portal'] }, driftSchedule: 'off' });
     queueOnly.stateless.resourceCountIs('AWS::Events::Rule', 0);
     const warnings = queueOnly.stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning');
-    expect(JSON.stringify(warnings)).toContain('No producer uses the bus');
+    expect(JSON.stringify(warnings)).toContain('No declared producer uses the bus');
+  });
+
+  it('with queue producers only and drift on: a rule for the drift repairs alone, and still the warning', () => {
+    const queueOnly = buildApp({ producers: { 'access-portal': EXAMPLE_PRODUCERS['access-portal'] } });
+    queueOnly.stateless.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['identity-provisioner.drift-repair'], 'detail-type': [...EVENT_TYPES] },
+    });
+    const warnings = queueOnly.stack.provisioner.node.metadata.filter((entry) => entry.type === 'aws:cdk:warning');
+    expect(JSON.stringify(warnings)).toContain('No declared producer uses the bus');
   });
 });
 
@@ -245,9 +255,9 @@ describe('FIFO', () => {
     expect(queues.filter((queue) => queue.FifoQueue === true)).toHaveLength(2);
   });
 
-  it('keeps the rule DLQ standard (EventBridge accepts no FIFO DLQ)', () => {
-    const queues = Object.values(fifo.findResources('AWS::SQS::Queue')).map((queue) => queue.Properties);
-    expect(queues.filter((queue) => queue.FifoQueue === undefined)).toHaveLength(1);
+  it('keeps the rule DLQ standard (EventBridge accepts no FIFO DLQ), and the drift DLQ (Scheduler and Lambda destinations neither)', () => {
+    const standard = Object.entries(fifo.findResources('AWS::SQS::Queue')).filter(([, queue]) => queue.Properties.FifoQueue === undefined);
+    expect(standard.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ProvisionerDriftDeadLetterQueue', 'ProvisionerRuleDeadLetterQueue']);
   });
 
   it('gives the rule target a fixed MessageGroupId', () => {

@@ -170,14 +170,16 @@ describe('IdentityProvisionerState: consumer role and the append-only audit trai
     ]);
   });
 
-  it('denies PutItem to every principal but the consumer role', () => {
+  it('denies PutItem to every principal but the consumer role and the drift role (its DRIFT records)', () => {
     expect(auditPolicy()).toContainEqual({
-      Sid: 'OnlyTheConsumerAppends',
+      Sid: 'OnlyTheFunctionsAppend',
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: 'dynamodb:PutItem',
       Resource: '*',
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleId, 'Arn'] } } },
+      Condition: {
+        ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [roleId, 'Arn'] }, { 'Fn::GetAtt': [logicalId(state, 'AWS::IAM::Role', 'StateDriftRole'), 'Arn'] }] },
+      },
     });
   });
 

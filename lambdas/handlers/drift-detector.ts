@@ -1,0 +1,265 @@
+/**
+ * The drift function, started by its schedule (lib/drift-detector.ts): compares the managed scope
+ * of the identity store with what the service last applied (lambdas/domain/drift.ts). Thin on
+ * purpose, like the consumer: configuration validated at cold start, the adapters built once, and
+ * per invocation one detectDrift run, its DriftFindings metric and one log line of counts.
+ *
+ * It shares the Identity Store quota with the consumer, so it is paced as one consumer instance
+ * (the same REQUESTS_PER_SECOND) and it yields: between groups (and batches of users) it waits,
+ * within the invocation's time, while the consumer's source queues hold events.
+ *
+ * With DRIFT_ACTION=repair it puts the repairs on the bus as the built-in producer drift-repair
+ * (source identity-provisioner.drift-repair): ordinary v1 events that the consumer applies, checks
+ * and audits like any producer's. The function itself never writes to the identity store.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
+import { DynamoDbProcessingState } from '../adapters/dynamodb-processing-state';
+import { EventBridgeOutcomePublisher } from '../adapters/eventbridge-outcome-publisher';
+import { IdentityStoreAdapter } from '../adapters/identity-store';
+import { createIdentityStoreClient } from '../adapters/identity-store-client';
+import { RetryBudget } from '../adapters/retry-after-strategy';
+import { detectDrift, type DriftReport, type DriftRepairSender } from '../domain/drift';
+import type { IdentityChange } from '../domain/identity-change';
+import { loadDriftRuntimeConfig } from '../shared/config';
+import { DRIFT_REPAIR_SOURCE } from '../shared/producers';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
+
+/** How often a waiting run asks the source queues whether they still hold events. */
+export const YIELD_POLL_MS = 5_000;
+/** PutEvents takes at most this many entries per call. */
+const PUT_EVENTS_MAX_ENTRIES = 10;
+
+/** The source queues held events for the rest of the invocation: the run ends, the next one starts afresh. */
+export class DriftYieldTimeoutError extends Error {
+  constructor(waitedMs: number) {
+    super(
+      `drift run abandoned: the source queues held events for ${Math.round(waitedMs / 1000)} s, until the invocation's ` +
+        'time ran out; event processing goes first, the next scheduled run checks again',
+    );
+    this.name = 'DriftYieldTimeoutError';
+  }
+}
+
+/** Events the source queues hold right now: visible plus in flight (being processed), over every queue. */
+export async function queuedEvents(sqs: SQSClient, queueUrls: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const queueUrl of queueUrls) {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    total += Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+  return total;
+}
+
+export interface YieldOptions {
+  /** Events waiting in the source queues; a failure to ask is logged and not waited on. */
+  queued(): Promise<number>;
+  /** Epoch ms after which the run may no longer wait (the invocation's deadline less a margin). */
+  waitUntil(): number;
+  onQueryFailed?(error: unknown): void;
+  onWaiting?(queued: number): void;
+  sleep?(ms: number): Promise<void>;
+  now?(): number;
+  pollMs?: number;
+}
+
+/**
+ * Waits while the source queues hold events, polling every pollMs, never past waitUntil(): then it
+ * throws DriftYieldTimeoutError (a run that cannot read without competing with the events ends).
+ * If the queues cannot be asked, it does not wait: the run is paced anyway.
+ */
+export function yieldingTo(options: YieldOptions): () => Promise<void> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = options.now ?? Date.now;
+  const pollMs = options.pollMs ?? YIELD_POLL_MS;
+  return async () => {
+    const started = now();
+    let announced = false;
+    for (;;) {
+      let queued: number;
+      try {
+        queued = await options.queued();
+      } catch (error) {
+        options.onQueryFailed?.(error);
+        return;
+      }
+      if (queued === 0) return;
+      if (!announced) {
+        options.onWaiting?.(queued);
+        announced = true;
+      }
+      const left = options.waitUntil() - now();
+      if (left <= 0) throw new DriftYieldTimeoutError(now() - started);
+      await sleep(Math.min(pollMs, left));
+    }
+  };
+}
+
+/**
+ * Sends repair events to the bus as the drift-repair producer: one entry per event, its type as
+ * the detail-type and the v1 document as the detail (what any bus producer sends), 10 per call.
+ */
+export class EventBridgeRepairSender implements DriftRepairSender {
+  constructor(
+    private readonly eventBridge: EventBridgeClient,
+    private readonly eventBusName: string,
+  ) {}
+
+  async send(events: IdentityChange[]): Promise<{ sent: number; failed: { id: string; reason: string }[] }> {
+    let sent = 0;
+    const failed: { id: string; reason: string }[] = [];
+    for (let start = 0; start < events.length; start += PUT_EVENTS_MAX_ENTRIES) {
+      const chunk = events.slice(start, start + PUT_EVENTS_MAX_ENTRIES);
+      const entries: PutEventsRequestEntry[] = chunk.map((event) => ({
+        EventBusName: this.eventBusName,
+        Source: DRIFT_REPAIR_SOURCE,
+        DetailType: event.type,
+        Detail: JSON.stringify(event),
+      }));
+      try {
+        const output = await this.eventBridge.send(new PutEventsCommand({ Entries: entries }));
+        chunk.forEach((event, index) => {
+          const entry = output.Entries?.[index];
+          if (entry?.EventId !== undefined && entry.ErrorCode === undefined) sent++;
+          else failed.push({ id: event.id, reason: `${entry?.ErrorCode ?? 'NotSent'}${entry?.ErrorMessage ? `: ${entry.ErrorMessage}` : ''}` });
+        });
+      } catch (error) {
+        const reason = error instanceof Error ? error.name : 'PutEventsFailed';
+        for (const event of chunk) failed.push({ id: event.id, reason });
+      }
+    }
+    return { sent, failed };
+  }
+}
+
+export function createDriftRuntime(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadDriftRuntimeConfig(env);
+  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+
+  const budget = new RetryBudget();
+  const { client: identityStoreClient } = createIdentityStoreClient({
+    region: config.IDENTITY_STORE_REGION,
+    requestsPerSecond: config.REQUESTS_PER_SECOND,
+    budget,
+    onThrottle: () => metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1),
+  });
+  tracer.captureAWSv3Client(identityStoreClient);
+  const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  // Calls go to the configured endpoint (regional in AWS, AWS_ENDPOINT_URL_SQS locally), not to the URL's host.
+  const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
+  const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const clock = { now: () => new Date() };
+
+  const identityStore = new IdentityStoreAdapter({
+    client: identityStoreClient,
+    identityStoreId: config.IDENTITY_STORE_ID,
+    onCall: () => metrics.addMetric(METRIC.identityStoreCalls, MetricUnit.Count, 1),
+  });
+  const state = new DynamoDbProcessingState({ client: dynamodb, tableName: config.STATE_TABLE_NAME, clock });
+  const audit = new DynamoDbAuditLog({ client: dynamodb, tableName: config.AUDIT_TABLE_NAME, retentionDays: config.AUDIT_RETENTION_DAYS });
+  const publisher = new EventBridgeOutcomePublisher(eventBridge, config.EVENT_BUS_NAME);
+  const repair = config.DRIFT_ACTION === 'repair' ? new EventBridgeRepairSender(eventBridge, config.EVENT_BUS_NAME) : undefined;
+
+  // When the current invocation must stop waiting: its deadline less the retry safety margin.
+  let waitDeadline = 0;
+  const yieldToEvents = yieldingTo({
+    queued: () => queuedEvents(sqs, config.SOURCE_QUEUE_URLS),
+    waitUntil: () => waitDeadline,
+    onQueryFailed: (error) =>
+      logger.warn('source queues not asked; not waiting for them', { errorName: error instanceof Error ? error.name : typeof error }),
+    onWaiting: (queued) => logger.info('waiting while the source queues hold events', { queued }),
+  });
+
+  return {
+    config,
+    logger,
+    metrics,
+    tracer,
+    /** Per invocation: waits and retries end a safety margin before the function's deadline. */
+    startInvocation(context: Context): void {
+      waitDeadline = Date.now() + context.getRemainingTimeInMillis() - config.RETRY_SAFETY_MARGIN_MS;
+      budget.setDeadline(waitDeadline);
+    },
+    run(): Promise<DriftReport> {
+      return detectDrift(
+        { identityStore, state, applied: state, memory: state, audit, publisher, repair, clock, yieldToEvents },
+        { identityStoreId: config.IDENTITY_STORE_ID, managedGroupScope: config.MANAGED_GROUP_SCOPE, action: config.DRIFT_ACTION },
+      );
+    },
+  };
+}
+
+export type DriftRuntime = ReturnType<typeof createDriftRuntime>;
+
+/** What an invocation returns (and logs): counts and event ids, no names or attribute values. */
+export interface DriftRunSummary {
+  at: string;
+  action: DriftReport['action'];
+  appliedFacts: number;
+  groupsChecked: number;
+  usersChecked: number;
+  findings: number;
+  newFindings: number;
+  counts: DriftReport['counts'];
+  published: boolean | undefined;
+  repairsSent?: number;
+  repairsFailed?: { id: string; reason: string }[];
+  notRepaired?: number;
+}
+
+export function summaryOf(report: DriftReport): DriftRunSummary {
+  return {
+    at: report.at,
+    action: report.action,
+    appliedFacts: report.appliedFacts,
+    groupsChecked: report.groupsChecked,
+    usersChecked: report.usersChecked,
+    findings: report.findings.length,
+    newFindings: report.newFindings,
+    counts: report.counts,
+    published: report.published?.ok,
+    ...(report.repair && {
+      repairsSent: report.repair.sent,
+      repairsFailed: report.repair.failed,
+      notRepaired: report.repair.notRepaired.length,
+    }),
+  };
+}
+
+const runtime = createDriftRuntime();
+
+async function runDrift(_event: unknown, context: Context): Promise<DriftRunSummary> {
+  const { logger, metrics } = runtime;
+  runtime.startInvocation(context);
+  const report = await runtime.run();
+  const summary = summaryOf(report);
+  // Every run emits it, 0 included: the drift alarm watches its maximum.
+  metrics.addMetric(METRIC.driftFindings, MetricUnit.Count, summary.findings);
+  if (summary.findings === 0) logger.info('drift run: no drift', { ...summary });
+  else logger.warn('drift run: drift found', { ...summary });
+  if (report.published?.ok === false) logger.error('identity.drift.detected not published', { error: report.published.error });
+  if (report.repair?.skipped !== undefined) logger.error('drift repairs not sent', { reason: report.repair.skipped });
+  return summary;
+}
+
+export const handler = middy(runDrift)
+  .use(captureLambdaHandler(runtime.tracer))
+  .use(injectLambdaContext(runtime.logger, { resetKeys: true }))
+  .use(logMetrics(runtime.metrics, { captureColdStartMetric: true }));
