@@ -67,6 +67,11 @@ export interface LocalPipelineOptions {
   producers: unknown;
   /** The deployment's `operators` setting: roles allowed to send to the bus queue (DLQ redrives). */
   operators: readonly string[];
+  /**
+   * The deployment has the drift function (driftSchedule not "off"): the built-in drift-repair
+   * producer then has its door, for `npm run drift -- --repair`. Default false.
+   */
+  drift?: boolean;
   logFile: string;
   /** esbuild plugins for the handler bundle (benchmarks swap modules with them). */
   bundlePlugins?: Plugin[];
@@ -116,7 +121,7 @@ export type ProducerDoor =
 
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   // Settings first: a bad declaration fails before anything starts.
-  const plan = planLocalIngestion({ producers: options.producers, operators: options.operators });
+  const plan = planLocalIngestion({ producers: options.producers, operators: options.operators, drift: options.drift });
   const stopStack: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stopStack.reverse()) await stop().catch(() => undefined);
@@ -288,7 +293,8 @@ export async function startLocalDoors(plan: IngestionPlan, options: LocalDoorsOp
       if (statements) sqs.setQueueAttributes(queue.name, { Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
     }
     const doors: Record<string, ProducerDoor> = {};
-    for (const [name, producer] of Object.entries(plan.producers).sort(([a], [b]) => a.localeCompare(b))) {
+    // Built-in producers too (drift-repair): `npm run drift -- --repair` sends through its door.
+    for (const [name, producer] of Object.entries({ ...plan.producers, ...plan.builtInProducers }).sort(([a], [b]) => a.localeCompare(b))) {
       doors[name] =
         producer.via === 'bus'
           ? { via: 'bus', busName: LOCAL_NAMES.bus, source: producer.source!, principals: producer.principals }

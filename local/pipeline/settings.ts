@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
+  driftEnabled,
   isCdkContextKey,
   parseProvisionerSettings,
   type ProvisionerConfig,
@@ -43,6 +44,7 @@ export const NOT_USED_LOCALLY: Readonly<Partial<Record<SettingKey, string>>> = {
   alarmEmail: 'no alarms locally',
   removalPolicy: 'no stack to delete locally',
   auditRetentionDays: 'nothing expires in the local store',
+  driftAction: 'no scheduled drift run locally: npm run drift reports, npm run drift -- --repair puts back',
 };
 
 /** Waits shortened for a laptop run (see defaults.ts): only `--settings` overrides them, never cdk.json. */
@@ -132,6 +134,7 @@ export type LocalSettingOptions = Required<
     | 'maxClockSkewSeconds'
     | 'occurredAtFloor'
     | 'operators'
+    | 'drift'
   >
 > & { producers: ProvisionerConfig['producers'] | typeof LOCAL_DEFAULTS.producers };
 
@@ -215,6 +218,9 @@ export function resolveLocalSettings(sources: readonly SettingsSource[], overrid
     occurredAtFloor: pick('occurredAtFloor', LOCAL_DEFAULTS.occurredAtFloor),
     producers: pick('producers', LOCAL_DEFAULTS.producers),
     operators: pick('operators', LOCAL_DEFAULTS.operators),
+    // driftSchedule: no schedule runs locally (npm run drift checks on demand); what it decides
+    // here is whether the deployment has the drift function, and so the drift-repair producer.
+    drift: driftEnabled(config),
   };
   // queueKind "standard" is what the local pipeline runs: applied, nothing to map.
   applied('queueKind');
