@@ -405,7 +405,7 @@ function describeIssue(path: readonly PropertyKey[], message: string, row: RawRo
   if (top === 'groups') {
     const index = rest[0] === undefined ? undefined : Number(rest[0]);
     const groups = row.values.get('groups') as string[];
-    return index === undefined ? `${where('groups')}: ${message}` : `${where('groups')}: "${dedupe(groups)[index]}" (entry ${index + 1}): ${message}`;
+    return index === undefined ? `${where('groups')}: ${message}` : `${where('groups')}: ${shown(dedupe(groups)[index])} (entry ${index + 1}): ${message}`;
   }
   const contractPath = rest.filter((part) => !/^\d+$/.test(part));
   if (contractPath[0] === 'ExternalIds') {
@@ -425,6 +425,14 @@ function describeIssue(path: readonly PropertyKey[], message: string, row: RawRo
   return `${joined}: ${message}`;
 }
 
+/**
+ * A name in quotes, its invisible characters (controls, format characters, spaces other than the
+ * plain one) shown escaped, so "Everyone\u00a0" shows why it is not "Everyone".
+ */
+export function shown(text: string): string {
+  return `"${text.replace(/[\p{C}\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`)}"`;
+}
+
 /** The same person twice, judged on the rows as written (a row that breaks another rule still counts). */
 function duplicates(rows: RawRow[], file: string): string[] {
   const problems: string[] = [];
@@ -434,7 +442,7 @@ function duplicates(rows: RawRow[], file: string): string[] {
     const userName = row.values.get('userName');
     if (typeof userName !== 'string') continue;
     const first = byName.get(nameKey(userName));
-    if (first) problems.push(`${file}:${row.line}: userName "${userName}" is already line ${first.line} ("${first.userName}"): one row per person (names compare without regard to case)`);
+    if (first) problems.push(`${file}:${row.line}: userName ${shown(userName)} is already line ${first.line} (${shown(first.userName)}): one row per person (names compare without regard to case)`);
     else byName.set(nameKey(userName), { line: row.line, userName });
     const combined = row.values.get('externalId');
     const issuer = row.values.get('externalIdIssuer');
@@ -443,7 +451,7 @@ function duplicates(rows: RawRow[], file: string): string[] {
     if (externalId === undefined) continue;
     const key = typeof combined === 'string' ? JSON.stringify([combined.slice(0, combined.indexOf('/')), combined.slice(combined.indexOf('/') + 1)]) : JSON.stringify([issuer, id]);
     const earlier = byExternalId.get(key);
-    if (earlier) problems.push(`${file}:${row.line}: externalId ${externalId} is already line ${earlier.line} ("${earlier.userName}"): one row per person`);
+    if (earlier) problems.push(`${file}:${row.line}: externalId ${externalId} is already line ${earlier.line} (${shown(earlier.userName)}): one row per person`);
     else byExternalId.set(key, { line: row.line, userName });
   }
   return problems;

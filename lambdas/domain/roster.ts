@@ -129,15 +129,15 @@ export async function reconcileRoster(
     let problem: string | undefined;
     if (managed) {
       if (producer.covers(managed.displayName)) return { groupId: managed.groupId, displayName: managed.displayName };
-      problem = `group "${managed.displayName}" is outside the grant of producer "${producer.name}": its roster cannot speak for it`;
+      problem = `group ${quoted(managed.displayName)} is outside the grant of producer "${producer.name}": its roster cannot speak for it`;
     } else if (toCreate.has(key)) {
       return { displayName: toCreate.get(key)! };
     } else if (!groupProblems.has(key)) {
       const existing = await ports.identityStore.findGroupIdByDisplayName(name);
-      if (existing !== undefined) problem = `group "${name}" exists but is outside the managed scope (${describeScope(options.scope)}): this service never changes its members`;
-      else if (!mayCreateGroup(options.scope, name)) problem = `group "${name}" does not exist, and the managed scope (${describeScope(options.scope)}) does not allow creating it`;
-      else if (!producer.covers(name)) problem = `group "${name}" does not exist, and is outside the grant of producer "${producer.name}"`;
-      else if (!producer.eventTypes.includes('group.upserted')) problem = `group "${name}" does not exist, and producer "${producer.name}" may not send group.upserted to create it`;
+      if (existing !== undefined) problem = `group ${quoted(name)} exists but is outside the managed scope (${describeScope(options.scope)}): this service never changes its members`;
+      else if (!mayCreateGroup(options.scope, name)) problem = `group ${quoted(name)} does not exist, and the managed scope (${describeScope(options.scope)}) does not allow creating it`;
+      else if (!producer.covers(name)) problem = `group ${quoted(name)} does not exist, and is outside the grant of producer "${producer.name}"`;
+      else if (!producer.eventTypes.includes('group.upserted')) problem = `group ${quoted(name)} does not exist, and producer "${producer.name}" may not send group.upserted to create it`;
       else {
         toCreate.set(key, name);
         return { displayName: name };
@@ -188,7 +188,7 @@ export async function reconcileRoster(
     const holder = matchOfUser.get(holderId);
     if (holder) {
       if (renameCycle(match.user.userId, matchOfUser, holderOf)) {
-        problems.push(`${match.entry.at}: renames ${match.user.attributes.UserName} to "${wanted}", a name ${holder.entry.at} renames away in a cycle (names swapped): rename one of them to a free name first`);
+        problems.push(`${match.entry.at}: renames ${match.user.attributes.UserName} to ${quoted(wanted)}, a name ${holder.entry.at} renames away in a cycle (names swapped): rename one of them to a free name first`);
       }
       continue;
     }
@@ -196,7 +196,7 @@ export async function reconcileRoster(
     const why = missing.some((person) => person.userId === holderId)
       ? 'who is not in the roster (offboarded only with --offboard-missing)'
       : 'who is outside the scope of this roster';
-    problems.push(`${match.entry.at}: cannot rename ${match.user.attributes.UserName} to "${wanted}": the name belongs to another user, ${holderName}, ${why}`);
+    problems.push(`${match.entry.at}: cannot rename ${match.user.attributes.UserName} to ${quoted(wanted)}: the name belongs to another user, ${holderName}, ${why}`);
   }
 
   // The roster's people: joiners, and people whose attributes or groups differ.
@@ -298,6 +298,11 @@ function renameCycle(start: string, matchOfUser: Map<string, Match>, holderOf: M
 async function describe(view: ManagedView, ports: ReconcilePorts, userId: string): Promise<StoredUser | undefined> {
   if (!view.users.has(userId)) view.users.set(userId, await ports.identityStore.describeUser(userId));
   return view.users.get(userId);
+}
+
+/** A name in quotes, its invisible characters escaped ("Everyone\\u00a0" is not "Everyone"). */
+function quoted(name: string): string {
+  return `"${name.replace(/[\p{C}\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`)}"`;
 }
 
 function describeChange(change: AttributeChange): string {

@@ -51,6 +51,14 @@ describe('CSV', () => {
     expect(person.data.user).toMatchObject({ UserName: '@ada', DisplayName: '=HYPERLINK("http://x")', Name: { GivenName: '+Ada', FamilyName: '-Lovelace' }, Title: '=1+2' });
   });
 
+  it('lists a group once however its case is written, and refuses a look-alike with a no-break space at its end', () => {
+    const [person] = parseRosterText('userName,displayName,givenName,familyName,groups\nada,Ada,Ada,L,Eng;ENG; eng ;Ops\n', 'r.csv', 'csv').people;
+    expect(person.data.groups).toEqual(['Eng', 'Ops']);
+    expect(problemsOf('userName,displayName,givenName,familyName,groups\nada,Ada,Ada,L,Everyone\u00a0\n', 'csv')).toEqual([
+      'r.csv:2: groups (column 5): "Everyone\\u00a0" (entry 1): must not begin or end with whitespace',
+    ]);
+  });
+
   it('takes an ExternalId from separate issuer and id columns (an issuer with a /), and a header in any case', () => {
     const text = 'USERNAME,DisplayName,givenname,familyName,externalIdIssuer,externalIdId,Groups\nada,Ada,Ada,L,https://idp.example.com/,W/1,Eng\n';
     const [person] = parseRosterText(text, 'r.csv', 'csv').people;

@@ -274,3 +274,22 @@ it('reads and never writes: no Identity Store write and no state change', async 
   expect(w.identityStore.writeCalls.length).toBe(before.calls);
   expect(w.state.externalIds).toEqual(before.externalIds);
 });
+
+it('finds a SCIM-provisioned user by the store\'s own ExternalIds, as the engine does, when the service has no mapping for them', async () => {
+  const w = await world();
+  const scim = w.identityStore.seedUser(attributes('kim'), [{ Issuer: 'scim', Id: 'K-1' }]);
+  await w.identityStore.createMembership(w.groups.eng, scim);
+  const roster = [...everyone(), entry('kim.lee', ['dept-eng'], { externalId: 'scim/K-1', extra: { DisplayName: 'kim display', Name: { GivenName: 'Given', FamilyName: 'kim' } } })];
+  const result = await reconcile(w, roster);
+  expect(result.problems).toEqual([]);
+  expect(summary(result)).toEqual([['update', 'kim.lee', 'userName: "kim" -> "kim.lee"']]);
+  expect(result.missing).toEqual([]);
+});
+
+it('names a look-alike group with its invisible character escaped, so the reader sees why it is another group', async () => {
+  const w = await world();
+  const result = await reconcile(w, [...everyone().slice(0, 2), entry('cy', ['dept\u00a0ops'], { externalId: 'w/3' })]);
+  expect(result.problems).toEqual([
+    `roster.csv:${line}: group "dept\\u00a0ops" does not exist, and the managed scope (groups named "dept-*") does not allow creating it`,
+  ]);
+});
