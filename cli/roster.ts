@@ -62,15 +62,16 @@ const MAX_REPORTED = 20;
 
 type Setter = (user: Record<string, unknown>, value: string) => void;
 
+/** Sets `path` in the user to the value, or to what `shape` makes of it. */
 const set =
-  (...path: string[]): Setter =>
+  (path: string[], shape: (value: string) => unknown = (value) => value): Setter =>
   (user, value) => {
     let target = user;
     for (const key of path.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>;
-    target[path.at(-1)!] = value;
+    target[path.at(-1)!] = shape(value);
   };
-const enterprise = (attribute: string) => set('Extensions', ENTERPRISE_EXTENSION, attribute);
-/** The one work address or phone number a roster row carries, as CreateUser takes it. */
+const enterprise = (attribute: string, shape?: (value: string) => unknown) => set(['Extensions', ENTERPRISE_EXTENSION, attribute], shape);
+/** The one work email or phone number a roster row carries, as CreateUser takes it. */
 const primaryWork =
   (attribute: string): Setter =>
   (user, value) => {
@@ -79,28 +80,28 @@ const primaryWork =
 
 /** The person's attributes a roster may carry, by field name, and where each goes in the contract's user. */
 const ATTRIBUTE_FIELDS: Record<string, { path: string; set: Setter }> = {
-  userName: { path: 'UserName', set: set('UserName') },
-  displayName: { path: 'DisplayName', set: set('DisplayName') },
-  givenName: { path: 'Name.GivenName', set: set('Name', 'GivenName') },
-  familyName: { path: 'Name.FamilyName', set: set('Name', 'FamilyName') },
-  middleName: { path: 'Name.MiddleName', set: set('Name', 'MiddleName') },
-  honorificPrefix: { path: 'Name.HonorificPrefix', set: set('Name', 'HonorificPrefix') },
-  honorificSuffix: { path: 'Name.HonorificSuffix', set: set('Name', 'HonorificSuffix') },
-  nickName: { path: 'NickName', set: set('NickName') },
+  userName: { path: 'UserName', set: set(['UserName']) },
+  displayName: { path: 'DisplayName', set: set(['DisplayName']) },
+  givenName: { path: 'Name.GivenName', set: set(['Name', 'GivenName']) },
+  familyName: { path: 'Name.FamilyName', set: set(['Name', 'FamilyName']) },
+  middleName: { path: 'Name.MiddleName', set: set(['Name', 'MiddleName']) },
+  honorificPrefix: { path: 'Name.HonorificPrefix', set: set(['Name', 'HonorificPrefix']) },
+  honorificSuffix: { path: 'Name.HonorificSuffix', set: set(['Name', 'HonorificSuffix']) },
+  nickName: { path: 'NickName', set: set(['NickName']) },
   email: { path: 'Emails', set: primaryWork('Emails') },
   phoneNumber: { path: 'PhoneNumbers', set: primaryWork('PhoneNumbers') },
-  title: { path: 'Title', set: set('Title') },
-  userType: { path: 'UserType', set: set('UserType') },
-  preferredLanguage: { path: 'PreferredLanguage', set: set('PreferredLanguage') },
-  locale: { path: 'Locale', set: set('Locale') },
-  timezone: { path: 'Timezone', set: set('Timezone') },
-  profileUrl: { path: 'ProfileUrl', set: set('ProfileUrl') },
+  title: { path: 'Title', set: set(['Title']) },
+  userType: { path: 'UserType', set: set(['UserType']) },
+  preferredLanguage: { path: 'PreferredLanguage', set: set(['PreferredLanguage']) },
+  locale: { path: 'Locale', set: set(['Locale']) },
+  timezone: { path: 'Timezone', set: set(['Timezone']) },
+  profileUrl: { path: 'ProfileUrl', set: set(['ProfileUrl']) },
   employeeNumber: { path: `Extensions.${ENTERPRISE_EXTENSION}.employeeNumber`, set: enterprise('employeeNumber') },
   costCenter: { path: `Extensions.${ENTERPRISE_EXTENSION}.costCenter`, set: enterprise('costCenter') },
   organization: { path: `Extensions.${ENTERPRISE_EXTENSION}.organization`, set: enterprise('organization') },
   division: { path: `Extensions.${ENTERPRISE_EXTENSION}.division`, set: enterprise('division') },
   department: { path: `Extensions.${ENTERPRISE_EXTENSION}.department`, set: enterprise('department') },
-  manager: { path: `Extensions.${ENTERPRISE_EXTENSION}.manager`, set: (user, value) => enterprise('manager')(user, { value } as unknown as string) },
+  manager: { path: `Extensions.${ENTERPRISE_EXTENSION}.manager`, set: enterprise('manager', (value) => ({ value })) },
 };
 
 const EXTERNAL_ID_FIELDS = ['externalId', 'externalIdIssuer', 'externalIdId'] as const;
