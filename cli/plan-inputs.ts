@@ -87,6 +87,9 @@ export interface PlanReport {
 
 export const PLAN_OUTCOMES: readonly PlanOutcome[] = ['APPLIED', 'NOOP', 'SUPERSEDED', 'REJECTED', 'FAILED', 'RETRYING', 'HELD', 'DUPLICATE', 'REFUSED', 'NOT_MATCHED'];
 
+/** Outcomes after which the function keeps no idempotency record (the record was not acknowledged as done). */
+const FORGOTTEN: readonly PlanEntry['outcome'][] = ['REJECTED', 'FAILED', 'HELD'];
+
 /** How long Powertools keeps a completed event (consumer-runtime.ts): named in ID_REUSED reasons. */
 const IDEMPOTENCY_WINDOW_MINUTES = 60;
 
@@ -99,6 +102,8 @@ export interface PlanInputs {
   producerOf: Map<number, string>;
   /** Entries the apply may take in another order than the plan (see PlanReportEntry.orderNote), by input index. */
   orderNotes: Map<number, string>;
+  /** An entry answered as a duplicate of an earlier one of the input, or refused as ID_REUSED because of one: the earlier one's index, by index. */
+  answeredBy: Map<number, number>;
 }
 
 /** The declared doors as routing needs them: principals from the local settings, else from the producers' accounts. */
@@ -119,8 +124,18 @@ function fallbackProducer(config: RuntimeConfig): string | undefined {
 
 const accountOf = (principal: string) => principal.split(':')[4] ?? '';
 
-/** Turns entries into the messages the function would receive, as it would receive them. */
-export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry[], options: { producer?: string } = {}): Promise<PlanInputs> {
+/**
+ * Turns entries into the messages the function would receive, as it would receive them.
+ * `notRemembered`: entries the function would not remember after processing them (rejected, failed
+ * or held: the idempotency record is dropped when the record is not acknowledged as done), so the
+ * same id later is read again rather than answered as a duplicate or refused as ID_REUSED.
+ */
+export async function buildPlanInputs(
+  target: LiveTarget,
+  entries: ProducerEntry[],
+  options: { producer?: string } = {},
+  notRemembered: ReadonlySet<number> = new Set(),
+): Promise<PlanInputs> {
   const { config } = target;
   const doors = doorsOf(target);
   if (options.producer !== undefined && doors[options.producer] === undefined) {
@@ -135,6 +150,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
   const busSources = config.PRODUCERS.flatMap((producer) => (producer.via === 'bus' && producer.source !== undefined ? [producer.source] : []));
   const rulePattern = busSources.length > 0 ? ingestionEventPattern(busSources) : undefined;
   const seen = new Map<string, { index: number; contentHash: string }>();
+  const answeredBy = new Map<number, number>();
   const idempotency = idempotencyStore(target);
   const now = new Date();
 
@@ -163,6 +179,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
     const record = { messageId, body: delivered.body, eventSourceARN: delivered.origin.queueArn, attributes: { SenderId: delivered.origin.senderId, ApproximateReceiveCount: '1' } } as unknown as SQSRecord;
     const { idempotencyKey, contentHash } = idempotencyInputOf(record, reading);
     const first = seen.get(idempotencyKey);
+    if (first !== undefined) answeredBy.set(index, first.index);
     if (first !== undefined && first.contentHash === contentHash) {
       settled.set(index, { ...factsOfReadingSafe(reading), producer: producerName, outcome: 'DUPLICATE', reason: `the same event as entry ${first.index + 1}: answered by the idempotency layer, not applied again`, deliveries: 1 });
       continue;
@@ -170,7 +187,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
     if (first !== undefined) {
       reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, first.index), owedWaitMs: 0 }, true);
     } else if (reading.kind === 'change') {
-      seen.set(idempotencyKey, { index, contentHash });
+      if (!notRemembered.has(index)) seen.set(idempotencyKey, { index, contentHash });
       const stored = await idempotency.lookup(idempotencyKey, contentHash);
       if (stored.kind === 'completed' || stored.kind === 'inProgress') {
         const how = stored.kind === 'completed' ? `already processed${stored.outcome ? ` (${stored.outcome})` : ''}` : 'being processed now';
@@ -183,7 +200,7 @@ export async function buildPlanInputs(target: LiveTarget, entries: ProducerEntry
     }
     inputs.push({ index, reading, messageId, origin: delivered.origin });
   }
-  return { inputs, settled, producerOf, orderNotes: orderNotesOf(inputs, producerOf) };
+  return { inputs, settled, producerOf, orderNotes: orderNotesOf(inputs, producerOf), answeredBy };
 }
 
 /**
@@ -378,10 +395,23 @@ export function planSettingsOf(config: RuntimeConfig): PlanSettings {
 export async function runPlan(target: LiveTarget, entries: ProducerEntry[], options: { producer?: string } = {}): Promise<PlanReport> {
   const started = Date.now();
   const callsBefore = target.calls().length;
-  const { inputs, settled, producerOf, orderNotes } = await buildPlanInputs(target, entries, options);
-  const ports = whatIf({ identityStore: target.identityStore, state: target.state });
-  const audit = new DeliveryAudit();
-  const planned = await planDeliveries(inputs, { ...ports, audit, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
+  // The function forgets what it did not finish (rejected, failed, held): when the input repeats
+  // such an id, plan again with that entry forgotten, until nothing changes (bounded).
+  let notRemembered = new Set<number>();
+  let built: PlanInputs;
+  let planned: PlanEntry[];
+  let audit: DeliveryAudit;
+  for (let round = 1; ; round++) {
+    built = await buildPlanInputs(target, entries, options, notRemembered);
+    const ports = whatIf({ identityStore: target.identityStore, state: target.state });
+    audit = new DeliveryAudit();
+    planned = await planDeliveries(built.inputs, { ...ports, audit, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
+    const forgotten = new Set(planned.filter((entry) => FORGOTTEN.includes(entry.outcome)).map((entry) => entry.index));
+    const stale = [...built.answeredBy.values()].some((first) => forgotten.has(first) && !notRemembered.has(first));
+    if (!stale || round === 4) break;
+    notRemembered = new Set([...notRemembered, ...forgotten]);
+  }
+  const { settled, producerOf, orderNotes } = built;
   const writesOf = writesByInput(planned, audit);
   const byIndex = new Map(planned.map((entry) => [entry.index, { ...entry, writes: writesOf?.get(entry.index) ?? entry.writes }]));
   const report: PlanReportEntry[] = entries.map((_, index) => {

@@ -229,6 +229,33 @@ describe('small plans against a running emulator and dynalite', () => {
     expect(table.stdout.replace(/\s+/g, ' ')).toMatch(/1 entry may be applied in another order than planned/);
   });
 
+  it('an id the function forgot (its event rejected) is read again: a corrected event with it applies, the same event is rejected again', async () => {
+    const file = join(workDir, 'corrected.jsonl');
+    const portal = (id: string, groupName: string, minute: number) => ({
+      producer: 'access-portal',
+      event: { id, type: 'membership.added', occurredAt: at(minute), actor: 'portal', data: { userName: 'ada.lovelace', groupDisplayName: groupName } },
+    });
+    writeFileSync(
+      file,
+      [group('app-wiki', 'g1', 1), joiner('ada.lovelace', 'u1', 2), portal('m1', 'Finance', 3), portal('m1', 'app-wiki', 3), portal('m2', 'Payroll', 4), portal('m2', 'Payroll', 4)]
+        .map((entry) => JSON.stringify(entry))
+        .join('\n'),
+    );
+    const result = await plan(['--events', file, '--format', 'json', ...endpoints]);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout) as { entries: { eventId: string; outcome: string; errorCode?: string; writes: { action: string; groupDisplayName?: string }[] }[] };
+    expect(report.entries.map((entry) => [entry.eventId, entry.outcome, entry.errorCode])).toEqual([
+      ['g1', 'APPLIED', undefined],
+      ['u1', 'APPLIED', undefined],
+      ['m1', 'REJECTED', 'PRODUCER_NOT_ALLOWED'],
+      ['m1', 'APPLIED', undefined],
+      ['m2', 'REJECTED', 'PRODUCER_NOT_ALLOWED'],
+      ['m2', 'REJECTED', 'PRODUCER_NOT_ALLOWED'],
+    ]);
+    expect(report.entries[3].writes.map((write) => [write.action, write.groupDisplayName])).toEqual([['CreateGroupMembership', 'app-wiki']]);
+    expect(result.code).toBe(2);
+  });
+
   it('a plan with nothing to write exits 0', async () => {
     const file = join(workDir, 'rejected-only.jsonl');
     writeFileSync(file, JSON.stringify({ ...group('x', 'bad', 1), type: 'group.renamed' }));
