@@ -182,6 +182,16 @@ it('plans the offboarding with --offboard-missing, first, as a user.deleted', as
   expect(output.plan!.entries[0].writes.map((w) => w.action)).toEqual(['DeleteGroupMembership', 'DeleteGroupMembership', 'DeleteUser']);
 });
 
+it('holds the roster to the producer it is sent as: one that may not send user.upserted is refused, an undeclared one is a usage error (exit 1)', async () => {
+  const roster = writeCsv('roster.csv', ROSTER);
+  const portal = await reconcile(['--roster', roster, '--local-dir', stateDir, '--producer', 'access-portal']);
+  expect(portal.code).toBe(1);
+  expect(portal.stderr).toContain('producer "access-portal" may not send user.upserted (it may send membership.added, membership.removed)');
+  const nobody = await reconcile(['--roster', roster, '--local-dir', stateDir, '--producer', 'onbording']);
+  expect(nobody.code).toBe(1);
+  expect(nobody.stderr).toContain('--producer: "onbording" is not a declared producer (declared: access-portal, hr, onboarding); did you mean onboarding?');
+});
+
 it('refuses to offboard more people than the deletion cap leaves, giving the numbers, and sends nothing (exit 1)', async () => {
   const settings = join(workDir, 'cap.json');
   writeFileSync(settings, JSON.stringify({ deletionCap: 2 }));
