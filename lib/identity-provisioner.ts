@@ -319,6 +319,7 @@ export class IdentityProvisioner extends Construct {
         action: config.driftAction,
         removalPolicy: dlqRemovalPolicy,
       });
+      checkDriftEnvironmentSize(this.drift);
     }
 
     this.alarms = new ProvisionerAlarms(this, 'Alarms', {
@@ -432,6 +433,19 @@ function checkEnvironmentSize(fn: ProvisionerFunction): void {
       `producers: the function's environment would be about ${total} bytes (PRODUCERS alone about ` +
         `${byKey.get('PRODUCERS') ?? 0}), over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables ` +
         'together: declare fewer producers, principals or group patterns (a prefix such as "app-*" covers many groups)',
+    ]),
+  );
+}
+
+/** The drift function's variables grow with the source queues (SOURCE_QUEUE_URLS): one per queue producer. */
+function checkDriftEnvironmentSize(drift: DriftDetector): void {
+  const { total, byKey } = drift.function.estimatedEnvironmentSize();
+  if (total <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
+  throw new ProvisionerConfigError(
+    configErrorMessage([
+      `producers: the drift function's environment would be about ${total} bytes (SOURCE_QUEUE_URLS alone about ` +
+        `${byKey.get('SOURCE_QUEUE_URLS') ?? 0}), over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit: declare fewer ` +
+        'queue producers (bus producers need no queue), or set driftSchedule to "off"',
     ]),
   );
 }

@@ -191,8 +191,10 @@ export class ProvisionerAlarms extends Construct {
       });
       this.driftRunFailed = alarm('DriftRunFailed', {
         alarmDescription:
-          'A drift run could not be started by its schedule or failed (its invocation is in the drift DLQ): drift goes ' +
-          'unseen until a run succeeds. Read the drift function\'s log, fix the cause, then purge the drift DLQ.',
+          'A drift run could not be started by its schedule or failed (its invocation is in the drift DLQ, with the error): ' +
+          'drift goes unseen until a run succeeds. A run also ends this way when the source queues held events for its ' +
+          'whole invocation (DriftYieldTimeoutError: event processing goes first). Read the drift function\'s log, fix ' +
+          'the cause, then purge the drift DLQ.',
         metric: props.driftDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: 'Maximum',
           period: Duration.minutes(5),

@@ -171,6 +171,11 @@ describe('the drift function', () => {
     expect(repairing.Properties.Environment.Variables.DRIFT_ACTION).toBe('repair');
   });
 
+  it('stays under Lambda\'s 4 KB of variables (estimated at synth, as the consumer\'s)', () => {
+    const { total } = defaultTemplates().built.stack.provisioner.drift!.function.estimatedEnvironmentSize();
+    expect(total).toBeLessThan(4096);
+  });
+
   it('watches every source queue: their URLs, and only GetQueueAttributes on them', () => {
     const queues = [logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerQueue'), logicalId(stateless, 'AWS::SQS::Queue', 'ProvisionerProducerQueueAccessPortal')];
     const rendered = JSON.stringify(fn().Environment.Variables.SOURCE_QUEUE_URLS);
