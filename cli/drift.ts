@@ -23,6 +23,8 @@ import {
   type SeenFinding,
 } from '../lambdas/domain/drift';
 import type { IdentityChange } from '../lambdas/domain/identity-change';
+// The built-in producer repairs are sent as, declared by the deployment and the local pipeline.
+import { DRIFT_REPAIR_PRODUCER } from '../lambdas/shared/producers';
 import { closest, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
@@ -30,8 +32,6 @@ import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarg
 /** terraform plan -detailed-exitcode. */
 export const DRIFT_EXIT = { noDrift: 0, error: 1, drift: 2 } as const;
 
-/** The producer repairs are sent as (declared built-in by the deployment and the local pipeline). */
-export const DRIFT_REPAIR_PRODUCER = 'drift-repair';
 
 const FORMATS = ['table', 'json'] as const;
 type Format = (typeof FORMATS)[number];
