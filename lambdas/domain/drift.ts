@@ -429,7 +429,11 @@ export interface DriftRecord {
   /** The applied event this departs from, and its occurredAt. */
   eventId?: string;
   occurredAt?: string;
-  /** The run's action (named apart from a write's `action`); for repair, the event sent to put it back, or why none could be. */
+  /**
+   * The run's action (named apart from a write's `action`). For repair: the id of the event made to
+   * put it back (recorded before it is sent; `audit event <id>` shows whether it was applied), or
+   * why none could be made.
+   */
   driftAction: DriftAction;
   repairEventId?: string;
   notRepaired?: string;
