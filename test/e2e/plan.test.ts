@@ -241,3 +241,68 @@ describe("against npm start's state directory (--local-dir, npm start not runnin
     expect(await tables()).toEqual(before);
   }, 600_000);
 });
+
+describe('an id used again after its event was rejected (a corrected event redriven with the same id)', () => {
+  let emulator: RunningEmulator;
+  let dynamo: TestDynamo;
+  beforeAll(async () => {
+    emulator = await startEmulator({ identityStoreIds: [STORE], tps: TPS });
+    dynamo = await startTestDynamo(LOCAL_NAMES.tables);
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await dynamo.stop();
+  });
+
+  it('the plan reads it again, as the apply does: outcomes and writes are the same', async () => {
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 2, 9, minute)).toISOString();
+    const portal = (id: string, groupName: string, minute: number) => ({
+      producer: 'access-portal',
+      event: { id, type: 'membership.added', occurredAt: at(minute), actor: 'portal', data: { userName: 'ada.lovelace', groupDisplayName: groupName } },
+    });
+    const file = join(workDir, 'corrected.jsonl');
+    writeFileSync(
+      file,
+      [
+        { id: 'g1', type: 'group.upserted', occurredAt: at(1), actor: 'hr-system', data: { group: { DisplayName: 'app-wiki' } } },
+        {
+          id: 'u1',
+          type: 'user.upserted',
+          occurredAt: at(2),
+          actor: 'hr-system',
+          data: { user: { UserName: 'ada.lovelace', DisplayName: 'Ada Lovelace', Name: { GivenName: 'Ada', FamilyName: 'Lovelace' }, Emails: [{ Value: 'ada@example.com', Type: 'work', Primary: true }] } },
+        },
+        portal('m1', 'Finance', 30),
+        portal('m1', 'app-wiki', 30),
+        portal('m2', 'Payroll', 31),
+        portal('m2', 'Payroll', 31),
+      ]
+        .map((entry) => JSON.stringify(entry))
+        .join('\n'),
+    );
+    const endpoints = ['--identitystore-endpoint', emulator.endpoint, '--dynamodb-endpoint', dynamo.endpoint];
+    const planned = await plan(['--events', file, '--format', 'json', ...endpoints, '--settings', settingsFile]);
+    expect(planned.code).toBe(2);
+    const report = JSON.parse(planned.stdout) as PlanJson;
+    expect(report.entries.map((entry) => [entry.eventId, entry.outcome])).toEqual([
+      ['g1', 'APPLIED'],
+      ['u1', 'APPLIED'],
+      ['m1', 'REJECTED'],
+      ['m1', 'APPLIED'],
+      ['m2', 'REJECTED'],
+      ['m2', 'REJECTED'],
+    ]);
+
+    const started = new Date(Date.now() - 1000);
+    const { stdout } = await run(
+      'npx',
+      ['tsx', 'local/cli/start.ts', '--quiet', '--neighbour-tps', '0', '--settings', settingsFile, '--events', file, ...endpoints, '--state-dir', join(workDir, 'corrected-state')],
+      { cwd: ROOT, timeout: 300_000 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { applied: number; rejected: number; duplicates: number; ids: { rejected: string[] } };
+    expect(summary).toMatchObject({ applied: 3, rejected: 3, duplicates: 0 });
+    expect(summary.ids.rejected.sort()).toEqual(['m1', 'm2', 'm2']);
+    expect(byEvent(await appliedWrites(dynamo.client, started))).toEqual(plannedByEvent(report));
+    expect(emulator.writes()).toHaveLength(report.writeCount);
+  }, 600_000);
+});
