@@ -111,24 +111,28 @@ export class DriftFunction extends ServiceFunction<DriftRuntimeEnvKey> {
   }
 
   /**
-   * PutEvents on this bus with two sources only: the outcome source for identity.drift.detected,
-   * and the drift-repair producer's source for repairs (its event types). Both operators are
-   * ForAllValues (every entry): events:source and events:detail-type are multivalued keys.
+   * PutEvents on this bus: the outcome source for identity.drift.detected and, with driftAction
+   * "repair" only, the drift-repair producer's source for repairs (its event types). A reporting
+   * function cannot send a repair at all: the drift-repair producer still exists (it is declared
+   * whenever the function is deployed), but its one principal has no Allow for its source. Both
+   * operators are ForAllValues (every entry): events:source and events:detail-type are multivalued.
    */
-  public bindBus(bus: IEventBus): void {
+  public bindBus(bus: IEventBus, action: DriftAction): void {
+    const repairs = action === 'repair';
     this.addToRolePolicy(
       new PolicyStatement({
         actions: ['events:PutEvents'],
         resources: [bus.eventBusArn],
         conditions: {
           'ForAllValues:StringEquals': {
-            'events:source': [OUTCOME_EVENT_SOURCE, DRIFT_REPAIR_SOURCE],
-            'events:detail-type': [DRIFT_DETAIL_TYPE, ...DRIFT_REPAIR_EVENT_TYPES],
+            'events:source': repairs ? [OUTCOME_EVENT_SOURCE, DRIFT_REPAIR_SOURCE] : [OUTCOME_EVENT_SOURCE],
+            'events:detail-type': repairs ? [DRIFT_DETAIL_TYPE, ...DRIFT_REPAIR_EVENT_TYPES] : [DRIFT_DETAIL_TYPE],
           },
         },
       }),
     );
     this.setRuntimeEnv('EVENT_BUS_NAME', bus.eventBusName);
+    this.setRuntimeEnv('DRIFT_ACTION', action);
   }
 
   /** The consumer's source queues: how many events they hold (GetQueueAttributes), to wait while they have work. */
@@ -213,12 +217,11 @@ export class DriftDetector extends Construct {
     fn.bindKey(props.key);
     fn.bindAuditTable(props.auditTable, props.auditRetentionDays);
     fn.bindStateTable(props.stateTable);
-    fn.bindBus(props.eventBus);
+    fn.bindBus(props.eventBus, props.action);
     fn.bindSourceQueues(props.sourceQueues);
     fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(props.requestsPerSecond));
     fn.setRuntimeEnv('MANAGED_GROUP_SCOPE', props.managedGroupScope);
     fn.setRuntimeEnv('RETRY_SAFETY_MARGIN_MS', String(props.retrySafetyMarginMs));
-    fn.setRuntimeEnv('DRIFT_ACTION', props.action);
 
     // Scheduler assumes this role for schedules of this account's default group only (the
     // confused-deputy conditions AWS documents); it may invoke this one function and write the DLQ.

@@ -245,9 +245,22 @@ describe('the drift role: least privilege', () => {
     expect(actionsOf(driftStatements).filter((action) => /^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|PurgeQueue)$/.test(action))).toEqual([]);
   });
 
-  it('puts events on this bus only, with its two sources and their detail-types (every entry: ForAllValues)', () => {
-    const putEvents = driftStatements.filter((statement) => actionsOf([statement]).includes('events:PutEvents'));
-    expect(putEvents).toEqual([
+  const putEventsOf = (statements: Array<Record<string, unknown>>) => statements.filter((statement) => actionsOf([statement]).includes('events:PutEvents'));
+
+  it('reporting (the default): puts only identity.drift.detected with the outcome source on this bus; it cannot send a repair', () => {
+    expect(putEventsOf(driftStatements)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: busArn,
+        Condition: { 'ForAllValues:StringEquals': { 'events:source': [OUTCOME_EVENT_SOURCE], 'events:detail-type': [DRIFT_DETAIL_TYPE] } },
+      },
+    ]);
+  });
+
+  it('repairing: also the drift-repair source with its event types (every entry: ForAllValues)', () => {
+    const repairing = buildApp({ ...EXAMPLE_SETTINGS, driftAction: 'repair' }).stateless;
+    expect(putEventsOf(rolePolicyStatements(repairing, /OutputRefStateDriftRole/))).toEqual([
       {
         Effect: 'Allow',
         Action: 'events:PutEvents',
