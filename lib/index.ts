@@ -4,5 +4,6 @@ export * from './identity-provisioner-state';
 export * from './identity-provisioner';
 export * from './provisioner-function';
 export * from './provisioner-alarms';
+export * from './drift-detector';
 export * from './stacks';
 export * from './compliance';
