@@ -212,22 +212,30 @@ export async function buildPlanInputs(
  * joiner makes none, and the joiner is superseded).
  */
 function orderNotesOf(inputs: PlanInput[], producerOf: Map<number, string>): Map<number, string> {
+  const changes = inputs.flatMap((input) => (input.reading.kind === 'change' ? [{ input, keys: leaseKeysOf(input.reading.change) }] : []));
+  // One subject per person, whatever the entries call them: a joiner ties its name to its external ids.
+  const parent = new Map<string, string>();
+  const root = (key: string): string => {
+    let current = key;
+    while (parent.has(current) && parent.get(current) !== current) current = parent.get(current)!;
+    return current;
+  };
+  for (const { keys } of changes) for (const key of keys.slice(1)) parent.set(root(key), root(keys[0]!));
   const notes = new Map<number, string>();
   const lastBy = new Map<string, { index: number; door: string }>();
-  for (const input of inputs) {
-    if (input.reading.kind !== 'change') continue;
+  for (const { input, keys } of changes) {
     const door = input.origin.queueArn;
-    for (const key of leaseKeysOf(input.reading.change)) {
-      const earlier = lastBy.get(key);
+    for (const subject of new Set(keys.map(root))) {
+      const earlier = lastBy.get(subject);
       if (earlier !== undefined && earlier.door !== door && !notes.has(input.index)) {
         notes.set(
           input.index,
-          `entry ${earlier.index + 1} is about the same ${key.startsWith('group') ? 'group' : 'person'} and comes through another door ` +
+          `entry ${earlier.index + 1} is about the same ${subject.startsWith('group') ? 'group' : 'person'} and comes through another door ` +
             `(${producerOf.get(earlier.index)} vs ${producerOf.get(input.index)}): the apply runs the doors' queues side by side and may take ` +
             'the two in the other order; the newer change still wins, but the writes can differ from this plan',
         );
       }
-      lastBy.set(key, { index: input.index, door });
+      lastBy.set(subject, { index: input.index, door });
     }
   }
   return notes;

@@ -211,22 +211,28 @@ describe('small plans against a running emulator and dynalite', () => {
 
   it('notes an entry about a person an earlier entry changes through another door: the apply may take them in the other order', async () => {
     const file = join(workDir, 'two-doors.jsonl');
-    const leaver = { producer: 'hr', event: { id: 'd1', type: 'user.deleted', occurredAt: at(9), actor: 'hr-system', data: { userName: 'ada.lovelace' } } };
-    writeFileSync(file, [joiner('ada.lovelace', 'u1', 2), leaver, joiner('grace.hopper', 'u2', 3)].map((entry) => JSON.stringify(entry)).join('\n'));
+    // The leaver names the person by their external id; the last entry by their name: the joiner ties the two.
+    const workday = { Issuer: 'workday', Id: 'W-1001' };
+    const leaver = { producer: 'hr', event: { id: 'd1', type: 'user.deleted', occurredAt: at(9), actor: 'hr-system', data: { externalId: workday } } };
+    const byName = { id: 'd2', type: 'user.deleted', occurredAt: at(10), actor: 'hr-system', data: { userName: 'ada.lovelace' } };
+    writeFileSync(file, [joiner('ada.lovelace', 'u1', 2, { ExternalIds: [workday] }), leaver, joiner('grace.hopper', 'u2', 3), byName].map((entry) => JSON.stringify(entry)).join('\n'));
     const result = await plan(['--events', file, '--format', 'json', ...endpoints]);
+    expect(result.stderr).toBe('');
     expect(result.code).toBe(2);
     const report = JSON.parse(result.stdout) as { entries: { eventId: string; producer: string; outcome: string; orderNote?: string; writes: { action: string }[] }[] };
     expect(report.entries.map((entry) => [entry.eventId, entry.producer, entry.outcome])).toEqual([
       ['u1', 'onboarding', 'APPLIED'],
       ['d1', 'hr', 'APPLIED'],
       ['u2', 'onboarding', 'APPLIED'],
+      ['d2', 'onboarding', 'NOOP'],
     ]);
     expect(report.entries[1].writes.map((write) => write.action)).toEqual(['DeleteUser']);
     expect(report.entries[1].orderNote).toMatch(/entry 1 is about the same person and comes through another door \(onboarding vs hr\)/);
+    expect(report.entries[3].orderNote).toMatch(/entry 2 is about the same person and comes through another door \(hr vs onboarding\)/);
     expect(report.entries[0].orderNote).toBeUndefined();
     expect(report.entries[2].orderNote).toBeUndefined();
     const table = await plan(['--events', file, ...endpoints]);
-    expect(table.stdout.replace(/\s+/g, ' ')).toMatch(/1 entry may be applied in another order than planned/);
+    expect(table.stdout.replace(/\s+/g, ' ')).toMatch(/2 entries may be applied in another order than planned/);
   });
 
   it('an id the function forgot (its event rejected) is read again: a corrected event with it applies, the same event is rejected again', async () => {
