@@ -204,6 +204,15 @@ async function openLocal(localDir: string, settingsFile: string | undefined, com
   const local = localConfig(settingsFile); // settings first: a bad one fails before anything opens
   const closers: (() => Promise<void>)[] = [];
   try {
+    // npm start's own emulator always leaves its file (it saves on stop): a state dir with tables
+    // and none kept its Identity Store elsewhere (--identitystore-endpoint), and this is not it.
+    const stateFile = path.join(localDir, 'identitystore.json');
+    if (!existsSync(path.join(localDir, 'endpoints.json')) && existsSync(path.join(localDir, 'dynamodb')) && !existsSync(stateFile)) {
+      throw new UsageError(
+        `${localDir} has tables (dynamodb/) but no identitystore.json: the npm start that used it kept its Identity Store elsewhere ` +
+          '(--identitystore-endpoint); read that one with --identitystore-endpoint URL --dynamodb-endpoint URL',
+      );
+    }
     let tables;
     try {
       tables = await localTarget(localDir, command);
@@ -218,15 +227,14 @@ async function openLocal(localDir: string, settingsFile: string | undefined, com
       where = `the running npm start in ${localDir} (${identityStoreEndpoint}, ${tables.description})`;
     } else {
       // Its files: the identity store loaded from a copy, so nothing is ever saved back to it.
-      const stateFile = path.join(localDir, 'identitystore.json');
       const scratch = mkdtempSync(path.join(tmpdir(), 'identity-provisioner-read-'));
       closers.push(async () => rmSync(scratch, { recursive: true, force: true }));
       const copy = path.join(scratch, 'identitystore.json');
-      if (existsSync(stateFile)) copyFileSync(stateFile, copy);
+      copyFileSync(stateFile, copy);
       const emulator = await startEmulator({ identityStoreIds: [local.config.IDENTITY_STORE_ID], tps: 0, statePath: copy });
       closers.push(() => emulator.stop());
       identityStoreEndpoint = emulator.endpoint;
-      where = `the npm start store in ${localDir} (files: ${existsSync(stateFile) ? 'identitystore.json' : 'no identitystore.json: an empty store'}, dynamodb/)`;
+      where = `the npm start store in ${localDir} (files: identitystore.json, dynamodb/)`;
     }
     return assemble({ description: where, identityStoreEndpoint, dynamodb: tables.client, local, closers, localDir });
   } catch (error) {

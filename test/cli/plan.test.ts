@@ -6,7 +6,7 @@
  * attribute before and after, and nothing written.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
@@ -105,6 +105,17 @@ describe('help, version and usage errors', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/No local pipeline is running: no endpoints.json and no local store in .*nothing-here/);
     expect(result.stderr).toMatch(/point the plan elsewhere/);
+  });
+
+  it('a state dir whose tables are there but whose Identity Store was elsewhere: exit 1, not an empty store', async () => {
+    const elsewhere = join(workDir, 'store-elsewhere');
+    mkdirSync(join(elsewhere, 'dynamodb'), { recursive: true });
+    const result = await plan(['--events', events, '--local-dir', elsewhere]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/has tables \(dynamodb\/\) but no identitystore\.json/);
+    expect(result.stdout).toBe('');
+    // Refused before anything was opened there: the (empty) tables folder is left empty.
+    expect(readdirSync(join(elsewhere, 'dynamodb'))).toEqual([]);
   });
 
   it('an invalid setting: exit 1 with the setting named', async () => {
