@@ -290,6 +290,10 @@ function busDelivery(
   }
   // The bus policy ties each source to its producer's principals and keeps a producer to its event types.
   const owner = context.target.config.PRODUCERS.find((candidate) => candidate.via === 'bus' && candidate.source === source);
+  if (owner === undefined && context.target.producerPrincipals !== undefined) {
+    // The local pipeline's bus is its own: the bus policy takes no source but the declared ones.
+    return { outcome: 'REFUSED', errorCode: 'NotAuthorizedForSourceException', reason: `refused at the door: source "${source}" is no declared producer's` };
+  }
   if (owner !== undefined && owner.name !== producer.name) {
     return { outcome: 'REFUSED', errorCode: 'NotAuthorizedForSourceException', reason: `refused at the door: source "${source}" belongs to producer "${owner.name}"` };
   }

@@ -273,6 +273,51 @@ describe('small plans against a running emulator and dynalite', () => {
     expect(result.code).toBe(2);
   });
 
+  it('a deletion beyond the deletion cap is held (the apply waits for the window)', async () => {
+    const settings = join(workDir, 'cap-1.json');
+    writeFileSync(settings, JSON.stringify({ deletionCap: 1 }));
+    const leaver = (id: string, userName: string, minute: number) => ({ id, type: 'user.deleted', occurredAt: at(minute), actor: 'hr-system', data: { userName } });
+    const file = join(workDir, 'cap.jsonl');
+    writeFileSync(file, [joiner('ada.lovelace', 'u1', 1), joiner('alan.turing', 'u2', 2), leaver('d1', 'ada.lovelace', 3), leaver('d2', 'alan.turing', 4)].map((e) => JSON.stringify(e)).join('\n'));
+    const result = await plan(['--events', file, '--format', 'json', '--settings', settings, ...endpoints]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout) as { entries: { eventId: string; outcome: string; errorCode?: string; reason?: string; writes: { action: string }[] }[] };
+    expect(report.entries.map((entry) => [entry.eventId, entry.outcome, entry.errorCode])).toEqual([
+      ['u1', 'APPLIED', undefined],
+      ['u2', 'APPLIED', undefined],
+      ['d1', 'APPLIED', undefined],
+      ['d2', 'HELD', 'DELETION_CAP_REACHED'],
+    ]);
+    expect(report.entries[3].writes).toEqual([]);
+    expect(report.entries[3].reason).toEqual(expect.any(String));
+    const table = await plan(['--events', file, '--settings', settings, ...endpoints]);
+    expect(table.stdout).toMatch(/#4 d2 user\.deleted from onboarding held by the deletion cap/);
+  });
+
+  it('a plan whose only change is a held deletion is a change: exit 2', async () => {
+    // Someone already in the store (not written by a plan: seeded into the emulator), and a cap of 0.
+    emulator.seedUser(STORE, { UserName: 'old.timer', DisplayName: 'Old Timer', Name: { GivenName: 'Old', FamilyName: 'Timer' } });
+    const settings = join(workDir, 'cap-0.json');
+    writeFileSync(settings, JSON.stringify({ deletionCap: 0 }));
+    const file = join(workDir, 'leaver.jsonl');
+    writeFileSync(file, JSON.stringify({ id: 'd9', type: 'user.deleted', occurredAt: at(9), actor: 'hr-system', data: { userName: 'old.timer' } }));
+    const result = await plan(['--events', file, '--settings', settings, ...endpoints]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.replace(/\s+/g, ' ')).toMatch(/Plan: 1 entry: 1 held by the deletion cap\. 0 writes\./);
+    expect(result.code).toBe(2);
+  });
+
+  it('an EventBridge entry with a source no producer declares is refused by the bus policy', async () => {
+    const file = join(workDir, 'stranger.jsonl');
+    const entry = { producer: 'hr', event: { source: 'someone.else', 'detail-type': 'group.upserted', detail: group('Stranger', 's1', 1) } };
+    writeFileSync(file, JSON.stringify(entry));
+    const result = await plan(['--events', file, '--format', 'json', ...endpoints]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { entries: { outcome: string; errorCode?: string; reason?: string }[] };
+    expect(report.entries).toEqual([expect.objectContaining({ outcome: 'REFUSED', errorCode: 'NotAuthorizedForSourceException', reason: expect.stringMatching(/source "someone\.else" is no declared producer's/) })]);
+  });
+
   it('a plan with nothing to write exits 0', async () => {
     const file = join(workDir, 'rejected-only.jsonl');
     writeFileSync(file, JSON.stringify({ ...group('x', 'bad', 1), type: 'group.renamed' }));
