@@ -110,7 +110,7 @@ export const LIVE_TARGET_HELP = `Where to read (one of three; the local store by
   --profile P                   with --stack: the AWS profile; credentials come from the SDK's
                                 default chain`;
 
-type LiveTargetValues = { [K in keyof typeof LIVE_TARGET_OPTIONS]?: string };
+export type LiveTargetValues = { [K in keyof typeof LIVE_TARGET_OPTIONS]?: string };
 
 /** The target the options name; a UsageError naming the option when they do not fit together. */
 export function liveTargetChoiceOf(values: LiveTargetValues, env: NodeJS.ProcessEnv = process.env): LiveTargetChoice {

@@ -10,7 +10,7 @@ import { EventsFileError, type ProducerEntry } from '../local/producer';
 import { readEventFile } from '../local/cli/event-file';
 import type { WriteRecord } from '../lambdas/domain/ports';
 import { parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
-import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget } from './live-target';
+import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { PlanInputError, runPlan, type PlanOutcome, type PlanReport, type PlanReportEntry } from './plan-inputs';
 
 /** terraform plan -detailed-exitcode. */
@@ -80,7 +80,7 @@ interface PlanRequest {
   eventsFile: string;
   producer?: string;
   format: Format;
-  values: Record<string, string | boolean | undefined>;
+  target: LiveTargetChoice;
 }
 
 export function parsePlanArgs(argv: string[]): PlanRequest | 'help' | 'version' {
@@ -90,7 +90,7 @@ export function parsePlanArgs(argv: string[]): PlanRequest | 'help' | 'version' 
   if (values.events === undefined) throw new UsageError('--events FILE is required: the events to plan');
   const format = values.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
-  return { eventsFile: values.events, producer: values.producer, format: format as Format, values };
+  return { eventsFile: values.events, producer: values.producer, format: format as Format, target: liveTargetChoiceOf(values) };
 }
 
 /** Whether the plan changes anything: a write, or a deletion waiting for the cap's window. */
@@ -110,9 +110,8 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
       out(`${projectVersion()}\n`);
       return 0;
     }
-    const choice = liveTargetChoiceOf(request.values as never);
     const { entries } = readEventFile(request.eventsFile);
-    target = await openLiveTarget(choice, 'plan');
+    target = await openLiveTarget(request.target, 'plan');
     const report = await runPlan(target, entries as ProducerEntry[], { producer: request.producer });
     if (request.format === 'json') out(`${JSON.stringify(jsonReport(report), null, 2)}\n`);
     else out(renderPlan(report, target.settingsHeader, terminalWidth()));
@@ -185,13 +184,14 @@ export function renderPlan(report: PlanReport, settingsHeader: readonly string[]
   if (noted > 0) {
     push(`${noted} entr${noted === 1 ? 'y' : 'ies'} may be applied in another order than planned: the same person or group through two doors (see the notes).`, 0);
   }
-  push(`Read ${report.identityStoreCalls} Identity Store calls in ${(report.elapsedMs / 1000).toFixed(1)} s. Nothing was written.`, 0);
+  push(`${report.identityStoreCalls} Identity Store read${report.identityStoreCalls === 1 ? '' : 's'} in ${(report.elapsedMs / 1000).toFixed(1)} s. Nothing was written.`, 0);
   return `${lines.join('\n')}\n`;
 }
 
 function entryHeading(entry: PlanReportEntry): string {
   const parts = [`#${entry.position}`, entry.eventId ?? '(no id)', entry.type ?? '', entry.producer ? `from ${entry.producer}` : '', LABEL[entry.outcome]];
-  if (entry.deliveries > 1) parts.push(`(after ${entry.deliveries - 1} redelivery${entry.deliveries > 2 ? 'ies' : ''})`.replace('redeliveryies', 'redeliveries'));
+  // Redelivered, as the queue would, because it waits for an earlier change (its group, its user).
+  if (entry.deliveries > 1) parts.push(`(on delivery ${entry.deliveries})`);
   if (entry.writes.length > 0) parts.push(`${entry.writes.length} write${entry.writes.length === 1 ? '' : 's'}`);
   return parts.filter(Boolean).join('  ');
 }

@@ -318,6 +318,21 @@ describe('small plans against a running emulator and dynalite', () => {
     expect(report.entries).toEqual([expect.objectContaining({ outcome: 'REFUSED', errorCode: 'NotAuthorizedForSourceException', reason: expect.stringMatching(/source "someone\.else" is no declared producer's/) })]);
   });
 
+  it('a membership that arrives before its group waits for it, redelivered as the queue would', async () => {
+    const file = join(workDir, 'early-membership.jsonl');
+    const membership = { id: 'm1', type: 'membership.added', occurredAt: at(3), actor: 'hr-system', data: { userName: 'alan.turing', groupDisplayName: 'Research' } };
+    writeFileSync(file, [joiner('alan.turing', 'u1', 1), membership, group('Research', 'g1', 2)].map((e) => JSON.stringify(e)).join('\n'));
+    const result = await plan(['--events', file, '--format', 'json', ...endpoints]);
+    const report = JSON.parse(result.stdout) as { entries: { eventId: string; outcome: string; deliveries: number; writes: { action: string }[] }[] };
+    expect(report.entries.map((entry) => [entry.eventId, entry.outcome, entry.deliveries, entry.writes.map((write) => write.action)])).toEqual([
+      ['u1', 'APPLIED', 1, ['CreateUser']],
+      ['m1', 'APPLIED', 2, ['CreateGroupMembership']],
+      ['g1', 'APPLIED', 1, ['CreateGroup']],
+    ]);
+    const table = await plan(['--events', file, ...endpoints]);
+    expect(table.stdout).toMatch(/#2 m1 membership\.added from onboarding would apply \(on delivery 2\) 1 write/);
+  });
+
   it('a plan with nothing to write exits 0', async () => {
     const file = join(workDir, 'rejected-only.jsonl');
     writeFileSync(file, JSON.stringify({ ...group('x', 'bad', 1), type: 'group.renamed' }));
