@@ -27,10 +27,9 @@ import { idempotencyInputOf, refusedReading } from '../lambdas/handlers/consume-
 import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/parse-event';
 import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
-import type { WriteRecord } from '../lambdas/domain/ports';
+import type { OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
 import { leaseKeysOf } from '../lambdas/domain/ordering';
 import { RecordingAudit, whatIf } from '../lambdas/domain/what-if';
-import type { OutcomeRecord } from '../lambdas/domain/ports';
 import type { RuntimeConfig } from '../lambdas/shared/config';
 import { ingestionEventPattern } from '../lambdas/shared/ingestion';
 import type { RuntimeProducer } from '../lambdas/shared/producers';
