@@ -204,7 +204,7 @@ describe('against explicit endpoints (a running emulator and dynalite)', () => {
 });
 
 describe("against npm start's state directory (--local-dir, npm start not running)", () => {
-  it('reads its files and leaves them as they were: identitystore.json byte for byte, every table item for item', async () => {
+  it('reads its files and leaves them as they were (identitystore.json byte for byte, every table item for item); npm start then makes the planned writes', async () => {
     const stateDir = join(workDir, 'local-state');
     await npmStart(['--events', eventsA, '--state-dir', stateDir]);
     const storeFile = join(stateDir, 'identitystore.json');
@@ -241,6 +241,21 @@ describe("against npm start's state directory (--local-dir, npm start not runnin
 
     expect(createHash('sha256').update(readFileSync(storeFile)).digest('hex')).toBe(storeBefore);
     expect(await tables()).toEqual(before);
+
+    // npm start in the same state dir then makes the planned writes (its audit trail says which, per event).
+    const json = await plan(['--events', eventsB, '--local-dir', stateDir, '--settings', settingsFile, '--format', 'json']);
+    expect(json.code).toBe(2);
+    const report = JSON.parse(json.stdout) as PlanJson;
+    const applyStarted = new Date(Date.now() - 1000);
+    await npmStart(['--events', eventsB, '--state-dir', stateDir]);
+    const dynalite = await startDynalite({ path: join(stateDir, 'dynamodb') });
+    const client = localDynamoDbClient(dynalite.endpoint);
+    try {
+      expect(byEvent(await appliedWrites(client, applyStarted))).toEqual(plannedByEvent(report));
+    } finally {
+      client.destroy();
+      await dynalite.stop();
+    }
   }, 600_000);
 });
 
