@@ -207,12 +207,12 @@ async function openLocal(localDir: string, settingsFile: string | undefined, com
     // npm start's own emulator always leaves its file (it saves on stop): a state dir with tables
     // and none kept its Identity Store elsewhere (--identitystore-endpoint), and this is not it.
     const stateFile = path.join(localDir, 'identitystore.json');
-    if (!existsSync(path.join(localDir, 'endpoints.json')) && existsSync(path.join(localDir, 'dynamodb')) && !existsSync(stateFile)) {
-      throw new UsageError(
+    const storeElsewhere = () =>
+      new UsageError(
         `${localDir} has tables (dynamodb/) but no identitystore.json: the npm start that used it kept its Identity Store elsewhere ` +
           '(--identitystore-endpoint); read that one with --identitystore-endpoint URL --dynamodb-endpoint URL',
       );
-    }
+    if (!existsSync(path.join(localDir, 'endpoints.json')) && existsSync(path.join(localDir, 'dynamodb')) && !existsSync(stateFile)) throw storeElsewhere();
     let tables;
     try {
       tables = await localTarget(localDir, command);
@@ -227,6 +227,8 @@ async function openLocal(localDir: string, settingsFile: string | undefined, com
       where = `the running npm start in ${localDir} (${identityStoreEndpoint}, ${tables.description})`;
     } else {
       // Its files: the identity store loaded from a copy, so nothing is ever saved back to it.
+      // (A running npm start that did not publish its Identity Store is read from its file too.)
+      if (!existsSync(stateFile)) throw storeElsewhere();
       const scratch = mkdtempSync(path.join(tmpdir(), 'identity-provisioner-read-'));
       closers.push(async () => rmSync(scratch, { recursive: true, force: true }));
       const copy = path.join(scratch, 'identitystore.json');
