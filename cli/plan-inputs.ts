@@ -148,7 +148,8 @@ export async function buildPlanInputs(
 
   const busSources = config.PRODUCERS.flatMap((producer) => (producer.via === 'bus' && producer.source !== undefined ? [producer.source] : []));
   const rulePattern = busSources.length > 0 ? ingestionEventPattern(busSources) : undefined;
-  const seen = new Map<string, { index: number; contentHash: string }>();
+  // What the idempotency layer remembers by key: the entry, its content, and whether the table already did.
+  const seen = new Map<string, { index: number; contentHash: string; inTable: boolean }>();
   const answeredBy = new Map<number, number>();
   const idempotency = idempotencyStore(target);
   const now = new Date();
@@ -184,10 +185,11 @@ export async function buildPlanInputs(
       continue;
     }
     if (first !== undefined) {
-      reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, first.index), owedWaitMs: 0 }, true);
+      // The function's own words when the table already held it; else which entry of the input used the id.
+      reading = refusedReading(reading, { code: 'ID_REUSED', message: reusedMessage(reading, first.inTable ? undefined : first.index), owedWaitMs: 0 }, true);
     } else if (reading.kind === 'change') {
-      if (!notRemembered.has(index)) seen.set(idempotencyKey, { index, contentHash });
       const stored = await idempotency.lookup(idempotencyKey, contentHash);
+      if (!notRemembered.has(index)) seen.set(idempotencyKey, { index, contentHash, inTable: stored.kind === 'completed' || stored.kind === 'inProgress' });
       if (stored.kind === 'completed' || stored.kind === 'inProgress') {
         const how = stored.kind === 'completed' ? `already processed${stored.outcome ? ` (${stored.outcome})` : ''}` : 'being processed now';
         settled.set(index, { ...factsOfReadingSafe(reading), producer: producerName, outcome: 'DUPLICATE', reason: `${how}: the idempotency table remembers this event, so the function answers it without applying it again`, deliveries: 1 });
