@@ -23,7 +23,7 @@
 import { IdempotencyConfig, IdempotencyItemNotFoundError, IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { idempotencyInputOf, refusedReading } from '../lambdas/handlers/consume-record';
+import { IDEMPOTENCY_PATHS, IDEMPOTENCY_TTL_SECONDS, idempotencyInputOf, refusedReading, reusedIdMessage } from '../lambdas/handlers/consume-record';
 import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/parse-event';
 import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
@@ -88,9 +88,6 @@ export const PLAN_OUTCOMES: readonly PlanOutcome[] = ['APPLIED', 'NOOP', 'SUPERS
 
 /** Outcomes after which the function keeps no idempotency record (the record was not acknowledged as done). */
 const FORGOTTEN: readonly PlanEntry['outcome'][] = ['REJECTED', 'FAILED', 'HELD'];
-
-/** How long Powertools keeps a completed event (consumer-runtime.ts): named in ID_REUSED reasons. */
-const IDEMPOTENCY_WINDOW_MINUTES = 60;
 
 export interface PlanInputs {
   /** What reaches the function, in input order. */
@@ -244,8 +241,9 @@ function orderNotesOf(inputs: PlanInput[], producerOf: Map<number, string>): Map
 
 function reusedMessage(reading: Reading, earlier: number | undefined): string {
   const eventId = factsOfReading(reading).id;
-  const when = earlier === undefined ? `within the last ${IDEMPOTENCY_WINDOW_MINUTES} minutes` : `by entry ${earlier + 1}`;
-  return `id: "${eventId}" was already used by this producer, ${when}, for a different change; that change stands and this one is not applied: send it with a new id`;
+  // The function's own words, unless the earlier use is an entry of this input: then it says which.
+  if (earlier === undefined) return reusedIdMessage(eventId);
+  return `id: "${eventId}" was already used by this producer, by entry ${earlier + 1}, for a different change; that change stands and this one is not applied: send it with a new id`;
 }
 
 /** A bad --producer (or a similar call mistake): a usage error for the command. */
@@ -351,7 +349,7 @@ type StoredIdempotency = { kind: 'none' } | { kind: 'completed'; outcome?: strin
  * The deployment's idempotency table, asked as the function's idempotency layer asks it:
  * Powertools' DynamoDBPersistenceLayer, its key prefixed with the function's name
  * (AWS_LAMBDA_FUNCTION_NAME, read when the layer is built), the key and the payload hash at the
- * paths consumer-runtime.ts names.
+ * function's own paths (IDEMPOTENCY_PATHS).
  */
 function idempotencyStore(target: LiveTarget): { lookup(idempotencyKey: string, contentHash: string): Promise<StoredIdempotency> } {
   const previous = process.env.AWS_LAMBDA_FUNCTION_NAME;
@@ -363,7 +361,7 @@ function idempotencyStore(target: LiveTarget): { lookup(idempotencyKey: string, 
     if (previous === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
     else process.env.AWS_LAMBDA_FUNCTION_NAME = previous;
   }
-  layer.configure({ config: new IdempotencyConfig({ eventKeyJmesPath: 'idempotencyKey', payloadValidationJmesPath: 'contentHash' }) });
+  layer.configure({ config: new IdempotencyConfig({ ...IDEMPOTENCY_PATHS, expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS }) });
   return {
     async lookup(idempotencyKey, contentHash) {
       try {

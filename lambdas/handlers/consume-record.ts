@@ -177,6 +177,20 @@ function originOf(record: SQSRecord) {
   return { queueArn: record.eventSourceARN, senderId: String(record.attributes?.SenderId ?? '') };
 }
 
+/** How long a completed event id is remembered: covers SQS and EventBridge duplicate deliveries. */
+export const IDEMPOTENCY_TTL_SECONDS = 3_600;
+
+/** Where the idempotency layer finds idempotencyInputOf's key and content hash (Powertools' JMESPaths). */
+export const IDEMPOTENCY_PATHS = { eventKeyJmesPath: 'idempotencyKey', payloadValidationJmesPath: 'contentHash' } as const;
+
+/** Why an id this door already used, within the idempotency window, for different content is refused (ID_REUSED). */
+export function reusedIdMessage(eventId: string | undefined): string {
+  return (
+    `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
+    'different change; that change stands and this one is not applied: send it with a new id'
+  );
+}
+
 /**
  * What the idempotency layer keys and checks a record by, from its reading:
  * - `idempotencyKey`: for a valid change, its event id scoped to where it came from (the queue,

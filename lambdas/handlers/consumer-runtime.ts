@@ -31,20 +31,20 @@ import {
   consumeRecord,
   deliveryOf,
   dispose,
+  IDEMPOTENCY_PATHS,
+  IDEMPOTENCY_TTL_SECONDS,
   idempotencyInputOf,
   processDependencies,
   readRecord,
   RedeliveryRequestedError,
   refusedReading,
   RejectedToDeadLetterQueueError,
+  reusedIdMessage,
   UnconfirmedRecordError,
   type ConsumedSummary,
   type ConsumerObserver,
   type ConsumerSettings,
 } from './consume-record';
-
-/** How long a completed event id is remembered: covers SQS and EventBridge duplicate deliveries. */
-const IDEMPOTENCY_TTL_SECONDS = 3_600;
 
 const OUTCOME_METRIC: Record<Outcome, string> = {
   APPLIED: METRIC.applied,
@@ -137,9 +137,9 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
   let invocationDeadline = new Date(0);
 
   const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'idempotencyKey',
+    eventKeyJmesPath: IDEMPOTENCY_PATHS.eventKeyJmesPath,
     // The same id with other content is not a duplicate: Powertools refuses it (ID_REUSED below).
-    payloadValidationJmesPath: 'contentHash',
+    payloadValidationJmesPath: IDEMPOTENCY_PATHS.payloadValidationJmesPath,
     expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
     // Runs only when a stored result answers a repeated delivery: count and log the duplicate.
     responseHook: (response) => {
@@ -183,11 +183,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
    * Recorded, moved to the DLQ with the reason, then acknowledged; the first event's outcome stands.
    */
   function reusedIdReading(reading: Reading): Reading {
-    const eventId = factsOfReading(reading).id;
-    const message =
-      `id: "${eventId}" was already used by this producer, within the last ${IDEMPOTENCY_TTL_SECONDS / 60} minutes, for a ` +
-      'different change; that change stands and this one is not applied: send it with a new id';
-    return refusedReading(reading, { code: 'ID_REUSED', message, owedWaitMs: 0 }, true);
+    return refusedReading(reading, { code: 'ID_REUSED', message: reusedIdMessage(factsOfReading(reading).id), owedWaitMs: 0 }, true);
   }
 
   return {
