@@ -101,9 +101,9 @@ export const LIVE_TARGET_HELP = `Where to read (one of three; the local store by
                                 back). A relative path is from the directory you ran npm in
   --identitystore-endpoint URL  a running Identity Store (with --dynamodb-endpoint: a running
   --dynamodb-endpoint URL       DynamoDB holding the local pipeline's tables)
-  --settings FILE               with the two above: the deployment settings, as npm start reads
-                                them (cdk.json's "context", then FILE over it); pass the same
-                                --settings the npm start you read was given
+  --settings FILE               with the local store or the endpoints: the deployment settings, as
+                                npm start reads them (cdk.json's "context", then FILE over it);
+                                pass the same --settings the npm start you read was given
   --stack NAME                  a deployed stack: the settings are its consumer function's own
                                 environment (Lambda GetFunctionConfiguration)
   --region R                    with --stack: the AWS region (default: AWS_REGION or your profile's)
