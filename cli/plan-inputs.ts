@@ -27,9 +27,9 @@ import { IDEMPOTENCY_PATHS, IDEMPOTENCY_TTL_SECONDS, idempotencyInputOf, refused
 import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/parse-event';
 import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
-import type { OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
+import type { WriteRecord } from '../lambdas/domain/ports';
 import { leaseKeysOf } from '../lambdas/domain/ordering';
-import { RecordingAudit, whatIf } from '../lambdas/domain/what-if';
+import { whatIf } from '../lambdas/domain/what-if';
 import type { RuntimeConfig } from '../lambdas/shared/config';
 import { ingestionEventPattern } from '../lambdas/shared/ingestion';
 import type { RuntimeProducer } from '../lambdas/shared/producers';
@@ -411,20 +411,17 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
   let notRemembered = new Set<number>();
   let built: PlanInputs;
   let planned: PlanEntry[];
-  let audit: DeliveryAudit;
   for (let round = 1; ; round++) {
     built = await buildPlanInputs(target, entries, options, notRemembered);
     const ports = whatIf({ identityStore: target.identityStore, state: target.state });
-    audit = new DeliveryAudit();
-    planned = await planDeliveries(built.inputs, { ...ports, audit, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
+    planned = await planDeliveries(built.inputs, { ...ports, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
     const forgotten = new Set(planned.filter((entry) => FORGOTTEN.includes(entry.outcome)).map((entry) => entry.index));
     const stale = [...built.answeredBy.values()].some((first) => forgotten.has(first) && !notRemembered.has(first));
     if (!stale || round === 4) break;
     notRemembered = new Set([...notRemembered, ...forgotten]);
   }
   const { settled, producerOf, orderNotes } = built;
-  const writesOf = writesByInput(planned, audit);
-  const byIndex = new Map(planned.map((entry) => [entry.index, { ...entry, writes: writesOf?.get(entry.index) ?? entry.writes }]));
+  const byIndex = new Map(planned.map((entry) => [entry.index, entry]));
   const report: PlanReportEntry[] = entries.map((_, index) => {
     const position = index + 1;
     const plan = byIndex.get(index);
@@ -457,40 +454,4 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
     identityStoreCalls: target.calls().length - callsBefore,
     elapsedMs: Date.now() - started,
   };
-}
-
-/** The recording audit, also cutting its writes into deliveries: each delivery ends with its outcome record. */
-class DeliveryAudit extends RecordingAudit {
-  readonly deliveries: WriteRecord[][] = [];
-  private current: WriteRecord[] = [];
-
-  override async recordWrite(record: WriteRecord): Promise<void> {
-    await super.recordWrite(record);
-    this.current.push(record);
-  }
-
-  override async recordOutcome(record: OutcomeRecord): Promise<void> {
-    await super.recordOutcome(record);
-    this.deliveries.push(this.current);
-    this.current = [];
-  }
-}
-
-/**
- * Each input's own writes. planDeliveries gives an entry every write recorded under its event id,
- * so two inputs with the same id (an id reused for other content, the same id at two doors) would
- * each show the other's writes. It delivers in passes: every input first, in order, then those it
- * redelivers, in order; an input with n deliveries is in the first n passes. Undefined (keep the
- * entries' own writes) when no id is shared or the deliveries do not line up with the outcomes.
- */
-function writesByInput(planned: PlanEntry[], audit: DeliveryAudit): Map<number, WriteRecord[]> | undefined {
-  const ids = planned.map((entry) => entry.eventId);
-  if (new Set(ids).size === ids.length) return undefined;
-  const passes = Math.max(0, ...planned.map((entry) => entry.deliveries));
-  const order: number[] = [];
-  for (let pass = 1; pass <= passes; pass++) for (const entry of planned) if (entry.deliveries >= pass) order.push(entry.index);
-  if (order.length !== audit.deliveries.length) return undefined;
-  const writes = new Map<number, WriteRecord[]>();
-  order.forEach((index, position) => writes.set(index, [...(writes.get(index) ?? []), ...audit.deliveries[position]!]));
-  return writes;
 }

@@ -47,11 +47,14 @@ export async function planDeliveries(
   settings: PlanSettings,
 ): Promise<PlanEntry[]> {
   const entries = new Map<number, PlanEntry>();
+  // Each input's own writes, delivery by delivery: two inputs may carry the same event id.
+  const writesOf = new Map<number, WriteRecord[]>();
   let pending = inputs.map((input) => ({ input, receiveCount: 1 }));
   while (pending.length > 0) {
     const again: typeof pending = [];
     for (const { input, receiveCount } of pending) {
       const now = deps.clock.now();
+      const recordedBefore = deps.audit.writes.length;
       const result = await processReading(
         input.reading,
         {
@@ -67,6 +70,7 @@ export async function planDeliveries(
         settings,
       );
       const { record, failure, disposition } = result;
+      writesOf.set(input.index, [...(writesOf.get(input.index) ?? []), ...deps.audit.writes.slice(recordedBefore)]);
       const held = failure?.code === 'DELETION_CAP_REACHED';
       entries.set(input.index, {
         index: input.index,
@@ -76,7 +80,7 @@ export async function planDeliveries(
         errorCode: failure?.code,
         reason: failure?.message ?? record.errorMessage,
         deliveries: receiveCount,
-        writes: deps.audit.writes.filter((write) => write.eventId === result.eventId),
+        writes: writesOf.get(input.index)!,
       });
       if (disposition.kind === 'retryAfter' && !held) again.push({ input, receiveCount: receiveCount + 1 });
     }

@@ -173,6 +173,12 @@ describe('a plan shows exactly the writes the apply makes, and writes nothing', 
     expect(entries.flatMap((e) => e.writes)).toEqual([]);
   });
 
+  it('two inputs with one event id each show their own writes, not each other\'s', async () => {
+    const [planned] = await twinWorlds(async () => {});
+    const { entries } = await plan(planned, [events.userUpserted(person('one'), { id: 'same', at: at(1) }), events.userUpserted(person('two'), { id: 'same', at: at(2) })]);
+    expect(entries.map((e) => e.writes.map((w) => `${w.action} ${w.userName}`))).toEqual([['CreateUser one'], ['CreateUser two']]);
+  });
+
   it('ids the plan invents never reach the live store', async () => {
     const [planned] = await twinWorlds(async () => {});
     const calls: string[] = [];
