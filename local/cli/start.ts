@@ -180,9 +180,12 @@ async function main(): Promise<number> {
   if (cdkJson !== undefined && Object.keys(cdkJson.values).length > 0) sources.push(cdkJson);
   if (options.settingsFile !== undefined) sources.push(readSettingsFile(resolveUserPath(options.settingsFile), options.settingsFile));
   const settings = resolveLocalSettings(sources, { identityStoreId: options.identityStoreId, tps: options.tps });
-  const plan = planLocalIngestion({ producers: settings.options.producers, operators: settings.options.operators });
+  const plan = planLocalIngestion({ producers: settings.options.producers, operators: settings.options.operators, drift: settings.options.drift });
   const declared = Object.keys(plan.producers).sort();
-  if (options.producer !== undefined && !declared.includes(options.producer)) {
+  // Built-in producers (drift-repair, when the deployment has the drift function) may be asked for
+  // by name (npm run drift -- --repair runs npm start as it), never chosen as a fallback.
+  const senders = { ...plan.producers, ...plan.builtInProducers };
+  if (options.producer !== undefined && !(options.producer in senders)) {
     throw new UsageError(`--producer: "${options.producer}" is not a declared producer (declared: ${declared.join(', ') || 'none'})`);
   }
   // Lines that name no producer go as --producer, else the local default one, else the only one declared.
@@ -190,7 +193,7 @@ async function main(): Promise<number> {
 
   const { path: eventsPath, entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
   // Every line must go to a declared producer: refused before anything starts, naming them.
-  const unroutable = routeEntries(entries, plan.producers, { producer: options.producer, fallback }).unroutable.filter(
+  const unroutable = routeEntries(entries, senders, { producer: options.producer, fallback }).unroutable.filter(
     (entry) => entry.reason.includes('is not declared') || entry.reason.startsWith('names no producer'),
   );
   if (unroutable.length > 0) {
