@@ -32,7 +32,7 @@ Commands:
   user <userName>                 everything recorded about a user
   group <displayName>             everything recorded about a group and its memberships
   event <eventId>                 one event: each attempt's outcome and its writes
-  changes --since T [--until T]   Identity Store writes in a window
+  changes --since T [--until T]   Identity Store writes and DRIFT records in a window
   failures --since T [--until T]  events that ended FAILED or REJECTED, with reasons
   producer <name> --since T [--until T]
                                   everything one verified producer caused in a window

@@ -6,6 +6,12 @@
  * put them back, as the built-in producer drift-repair (cli/deliver.ts): ordinary events, applied,
  * checked and audited by the pipeline like any producer's.
  *
+ * Against a deployed stack (--stack NAME) it reads and writes nothing itself: only the service's
+ * functions may append to the audit trail and only the drift function may send as drift-repair.
+ * It invokes the stack's drift function (its DriftFunctionName output; Lambda Invoke,
+ * RequestResponse, with the caller's credentials), whose role reads, records, publishes and, with
+ * the deployment's driftAction repair, repairs; and prints the summary it returns (counts and ids).
+ *
  * Exit codes as `terraform plan -detailed-exitcode` (and npm run plan): 0 no drift, 1 error,
  * 2 drift found. A usage error is an error (1), never 2: a script that acts on "drift found" must
  * not act on a mistyped option. Usage errors say so on stderr (`drift: usage error: ...`).
@@ -14,6 +20,8 @@ import './quiet-sdk';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { z } from 'zod';
 import { DynamoDbAuditLog } from '../lambdas/adapters/dynamodb-audit-log';
 import {
   DRIFT_KINDS,
@@ -28,6 +36,7 @@ import { DRIFT_REPAIR_PRODUCER } from '../lambdas/shared/producers';
 import { closest, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
+import { stackOutputs } from './stack';
 
 /** terraform plan -detailed-exitcode. */
 export const DRIFT_EXIT = { noDrift: 0, error: 1, drift: 2 } as const;
@@ -60,7 +69,9 @@ Options:
                         membership.added, group.upserted) as the producer drift-repair, through
                         its door, like any producer's events. An unexplained member, or a user
                         renamed outside the service, is reported but not repaired (nothing was
-                        applied to go back to; an event under the old name would make a new user)
+                        applied to go back to; an event under the old name would make a new user).
+                        Not with --stack: there the drift function repairs, when the deployment
+                        sets driftAction: repair
   --format table|json   table (default) for people; json has every field of every finding
   -h, --help            this text
   --version             the version
@@ -70,12 +81,28 @@ ${LIVE_TARGET_HELP}
 Locally, --repair sends to the npm start running on --local-dir, or runs npm start on it with the
 repairs as its events file when none is running.
 
+With --stack NAME this command reads and writes nothing itself: in a deployed stack only the
+service's own functions may append to the audit trail, and only the drift function may send as
+drift-repair. It runs the stack's drift function now (its DriftFunctionName output; Lambda
+Invoke, RequestResponse, with your credentials: you need lambda:InvokeFunction on it), waits for
+it (a run may take minutes: it waits while events are being processed) and prints what it
+returns: findings by kind, how many are new, repairs sent. The function's role reads the store,
+records the DRIFT records and, when the deployment sets driftAction: repair, sends the repairs.
+Names and values are not returned (the summary is logged); see them with
+  npm run audit -- changes --since 1h --stack NAME
+--repair does not go with --stack (set driftAction: repair in the deployment, then --stack
+repairs); a stack deployed with driftSchedule "off" has no drift function (an error, exit 1).
+--format json prints the function's summary as it returned it.
+
 Exit codes (as terraform plan -detailed-exitcode; not the 2-for-usage of the other commands):
   0  no drift: the managed scope holds what the service applied (or nothing was applied yet)
   1  error: a usage error (a bad or missing option or setting, no local store), the store or the
-     tables did not answer, or a repair could not be delivered. Usage errors are reported on
-     stderr as "drift: usage error: ..." and, as in terraform, exit 1, never 2
-  2  drift found (with --repair: and the repairs were delivered; run it again to see it gone)
+     tables did not answer, or a repair could not be delivered; with --stack: no drift function
+     (driftSchedule "off"), the invocation was refused, the function failed or a repair it sent
+     failed. Usage errors are reported on stderr as "drift: usage error: ..." and, as in
+     terraform, exit 1, never 2
+  2  drift found (with --repair, or --stack where driftAction is repair: and the repairs were
+     sent; run it again to see it gone)
 
 Personal data (names, attribute values) is printed on stdout, for you; nothing is logged.
 `;
@@ -104,8 +131,15 @@ export function parseDriftArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"${guess ? ` (did you mean ${guess}?)` : ''}`);
   }
   const { repair, format: _format, help: _help, version: _version, ...target } = values;
-  return { repair: repair === true, format: format as Format, choice: liveTargetChoiceOf(target, env) };
+  const choice = liveTargetChoiceOf(target, env);
+  if (repair === true && choice.kind === 'stack') throw new UsageError(STACK_REPAIR_REFUSED);
+  return { repair: repair === true, format: format as Format, choice };
 }
+
+export const STACK_REPAIR_REFUSED =
+  '--repair does not go with --stack: in a deployed stack only the drift function may send repairs (as drift-repair) ' +
+  'and append to the audit trail, and it repairs when the deployment sets driftAction: repair; ' +
+  'deploy with driftAction: repair and run --stack without --repair, which then repairs';
 
 export async function main(argv: string[], out: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
   let target: LiveTarget | undefined;
@@ -122,6 +156,13 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
   if (request === 'version') {
     out(`${projectVersion()}\n`);
     return DRIFT_EXIT.noDrift;
+  }
+  if (request.choice.kind === 'stack') {
+    try {
+      return await runDeployed(request.choice, request.format, out);
+    } catch (error) {
+      return failed(error);
+    }
   }
   try {
     target = await openLiveTarget(request.choice, 'drift');
@@ -195,7 +236,8 @@ function deliveryChoiceOf(choice: LiveTargetChoice, identityStoreId: string): { 
       };
     }
     case 'stack':
-      return { choice: { kind: 'stack', stackName: choice.stackName, region: choice.region, profile: choice.profile } };
+      // Refused by parseDriftArgs: the deployed drift function repairs, never the operator.
+      throw new UsageError(STACK_REPAIR_REFUSED);
   }
 }
 
@@ -349,6 +391,161 @@ export function jsonReport(report: DriftReport, description: string, delivery?: 
       },
     }),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// --stack: the deployed drift function runs, this command only invokes it and prints its summary.
+// ---------------------------------------------------------------------------------------------
+
+type StackChoice = Extract<LiveTargetChoice, { kind: 'stack' }>;
+
+const count = z.number().int().nonnegative();
+/**
+ * What the function returns (DriftRunSummary, lambdas/handlers/drift-detector.ts; the stack test
+ * checks the two fit). The fields an older deployment may lack are optional.
+ */
+const runSummarySchema = z.object({
+  at: z.string(),
+  identityStoreId: z.string().optional(),
+  action: z.enum(['report', 'repair']),
+  appliedFacts: count,
+  groupsChecked: count,
+  usersChecked: count,
+  findings: count,
+  newFindings: count,
+  counts: z.record(z.string(), count),
+  published: z.boolean().optional().nullable(),
+  repairEventIds: z.array(z.string()).optional(),
+  repairsSent: count.optional(),
+  repairsFailed: z.array(z.object({ id: z.string(), reason: z.string() })).optional(),
+  notRepaired: count.optional(),
+});
+export type DeployedDriftSummary = z.infer<typeof runSummarySchema>;
+
+export interface DeployedRun {
+  stackName: string;
+  functionName: string;
+  region?: string;
+  profile?: string;
+}
+
+async function runDeployed(choice: StackChoice, format: Format, out: (text: string) => void): Promise<number> {
+  if (choice.profile !== undefined) process.env.AWS_PROFILE = choice.profile;
+  const outputs = await stackOutputs(choice.stackName, choice.region);
+  const functionName = outputs.DriftFunctionName;
+  if (!functionName) {
+    throw new Error(
+      `stack ${choice.stackName} has no DriftFunctionName output: drift detection is off in that deployment (driftSchedule "off"), ` +
+        'so there is no drift function to run. Deploy with a driftSchedule to have one',
+    );
+  }
+  const run: DeployedRun = { stackName: choice.stackName, functionName, region: choice.region, profile: choice.profile };
+  process.stderr.write(`drift: running ${functionName} (stack ${choice.stackName}) and waiting for it; a run may take minutes\n`);
+  const summary = await invokeDriftFunction(run);
+  if (format === 'json') out(`${JSON.stringify({ target: deployedDescription(run), functionName, drift: summary.findings > 0, ...summary }, null, 2)}\n`);
+  else out(renderDeployedDrift(summary, run, terminalWidth()));
+  if ((summary.repairsFailed ?? []).length > 0) return DRIFT_EXIT.error;
+  return summary.findings > 0 ? DRIFT_EXIT.drift : DRIFT_EXIT.noDrift;
+}
+
+/** Invokes the function once (RequestResponse; never retried: a second attempt would be a second run) and reads its summary. */
+async function invokeDriftFunction(run: DeployedRun): Promise<DeployedDriftSummary> {
+  const lambda = new LambdaClient({ ...(run.region && { region: run.region }), maxAttempts: 1 });
+  const where = `the drift function ${run.functionName} of stack ${run.stackName}`;
+  let response;
+  try {
+    response = await lambda.send(new InvokeCommand({ FunctionName: run.functionName, InvocationType: 'RequestResponse', Payload: Buffer.from('{}') }));
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    const hint =
+      name === 'TooManyRequestsException'
+        ? ' (it runs one at a time: another run, the scheduled one perhaps, is going; try again when it ends)'
+        : name === 'AccessDeniedException'
+          ? ` (your credentials need lambda:InvokeFunction on ${run.functionName})`
+          : '';
+    throw new Error(`${where} could not be invoked: ${name}: ${message}${hint}`);
+  } finally {
+    lambda.destroy();
+  }
+  const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
+  const logs = `its logs are in the log group /aws/lambda/${run.functionName}`;
+  if (response.FunctionError !== undefined) {
+    let reason = text;
+    try {
+      const payload = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+      if (typeof payload.errorMessage === 'string') reason = `${typeof payload.errorType === 'string' ? `${payload.errorType}: ` : ''}${payload.errorMessage}`;
+    } catch {
+      // Not JSON: its text as it is.
+    }
+    throw new Error(`${where} failed (${response.FunctionError}): ${reason || '(no error message)'}; ${logs}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const summary = runSummarySchema.safeParse(parsed);
+  if (!summary.success) throw new Error(`${where} returned no drift summary (${text.length === 0 ? 'nothing' : `${text.length} bytes that are not one`}); ${logs}`);
+  return summary.data;
+}
+
+function deployedDescription(run: DeployedRun): string {
+  return `stack ${run.stackName} (drift function ${run.functionName}${run.region ? ` in ${run.region}` : ''})`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The deployed function's summary: counts and ids (it returns no names or values), and where to see the findings. */
+export function renderDeployedDrift(summary: DeployedDriftSummary, run: DeployedRun, width: number): string {
+  const lines: string[] = [];
+  const push = (text: string, indent = 0) => {
+    for (const line of wrap(text, Math.max(20, width - indent))) lines.push(`${' '.repeat(indent)}${line}`);
+  };
+  push(`drift: ${deployedDescription(run)}, run at ${summary.at.replace(/\.\d{3}Z$/, 'Z')} with the deployment's driftAction: ${summary.action}`);
+  lines.push('');
+  if (summary.appliedFacts === 0) {
+    push('No applied facts: the state table holds nothing this service applied (nothing applied yet, or watermarks from before drift detection, which carry none). Nothing to compare with.');
+  } else if (summary.findings === 0) {
+    push('No drift: the managed scope holds what this service applied.');
+  } else {
+    const kinds = [...DRIFT_KINDS, ...Object.keys(summary.counts).filter((kind) => !(DRIFT_KINDS as readonly string[]).includes(kind))];
+    const found = kinds.filter((kind) => (summary.counts[kind] ?? 0) > 0);
+    const digits = Math.max(...found.map((kind) => String(summary.counts[kind]).length));
+    // Findings by kind, one a line: the counts right-aligned under each other.
+    for (const kind of found) lines.push(`  ${String(summary.counts[kind]).padStart(digits)}  ${KIND_LABEL[kind as DriftKind] ?? kind}`);
+    lines.push('');
+  }
+  push(
+    `Drift: ${plural(summary.findings, 'finding')}, ${summary.newFindings} new. Checked ${plural(summary.groupsChecked, 'managed group')} and ${plural(summary.usersChecked, 'user')} ` +
+      `against ${plural(summary.appliedFacts, 'applied fact')}.` +
+      (summary.findings > 0 ? ' The drift function recorded each finding in the audit trail (DRIFT).' : ''),
+  );
+  if (summary.findings > 0 && summary.published === false) push('identity.drift.detected was not published (see the function\'s logs).');
+  if (summary.action === 'repair') {
+    const ids = summary.repairEventIds;
+    const sent = summary.repairsSent ?? 0;
+    const failedRepairs = summary.repairsFailed ?? [];
+    const total = ids?.length ?? sent + failedRepairs.length;
+    if (total > 0) {
+      push(`Repair: ${sent} of ${plural(total, 'event')} sent to the bus as ${DRIFT_REPAIR_PRODUCER} by the drift function${ids && ids.length > 0 ? `: ${ids.join(', ')}` : ''}.`);
+      for (const failure of failedRepairs) push(`not sent: ${failure.id}: ${failure.reason}`, 2);
+    } else if (summary.findings > 0) {
+      push('Repair: nothing to send.');
+    }
+    if ((summary.notRepaired ?? 0) > 0) push(`${plural(summary.notRepaired!, 'finding')} not repaired (nothing applied to go back to); the DRIFT records say why.`, 2);
+  } else if (summary.findings > 0) {
+    push('This deployment reports drift only (driftAction: report); deployed with driftAction: repair, its drift function sends the events that put it back.');
+  }
+  if (summary.findings > 0) {
+    const options = [`--stack ${run.stackName}`, ...(run.region ? [`--region ${run.region}`] : []), ...(run.profile ? [`--profile ${run.profile}`] : [])].join(' ');
+    lines.push('');
+    push('The function returns counts and ids only. Each finding, with names and values:');
+    // One line, even past the width: a command to copy is not broken.
+    lines.push(`  npm run audit -- changes --since 1h ${options}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function shown(value: unknown): string {

@@ -208,9 +208,13 @@ export function createDriftRuntime(env: NodeJS.ProcessEnv = process.env) {
 
 export type DriftRuntime = ReturnType<typeof createDriftRuntime>;
 
-/** What an invocation returns (and logs): counts and event ids, no names or attribute values. */
+/**
+ * What an invocation returns (and logs): counts and event ids, no names or attribute values.
+ * npm run drift -- --stack NAME invokes the function and prints it (cli/drift.ts).
+ */
 export interface DriftRunSummary {
   at: string;
+  identityStoreId: string;
   action: DriftReport['action'];
   appliedFacts: number;
   groupsChecked: number;
@@ -219,6 +223,8 @@ export interface DriftRunSummary {
   newFindings: number;
   counts: DriftReport['counts'];
   published: boolean | undefined;
+  /** Action repair: the ids of the repair events built (sent or not; hashes of finding keys, no names). */
+  repairEventIds?: string[];
   repairsSent?: number;
   repairsFailed?: { id: string; reason: string }[];
   notRepaired?: number;
@@ -227,6 +233,7 @@ export interface DriftRunSummary {
 export function summaryOf(report: DriftReport): DriftRunSummary {
   return {
     at: report.at,
+    identityStoreId: report.identityStoreId,
     action: report.action,
     appliedFacts: report.appliedFacts,
     groupsChecked: report.groupsChecked,
@@ -236,6 +243,7 @@ export function summaryOf(report: DriftReport): DriftRunSummary {
     counts: report.counts,
     published: report.published?.ok,
     ...(report.repair && {
+      repairEventIds: report.repair.events.map((event) => event.id),
       repairsSent: report.repair.sent,
       repairsFailed: report.repair.failed,
       notRepaired: report.repair.notRepaired.length,

@@ -55,11 +55,14 @@ describe('npm run drift: the command line', () => {
   });
 
   it('parses the target options as the other live commands do', () => {
-    expect(parseDriftArgs(['--repair', '--stack', 'Prod', '--region', 'eu-west-1'], {})).toMatchObject({
-      repair: true,
+    expect(parseDriftArgs(['--stack', 'Prod', '--region', 'eu-west-1'], {})).toMatchObject({
+      repair: false,
       format: 'table',
       choice: { kind: 'stack', stackName: 'Prod', region: 'eu-west-1' },
     });
+    expect(parseDriftArgs(['--repair', '--local-dir', 'x'], {})).toMatchObject({ repair: true, choice: { kind: 'local' } });
+    // In a deployed stack the drift function repairs (driftAction: repair), never the operator.
+    expect(() => parseDriftArgs(['--repair', '--stack', 'Prod'], {})).toThrow(/--repair does not go with --stack.*driftAction: repair/);
     expect(() => parseDriftArgs(['--format', 'csv'], {})).toThrow(UsageError);
     expect(() => parseDriftArgs(['--stack', 'Prod', '--local-dir', 'x'], {})).toThrow(/does not go with --stack/);
   });

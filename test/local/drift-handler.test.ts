@@ -156,8 +156,10 @@ describe('the drift handler, scheduled run', () => {
       findings: 1,
       newFindings: 1,
       published: true,
+      identityStoreId: STORE,
       repairsSent: 1,
       repairsFailed: [],
+      notRepaired: 0,
     });
     expect(summary.counts).toMatchObject({ 'member-missing': 1 });
     expect(metrics.get(METRIC.driftFindings)).toBe(1);
@@ -167,6 +169,9 @@ describe('the drift handler, scheduled run', () => {
     const [repair] = busQueueBodies();
     expect(repair).toMatchObject({ source: DRIFT_REPAIR_SOURCE, account: LOCAL_ACCOUNT_ID, 'detail-type': 'membership.added' });
     expect(repair.detail).toMatchObject({ type: 'membership.added', data: { userName: 'ada', groupDisplayName: 'app-wiki' } });
+    // The summary names the repair by its event id (what npm run drift -- --stack prints), and no one by name.
+    expect(summary.repairEventIds).toEqual([(repair.detail as { id: string }).id]);
+    expect(JSON.stringify(summary)).not.toMatch(/ada|app-wiki/);
     expect(eventBridge.deliveryFailures()).toEqual([]);
 
     // The DRIFT record (audit trail) and the first-seen memory (state table).
