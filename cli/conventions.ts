@@ -31,6 +31,31 @@ export function exitCodesHelp(meaning: { ok?: string; failed: string; usage: str
   ].join('\n');
 }
 
+/**
+ * The exit codes of the commands that answer whether something would change (npm run plan,
+ * reconcile, drift), as `terraform plan -detailed-exitcode`: 2 means "changes", so a usage error
+ * is an error (1), never 2: a script acting on "changes" must not act on a mistyped option.
+ */
+export const DETAILED_EXIT = { none: 0, error: 1, changes: 2 } as const;
+
+/** The exit codes as plan, reconcile and drift state them: one first line, then what each means here. */
+export function detailedExitCodesHelp(meaning: { none: [name: string, detail: string]; changes: [name: string, detail: string]; error: string }): string {
+  const rows: [string, string][] = [
+    ['0', `${meaning.none[0]}: ${meaning.none[1]}`],
+    ['1', `error: a usage error (as in terraform, 1, never 2), ${meaning.error}`],
+    ['2', `${meaning.changes[0]}: ${meaning.changes[1]}`],
+  ];
+  return [
+    `Exit codes (as terraform plan -detailed-exitcode): 0 ${meaning.none[0]}, 1 error, 2 ${meaning.changes[0]}.`,
+    ...rows.flatMap(([code, text]) => wrap(text, 90).map((line, i) => (i === 0 ? `  ${code}  ${line}` : `     ${line}`))),
+  ].join('\n');
+}
+
+/** How plan, reconcile and drift report a usage error on stderr (exit DETAILED_EXIT.error). */
+export function detailedUsageErrorText(command: string, message: string): string {
+  return `${command}: usage error: ${message}\nRun with --help for usage.\n`;
+}
+
 /** A mistake in how the command was called: exit 2, with the message and a pointer to --help. */
 export class UsageError extends Error {
   constructor(message: string) {

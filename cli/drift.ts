@@ -33,13 +33,12 @@ import {
 import type { IdentityChange } from '../lambdas/domain/identity-change';
 // The built-in producer repairs are sent as, declared by the deployment and the local pipeline.
 import { DRIFT_REPAIR_PRODUCER } from '../lambdas/shared/producers';
-import { closest, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { stackOutputs } from './stack';
 
 /** terraform plan -detailed-exitcode. */
-export const DRIFT_EXIT = { noDrift: 0, error: 1, drift: 2 } as const;
 
 
 const FORMATS = ['table', 'json'] as const;
@@ -94,15 +93,12 @@ Names and values are not returned (the summary is logged); see them with
 repairs); a stack deployed with driftSchedule "off" has no drift function (an error, exit 1).
 --format json prints the function's summary as it returned it.
 
-Exit codes (as terraform plan -detailed-exitcode; not the 2-for-usage of the other commands):
-  0  no drift: the managed scope holds what the service applied (or nothing was applied yet)
-  1  error: a usage error (a bad or missing option or setting, no local store), the store or the
-     tables did not answer, or a repair could not be delivered; with --stack: no drift function
-     (driftSchedule "off"), the invocation was refused, the function failed or a repair it sent
-     failed. Usage errors are reported on stderr as "drift: usage error: ..." and, as in
-     terraform, exit 1, never 2
-  2  drift found (with --repair, or --stack where driftAction is repair: and the repairs were
-     sent; run it again to see it gone)
+${detailedExitCodesHelp({
+  none: ['no drift', 'the managed scope holds what the service applied (or nothing was applied yet)'],
+  error:
+    'no local store, the store or the tables did not answer, or a repair could not be delivered; with --stack: no drift function (driftSchedule "off"), the invocation was refused, the function failed or a repair it sent failed',
+  changes: ['drift found', 'with --repair, or --stack where driftAction is repair: and the repairs were sent; run it again to see it gone'],
+})}
 
 Personal data (names, attribute values) is printed on stdout, for you; nothing is logged.
 `;
@@ -151,11 +147,11 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
   }
   if (request === 'help') {
     out(HELP);
-    return DRIFT_EXIT.noDrift;
+    return DETAILED_EXIT.none;
   }
   if (request === 'version') {
     out(`${projectVersion()}\n`);
-    return DRIFT_EXIT.noDrift;
+    return DETAILED_EXIT.none;
   }
   if (request.choice.kind === 'stack') {
     try {
@@ -199,8 +195,8 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
     }
     if (request.format === 'json') out(`${JSON.stringify(jsonReport(report, description, delivery), null, 2)}\n`);
     else out(renderDrift(report, { description, header, calls, delivery }, terminalWidth()));
-    if (report.repair && report.repair.failed.length > 0) return DRIFT_EXIT.error;
-    return report.findings.length > 0 ? DRIFT_EXIT.drift : DRIFT_EXIT.noDrift;
+    if (report.repair && report.repair.failed.length > 0) return DETAILED_EXIT.error;
+    return report.findings.length > 0 ? DETAILED_EXIT.changes : DETAILED_EXIT.none;
   } catch (error) {
     return failed(error);
   } finally {
@@ -210,9 +206,9 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
 
 function failed(error: unknown): number {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof UsageError) process.stderr.write(`drift: usage error: ${message}\nRun with --help for usage.\n`);
+  if (error instanceof UsageError) process.stderr.write(detailedUsageErrorText('drift', message));
   else process.stderr.write(`drift: ${message}\n`);
-  return DRIFT_EXIT.error;
+  return DETAILED_EXIT.error;
 }
 
 /** Where the repairs go: the same place the drift was read from. */
@@ -444,8 +440,8 @@ async function runDeployed(choice: StackChoice, format: Format, out: (text: stri
   const summary = await invokeDriftFunction(run);
   if (format === 'json') out(`${JSON.stringify({ target: deployedDescription(run), functionName, drift: summary.findings > 0, ...summary }, null, 2)}\n`);
   else out(renderDeployedDrift(summary, run, terminalWidth()));
-  if ((summary.repairsFailed ?? []).length > 0) return DRIFT_EXIT.error;
-  return summary.findings > 0 ? DRIFT_EXIT.drift : DRIFT_EXIT.noDrift;
+  if ((summary.repairsFailed ?? []).length > 0) return DETAILED_EXIT.error;
+  return summary.findings > 0 ? DETAILED_EXIT.changes : DETAILED_EXIT.none;
 }
 
 /** Invokes the function once (RequestResponse; never retried: a second attempt would be a second run) and reads its summary. */

@@ -9,12 +9,10 @@ import './quiet-sdk';
 import { EventsFileError, type ProducerEntry } from '../local/producer';
 import { readEventFile } from '../local/cli/event-file';
 import type { WriteRecord } from '../lambdas/domain/ports';
-import { parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { PlanInputError, runPlan, type PlanOutcome, type PlanReport, type PlanReportEntry } from './plan-inputs';
 
-/** terraform plan -detailed-exitcode. */
-export const PLAN_EXIT = { noChanges: 0, error: 1, changes: 2 } as const;
 
 const FORMATS = ['table', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -42,14 +40,11 @@ Options:
 
 ${LIVE_TARGET_HELP}
 
-Exit codes (as terraform plan -detailed-exitcode): 0 no changes, 1 error, 2 changes planned.
-  0  no changes: no write would be made (every event is a no change, superseded, rejected, a
-     duplicate or refused)
-  1  error: the plan could not be made: a usage error (a bad or missing option, an events file
-     that is not events, an invalid setting, no local store), or the store or tables did not
-     answer. As in terraform, a usage error is an error (1), not 2
-  2  changes planned: at least one write would be made, or a deletion is held by the deletion
-     cap (the apply makes it once the window allows)
+${detailedExitCodesHelp({
+  none: ['no changes', 'no write would be made (every event is a no change, superseded, rejected, a duplicate or refused)'],
+  error: 'an events file that is not events, an invalid setting, no local store, or the store or tables did not answer',
+  changes: ['changes planned', 'at least one write would be made, or a deletion is held by the deletion cap (the apply makes it once the window allows)'],
+})}
 
 Personal data (names, attribute values) is printed on stdout, for you; nothing is logged.
 `;
@@ -115,11 +110,12 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
     const report = await runPlan(target, entries as ProducerEntry[], { producer: request.producer });
     if (request.format === 'json') out(`${JSON.stringify(jsonReport(report), null, 2)}\n`);
     else out(renderPlan(report, target.settingsHeader, terminalWidth()));
-    return hasChanges(report) ? PLAN_EXIT.changes : PLAN_EXIT.noChanges;
+    return hasChanges(report) ? DETAILED_EXIT.changes : DETAILED_EXIT.none;
   } catch (error) {
     const usage = error instanceof UsageError || error instanceof EventsFileError || error instanceof PlanInputError;
-    process.stderr.write(`plan: ${error instanceof Error ? error.message : String(error)}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return PLAN_EXIT.error;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(usage ? detailedUsageErrorText('plan', message) : `plan: ${message}\n`);
+    return DETAILED_EXIT.error;
   } finally {
     await target?.close();
   }
@@ -217,7 +213,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       process.stderr.write(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = PLAN_EXIT.error;
+      process.exitCode = DETAILED_EXIT.error;
     },
   );
 }

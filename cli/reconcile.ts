@@ -18,15 +18,12 @@ import { describeScope } from '../lambdas/domain/managed-scope';
 import { reconcileRoster, type ReconcileResult, type ReconcileStep } from '../lambdas/domain/roster';
 import { groupInGrant, type RuntimeProducer } from '../lambdas/shared/producers';
 import { LOCAL_DEFAULT_PRODUCER } from '../local/pipeline/defaults';
-import { closest, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { PlanInputError, runPlan, type PlanReport } from './plan-inputs';
 import { jsonReport, renderPlan } from './plan';
 import { readRoster, ROSTER_FIELDS_HELP, RosterError, type Roster } from './roster';
-
-/** As npm run plan: terraform plan -detailed-exitcode. */
-export const RECONCILE_EXIT = { ok: 0, error: 1, changes: 2 } as const;
 
 const DEFAULT_ACTOR = 'roster-reconcile';
 const FORMATS = ['table', 'json'] as const;
@@ -73,16 +70,12 @@ Options:
 
 ${LIVE_TARGET_HELP}
 
-Exit codes (as npm run plan and terraform plan -detailed-exitcode): 0 nothing to do, 1 error,
-2 changes planned.
-  0  nothing to do: the store matches the roster; with --apply, every event was delivered (and,
-     through npm start, applied)
-  1  error: a usage error (as in terraform, an error, not 2), a roster that breaks a rule, a
-     reconcile refused (a group outside the grant or the managed scope, a name conflict,
-     offboarding past the deletion cap or from an empty roster), a planned event the pipeline
-     would reject or fail, the store did not answer; with --apply, an event not delivered,
-     rejected or without a final outcome
-  2  changes planned (without --apply)
+${detailedExitCodesHelp({
+  none: ['nothing to do', 'the store matches the roster; with --apply, every event was delivered (and, through npm start, applied)'],
+  error:
+    'a roster that breaks a rule, a reconcile refused (a group outside the grant or the managed scope, a name conflict, offboarding past the deletion cap or from an empty roster), a planned event the pipeline would reject or fail, the store did not answer; with --apply, an event not delivered, rejected or without a final outcome',
+  changes: ['changes planned', 'without --apply'],
+})}
 
 Personal data (names, attribute values) is printed on stdout, for you; nothing is logged.
 `;
@@ -176,11 +169,11 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
     const request = parseReconcileArgs(argv);
     if (request === 'help') {
       out(HELP);
-      return RECONCILE_EXIT.ok;
+      return DETAILED_EXIT.none;
     }
     if (request === 'version') {
       out(`${projectVersion()}\n`);
-      return RECONCILE_EXIT.ok;
+      return DETAILED_EXIT.none;
     }
     const roster = readRoster(request.rosterFile);
     if (request.offboardMissing && roster.people.length === 0) {
@@ -212,7 +205,7 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
       if (request.format === 'json') out(`${JSON.stringify(jsonOutput(context), null, 2)}\n`);
       else out(renderChanges(context));
       process.stderr.write(`reconcile: refused, nothing was sent:\n${result.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
-      return RECONCILE_EXIT.error;
+      return DETAILED_EXIT.error;
     }
     const events = result.steps.map((step) => step.event);
     if (!request.apply) {
@@ -226,9 +219,9 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
       }
       if (wouldNotApply.length > 0) {
         process.stderr.write(`reconcile: ${wouldNotApply.length} of the ${events.length} events would not be applied (${wouldNotApply.map((entry) => `${entry.eventId}: ${entry.outcome}${entry.errorCode ? ` ${entry.errorCode}` : ''}`).join('; ')}); see the plan\n`);
-        return RECONCILE_EXIT.error;
+        return DETAILED_EXIT.error;
       }
-      return events.length > 0 ? RECONCILE_EXIT.changes : RECONCILE_EXIT.ok;
+      return events.length > 0 ? DETAILED_EXIT.changes : DETAILED_EXIT.none;
     }
 
     if (request.format === 'table') out(renderChanges(context));
@@ -245,12 +238,12 @@ export async function main(argv: string[], out: (text: string) => void = (text) 
     }
     if (request.format === 'json') out(`${JSON.stringify(jsonOutput({ ...context, delivery }), null, 2)}\n`);
     else if (delivery) out(`\n${renderDelivery(delivery, events.length)}\n`);
-    return delivery === undefined || delivery.delivered ? RECONCILE_EXIT.ok : RECONCILE_EXIT.error;
+    return delivery === undefined || delivery.delivered ? DETAILED_EXIT.none : DETAILED_EXIT.error;
   } catch (error) {
     const usage = error instanceof UsageError || error instanceof PlanInputError;
     const message = error instanceof RosterError ? `the roster is refused, nothing was sent:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}` : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`reconcile: ${message}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return RECONCILE_EXIT.error;
+    process.stderr.write(usage ? detailedUsageErrorText('reconcile', message) : `reconcile: ${message}\n`);
+    return DETAILED_EXIT.error;
   } finally {
     await target?.close();
   }
@@ -332,7 +325,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       process.stderr.write(`reconcile: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = RECONCILE_EXIT.error;
+      process.exitCode = DETAILED_EXIT.error;
     },
   );
 }

@@ -78,6 +78,42 @@ describe.each(COMMANDS)('$name', ({ script, misspelled, meant }) => {
   });
 });
 
+/**
+ * plan, reconcile and drift answer as terraform plan -detailed-exitcode: 2 means "changes", so a
+ * usage error is 1, said the same way by all three (cli/conventions.ts DETAILED_EXIT).
+ */
+const DETAILED_COMMANDS = [
+  { name: 'npm run plan', script: 'cli/plan.ts', misspelled: '--evnts', meant: '--events', changes: '2 changes planned' },
+  { name: 'npm run reconcile', script: 'cli/reconcile.ts', misspelled: '--rooster', meant: '--roster', changes: '2 changes planned' },
+  { name: 'npm run drift', script: 'cli/drift.ts', misspelled: '--repiar', meant: '--repair', changes: '2 drift found' },
+];
+
+describe.each(DETAILED_COMMANDS)('$name (terraform-style exit codes)', ({ name, script, misspelled, meant, changes }) => {
+  const command = name.replace('npm run ', '');
+
+  it('--version prints the version and exits 0', async () => {
+    expect(await run(script, ['--version'])).toMatchObject({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+
+  it('-h exits 0 and states the exit codes in the shared words', async () => {
+    const result = await run(script, ['-h']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: /);
+    expect(result.stdout).toContain(`Exit codes (as terraform plan -detailed-exitcode): 0 `);
+    expect(result.stdout).toContain(`, 1 error, ${changes}.`);
+    expect(result.stdout).toContain('1  error: a usage error (as in terraform, 1, never 2)');
+    expect(result.stderr).toBe('');
+  });
+
+  it(`${misspelled} exits 1 (never 2, which means changes) with "did you mean ${meant}?"`, async () => {
+    const result = await run(script, [misspelled, 'x']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^${command}: usage error: unknown option ${misspelled} \\(did you mean ${meant}\\?\\)\nRun with --help for usage\\.\n$`));
+    expect(rawParseArgsText(result.stderr)).toBe(false);
+  });
+});
+
 it('npm start -h also states 130 (stopped by Ctrl-C)', async () => {
   const result = await run('local/cli/start.ts', ['-h']);
   expect(result.stdout).toMatch(/Exit codes: 0 ok, 1 the operation failed, 2 usage error, 130 stopped by Ctrl-C\./);

@@ -6,13 +6,14 @@
  * answers CloudFormation (query protocol XML) and Lambda Invoke (a scripted response); DynamoDB,
  * the Identity Store and EventBridge point at it too, so a call the command should not make shows.
  */
+import { DETAILED_EXIT } from '../../cli/conventions';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DRIFT_EXIT, renderDeployedDrift, type DeployedDriftSummary } from '../../cli/drift';
+import { renderDeployedDrift, type DeployedDriftSummary } from '../../cli/drift';
 import type { DriftRunSummary } from '../../lambdas/handlers/drift-detector';
 
 jest.setTimeout(120_000);
@@ -162,7 +163,7 @@ it("invokes the stack's drift function (RequestResponse) and nothing else, print
     }),
   };
   const result = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.drift);
+  expect(result.code).toBe(DETAILED_EXIT.changes);
   expect(calls).toEqual([
     { kind: 'DescribeStacks', stackName: STACK },
     { kind: 'Invoke', functionName: DRIFT_FUNCTION, invocationType: 'RequestResponse', payload: '{}' },
@@ -191,7 +192,7 @@ it('with driftAction repair, prints the repairs the function sent; a repair it c
     }),
   };
   const sent = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(sent.code).toBe(DRIFT_EXIT.drift);
+  expect(sent.code).toBe(DETAILED_EXIT.changes);
   expect(flat(sent.stdout)).toContain('Drift: 2 findings, 0 new.');
   expect(flat(sent.stdout)).toContain('Repair: 1 of 1 event sent to the bus as drift-repair by the drift function: drift-aaa.');
   expect(flat(sent.stdout)).toContain('1 finding not repaired');
@@ -210,7 +211,7 @@ it('with driftAction repair, prints the repairs the function sent; a repair it c
     }),
   };
   const failed = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(failed.code).toBe(DRIFT_EXIT.error);
+  expect(failed.code).toBe(DETAILED_EXIT.error);
   expect(flat(failed.stdout)).toContain('Repair: 0 of 1 event sent');
   expect(failed.stdout).toContain('not sent: drift-bbb: AccessDeniedException');
 });
@@ -218,13 +219,13 @@ it('with driftAction repair, prints the repairs the function sent; a repair it c
 it('no drift: exit 0, and --format json is the summary as the function returned it', async () => {
   next = { payload: summary({}) };
   const result = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.noDrift);
+  expect(result.code).toBe(DETAILED_EXIT.none);
   expect(result.stdout).toContain('No drift: the managed scope holds what this service applied.');
   expect(flat(result.stdout)).toContain('Drift: 0 findings, 0 new.');
   expect(result.stdout).not.toContain('npm run audit');
 
   const json = await drift(['--stack', STACK, '--region', 'us-east-1', '--format', 'json']);
-  expect(json.code).toBe(DRIFT_EXIT.noDrift);
+  expect(json.code).toBe(DETAILED_EXIT.none);
   expect(JSON.parse(json.stdout)).toEqual({
     target: `stack ${STACK} (drift function ${DRIFT_FUNCTION} in us-east-1)`,
     functionName: DRIFT_FUNCTION,
@@ -239,7 +240,7 @@ it("a function error (FunctionError) is exit 1, with the function's error", asyn
     payload: { errorType: 'DriftYieldTimeoutError', errorMessage: 'drift run abandoned: the source queues held events for 840 s', trace: [] },
   };
   const result = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.error);
+  expect(result.code).toBe(DETAILED_EXIT.error);
   expect(result.stdout).toBe('');
   expect(result.stderr).toContain(
     `drift: the drift function ${DRIFT_FUNCTION} of stack ${STACK} failed (Unhandled): DriftYieldTimeoutError: drift run abandoned: the source queues held events for 840 s; its logs are in the log group /aws/lambda/${DRIFT_FUNCTION}\n`,
@@ -250,20 +251,20 @@ it("a function error (FunctionError) is exit 1, with the function's error", asyn
 it('a payload that is not a drift summary is exit 1', async () => {
   next = { payload: { hello: 'world' } };
   const result = await drift(['--stack', STACK, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.error);
+  expect(result.code).toBe(DETAILED_EXIT.error);
   expect(result.stderr).toContain(`drift: the drift function ${DRIFT_FUNCTION} of stack ${STACK} returned no drift summary`);
 });
 
 it('a stack without a DriftFunctionName output (driftSchedule "off") is exit 1, saying so, and nothing is invoked', async () => {
   const result = await drift(['--stack', STACK_WITHOUT_DRIFT, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.error);
+  expect(result.code).toBe(DETAILED_EXIT.error);
   expect(result.stderr).toContain(`drift: stack ${STACK_WITHOUT_DRIFT} has no DriftFunctionName output: drift detection is off in that deployment (driftSchedule "off")`);
   expect(calls).toEqual([{ kind: 'DescribeStacks', stackName: STACK_WITHOUT_DRIFT }]);
 });
 
 it('--repair with --stack is a usage error (exit 1) naming driftAction, before any call', async () => {
   const result = await drift(['--repair', '--stack', STACK, '--region', 'us-east-1']);
-  expect(result.code).toBe(DRIFT_EXIT.error);
+  expect(result.code).toBe(DETAILED_EXIT.error);
   expect(result.stdout).toBe('');
   expect(result.stderr).toMatch(/^drift: usage error: --repair does not go with --stack: .*driftAction: repair.*run --stack without --repair, which then repairs\nRun with --help for usage\.\n$/);
   expect(calls).toEqual([]);
@@ -271,7 +272,7 @@ it('--repair with --stack is a usage error (exit 1) naming driftAction, before a
 
 it('the help says what --stack does', async () => {
   const result = await drift(['--help']);
-  expect(result.code).toBe(DRIFT_EXIT.noDrift);
+  expect(result.code).toBe(DETAILED_EXIT.none);
   const text = flat(result.stdout);
   expect(text).toContain("It runs the stack's drift function now (its DriftFunctionName output; Lambda Invoke, RequestResponse");
   expect(text).toContain('--repair does not go with --stack');

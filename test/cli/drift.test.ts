@@ -3,12 +3,13 @@
  * is 1 and says so, never 2), help, version, did-you-mean; and how it reports a delivery and
  * prints findings. The run itself is in test/e2e/drift.test.ts.
  */
+import { DETAILED_EXIT } from '../../cli/conventions';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DRIFT_EXIT, parseDriftArgs, renderDrift, repairOutcome } from '../../cli/drift';
+import { parseDriftArgs, renderDrift, repairOutcome } from '../../cli/drift';
 import type { DeliveryReport } from '../../cli/deliver';
 import { countByKind, type DriftReport, type SeenFinding } from '../../lambdas/domain/drift';
 import type { IdentityChange } from '../../lambdas/domain/identity-change';
@@ -31,7 +32,7 @@ async function drift(args: string[]): Promise<{ code: number; stdout: string; st
 describe('npm run drift: the command line', () => {
   it('prints help with its own exit codes, and the version', async () => {
     const help = await drift(['-h']);
-    expect(help.code).toBe(DRIFT_EXIT.noDrift);
+    expect(help.code).toBe(DETAILED_EXIT.none);
     expect(help.stdout).toContain('Exit codes (as terraform plan -detailed-exitcode');
     expect(help.stdout).toMatch(/2 {2}drift found/);
     const version = await drift(['--version']);
@@ -40,14 +41,14 @@ describe('npm run drift: the command line', () => {
 
   it('a misspelled option is a usage error: exit 1 (never 2, which means drift), said so on stderr, with what was meant', async () => {
     const result = await drift(['--repiar']);
-    expect(result).toEqual({ code: DRIFT_EXIT.error, stdout: '', stderr: 'drift: usage error: unknown option --repiar (did you mean --repair?)\nRun with --help for usage.\n' });
+    expect(result).toEqual({ code: DETAILED_EXIT.error, stdout: '', stderr: 'drift: usage error: unknown option --repiar (did you mean --repair?)\nRun with --help for usage.\n' });
   });
 
   it('no local pipeline and no store is a usage error, exit 1', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'drift-cli-'));
     try {
       const result = await drift(['--local-dir', empty]);
-      expect(result.code).toBe(DRIFT_EXIT.error);
+      expect(result.code).toBe(DETAILED_EXIT.error);
       expect(result.stderr).toMatch(/^drift: usage error: No local pipeline is running/);
     } finally {
       rmSync(empty, { recursive: true, force: true });

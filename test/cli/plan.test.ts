@@ -61,7 +61,7 @@ describe('help, version and usage errors', () => {
     const result = await plan(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Exit codes \(as terraform plan -detailed-exitcode\): 0 no changes, 1 error, 2 changes planned\./);
-    expect(result.stdout).toMatch(/a usage error is an error \(1\)/);
+    expect(result.stdout).toMatch(/error: a usage error \(as in terraform, 1, never 2\)/);
     for (const option of ['--events', '--format', '--local-dir', '--identitystore-endpoint', '--dynamodb-endpoint', '--stack', '--region', '--profile', '--settings']) {
       expect(result.stdout).toContain(option);
     }

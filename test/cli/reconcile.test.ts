@@ -39,7 +39,7 @@ it('prints its usage, with the roster fields, the safety rules and the exit code
   expect(help.stdout).toContain('--offboard-missing');
   expect(help.stdout).toContain('externalId (ISSUER/ID, split at the first /)');
   expect(help.stdout).toContain('never from an empty roster');
-  expect(help.stdout).toContain('2  changes planned (without --apply)');
+  expect(help.stdout).toContain('2  changes planned: without --apply');
   const version = await reconcile(['--version']);
   expect(version).toMatchObject({ code: 0, stdout: `${require('../../package.json').version}\n` });
 });
@@ -47,8 +47,8 @@ it('prints its usage, with the roster fields, the safety rules and the exit code
 it('answers a misspelled option with what was meant, and other usage errors, with exit 1', async () => {
   const misspelled = await reconcile(['--rooster', 'x.csv']);
   expect(misspelled).toMatchObject({ code: 1, stdout: '' });
-  expect(misspelled.stderr).toBe('reconcile: unknown option --rooster (did you mean --roster?)\nRun with --help for usage.\n');
-  expect((await reconcile([])).stderr).toContain('reconcile: --roster FILE is required');
+  expect(misspelled.stderr).toBe('reconcile: usage error: unknown option --rooster (did you mean --roster?)\nRun with --help for usage.\n');
+  expect((await reconcile([])).stderr).toContain('reconcile: usage error: --roster FILE is required');
   const format = await reconcile(['--roster', 'x.csv', '--format', 'jsn']);
   expect(format).toMatchObject({ code: 1 });
   expect(format.stderr).toContain('--format must be one of table, json, got "jsn" (did you mean json?)');
