@@ -392,7 +392,8 @@ export function repairEventId(findings: { key: string; firstSeen: string }[]): s
     .map((f) => `${f.key}@${f.firstSeen}`)
     .sort()
     .join('\n');
-  return `drift-${createHash('sha256').update(material, 'utf8').digest('hex')}`;
+  // 128 bits, as reconcile's ids: unique enough, and short enough to read in the audit table.
+  return `drift-${createHash('sha256').update(material, 'utf8').digest('hex').slice(0, 32)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

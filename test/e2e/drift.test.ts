@@ -126,7 +126,7 @@ it('finds a member added and an attribute changed directly, puts them back with 
 
   const repaired = await drift('--repair');
   expect({ code: repaired.code, stdout: repaired.stdout, stderr: repaired.stderr }).toMatchObject({ code: 2, stdout: expect.stringContaining('Repair: 2 of 2 events delivered as drift-repair') });
-  expect(repaired.stdout).toMatch(/user\.upserted\s+drift-[0-9a-f]{64}, membership\.removed\s+drift-[0-9a-f]{64}\./);
+  expect(repaired.stdout).toMatch(/user\.upserted\s+drift-[0-9a-f]{32}, membership\.removed\s+drift-[0-9a-f]{32}\./);
 
   const after = await drift();
   expect({ code: after.code, stdout: after.stdout, stderr: after.stderr }).toMatchObject({ code: 0, stdout: expect.stringContaining('No drift') });

@@ -204,7 +204,7 @@ describe('repairEventsFor', () => {
       expect(identityChangeSchema.safeParse(event).success).toBe(true);
       expect(event.occurredAt).toBe(now.toISOString());
       expect(event.actor).toBe('drift-detector');
-      expect(event.id).toMatch(/^drift-[0-9a-f]{64}$/);
+      expect(event.id).toMatch(/^drift-[0-9a-f]{32}$/);
     }
     expect(plan.repairOf.get('attribute:u1:title')).toBe(plan.events[0]!.id);
     expect(plan.repairOf.get('attribute:u1:displayName')).toBe(plan.events[0]!.id);
