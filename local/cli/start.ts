@@ -182,9 +182,10 @@ async function main(): Promise<number> {
   const settings = resolveLocalSettings(sources, { identityStoreId: options.identityStoreId, tps: options.tps });
   const plan = planLocalIngestion({ producers: settings.options.producers, operators: settings.options.operators, drift: settings.options.drift });
   const declared = Object.keys(plan.producers).sort();
-  // Built-in producers (drift-repair, when the deployment has the drift function) may be asked for
-  // by name (npm run drift -- --repair runs npm start as it), never chosen as a fallback.
-  const senders = { ...plan.producers, ...plan.builtInProducers };
+  // A built-in producer (drift-repair, when the deployment has the drift function) is used only when
+  // asked for by --producer (npm run drift -- --repair runs npm start as it): never a fallback, and
+  // not among the declared producers a refusal lists.
+  const senders = options.producer !== undefined && options.producer in plan.builtInProducers ? { ...plan.producers, ...plan.builtInProducers } : plan.producers;
   if (options.producer !== undefined && !(options.producer in senders)) {
     throw new UsageError(`--producer: "${options.producer}" is not a declared producer (declared: ${declared.join(', ') || 'none'})`);
   }
