@@ -4,7 +4,7 @@
  * the scope in line. Nothing here writes: the events go through a producer's door like any other,
  * so ordering, idempotency, the producer's grant, the caps and the audit trail apply unchanged.
  *
- * - Each roster person is found as the engine finds them (user-changes.ts): by ExternalId first
+ * - Each roster person is found as the engine finds them (find-person.ts): by ExternalId first
  *   (the service's own mapping, then the store's ExternalIds), else by UserName. When the
  *   attributes the roster carries differ (diffUser: a patch, what the roster leaves out is left
  *   alone), or the person's groups within the scope differ, or the ExternalId is not yet known for
@@ -30,6 +30,7 @@ import type { ManagedView } from './managed-view';
 import { nameKey } from './names';
 import type { IdentityStorePort, ProcessingStatePort, StoredUser } from './ports';
 import { diffUser, type AttributeChange } from './user-diff';
+import { findPerson } from './find-person';
 
 /** One roster person: where they are in the roster, and their user.upserted `data` (complete groups). */
 export interface RosterEntry {
@@ -152,7 +153,7 @@ export async function reconcileRoster(
   const matches: Match[] = [];
   const matchOfUser = new Map<string, Match>();
   for (const entry of roster) {
-    const match = await findPerson(entry, view, ports);
+    const match = await matchOf(entry, view, ports);
     matches.push(match);
     if (match.user === undefined) continue;
     const other = matchOfUser.get(match.user.userId);
@@ -268,16 +269,12 @@ export async function reconcileRoster(
 }
 
 /** The live user of a roster person: by ExternalId (the mapping, then the store's), else by UserName. */
-async function findPerson(entry: RosterEntry, view: ManagedView, ports: ReconcilePorts): Promise<Match> {
-  for (const externalId of entry.data.user.ExternalIds ?? []) {
-    const userId = (await ports.state.getUserIdForExternalId(externalId)) ?? (await ports.identityStore.findUserIdByExternalId(externalId));
-    if (userId === undefined) continue;
-    const user = await describe(view, ports, userId);
-    if (user) return { entry, user, byExternalId: true };
-  }
-  const userId = await ports.identityStore.findUserIdByUserName(entry.data.user.UserName);
-  const user = userId === undefined ? undefined : await describe(view, ports, userId);
-  return { entry, user, byExternalId: false };
+async function matchOf(entry: RosterEntry, view: ManagedView, ports: ReconcilePorts): Promise<Match> {
+  const { user, byExternalId } = await findPerson(
+    { ...ports, describe: (userId) => describe(view, ports, userId) },
+    { userName: entry.data.user.UserName, externalIds: entry.data.user.ExternalIds ?? [] },
+  );
+  return { entry, user, byExternalId };
 }
 
 /** Whether following "my new name is held by a user this roster renames" from `start` comes back to it. */

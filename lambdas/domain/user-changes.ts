@@ -7,6 +7,7 @@ import { membershipSetKeys, newerWatermark, personKeys, subjectKey } from './ord
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
 import { advance, findGroupRef, groupNotFound, isManaged, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
 import { diffUser, toOperations } from './user-diff';
+import { findPerson } from './find-person';
 
 export async function applyUserUpserted(change: UserUpserted, run: EngineRun): Promise<ApplyResult> {
   const { ExternalIds: externalIds = [], ...attributes } = change.data.user;
@@ -140,24 +141,10 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
   return { outcome: outcomeOf(run), userId: user.userId, userName: resolvedName, writes: run.writes.count };
 }
 
-/**
- * Find the person: by ExternalId first (our own mapping, then the store's SCIM ExternalIds), so a
- * changed UserName is a rename and not a new person; else by UserName.
- */
-async function findUser(
-  run: EngineRun,
-  by: { userName?: string; externalIds: ExternalId[] },
-): Promise<StoredUser | undefined> {
+/** The person the event names, found as find-person.ts finds people. */
+async function findUser(run: EngineRun, by: { userName?: string; externalIds: ExternalId[] }): Promise<StoredUser | undefined> {
   const { identityStore, state } = run.ports;
-  for (const externalId of by.externalIds) {
-    const userId = (await state.getUserIdForExternalId(externalId)) ?? (await identityStore.findUserIdByExternalId(externalId));
-    if (!userId) continue;
-    const user = await identityStore.describeUser(userId);
-    if (user) return user;
-  }
-  if (by.userName === undefined) return undefined;
-  const userId = await identityStore.findUserIdByUserName(by.userName);
-  return userId ? identityStore.describeUser(userId) : undefined;
+  return (await findPerson({ identityStore, state, describe: (userId) => identityStore.describeUser(userId) }, by)).user;
 }
 
 /**
