@@ -19,27 +19,24 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
 import { DynamoDbProcessingState } from '../adapters/dynamodb-processing-state';
 import { EventBridgeOutcomePublisher } from '../adapters/eventbridge-outcome-publisher';
+import { EventBridgeRepairSender } from '../adapters/eventbridge-repair-sender';
+import { queuedEvents } from '../adapters/sqs-queue-depth';
 import { IdentityStoreAdapter } from '../adapters/identity-store';
 import { createIdentityStoreClient } from '../adapters/identity-store-client';
 import { RetryBudget } from '../adapters/retry-after-strategy';
-import { detectDrift, type DriftReport, type DriftRepairSender } from '../domain/drift';
-import type { IdentityChange } from '../domain/identity-change';
+import { detectDrift, type DriftReport } from '../domain/drift';
 import { loadDriftRuntimeConfig } from '../shared/config';
-import { DRIFT_REPAIR_SOURCE } from '../shared/producers';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
 
 /** How often a waiting run asks the source queues whether they still hold events. */
 export const YIELD_POLL_MS = 5_000;
-/** PutEvents takes at most this many entries per call. */
-const PUT_EVENTS_MAX_ENTRIES = 10;
-
 /** The source queues held events for the rest of the invocation: the run ends, the next one starts afresh. */
 export class DriftYieldTimeoutError extends Error {
   constructor(waitedMs: number) {
@@ -51,20 +48,6 @@ export class DriftYieldTimeoutError extends Error {
   }
 }
 
-/** Events the source queues hold right now: visible plus in flight (being processed), over every queue. */
-export async function queuedEvents(sqs: SQSClient, queueUrls: readonly string[]): Promise<number> {
-  let total = 0;
-  for (const queueUrl of queueUrls) {
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    total += Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-  }
-  return total;
-}
 
 export interface YieldOptions {
   /** Events waiting in the source queues; a failure to ask is logged and not waited on. */
@@ -110,42 +93,6 @@ export function yieldingTo(options: YieldOptions): () => Promise<void> {
   };
 }
 
-/**
- * Sends repair events to the bus as the drift-repair producer: one entry per event, its type as
- * the detail-type and the v1 document as the detail (what any bus producer sends), 10 per call.
- */
-export class EventBridgeRepairSender implements DriftRepairSender {
-  constructor(
-    private readonly eventBridge: EventBridgeClient,
-    private readonly eventBusName: string,
-  ) {}
-
-  async send(events: IdentityChange[]): Promise<{ sent: number; failed: { id: string; reason: string }[] }> {
-    let sent = 0;
-    const failed: { id: string; reason: string }[] = [];
-    for (let start = 0; start < events.length; start += PUT_EVENTS_MAX_ENTRIES) {
-      const chunk = events.slice(start, start + PUT_EVENTS_MAX_ENTRIES);
-      const entries: PutEventsRequestEntry[] = chunk.map((event) => ({
-        EventBusName: this.eventBusName,
-        Source: DRIFT_REPAIR_SOURCE,
-        DetailType: event.type,
-        Detail: JSON.stringify(event),
-      }));
-      try {
-        const output = await this.eventBridge.send(new PutEventsCommand({ Entries: entries }));
-        chunk.forEach((event, index) => {
-          const entry = output.Entries?.[index];
-          if (entry?.EventId !== undefined && entry.ErrorCode === undefined) sent++;
-          else failed.push({ id: event.id, reason: `${entry?.ErrorCode ?? 'NotSent'}${entry?.ErrorMessage ? `: ${entry.ErrorMessage}` : ''}` });
-        });
-      } catch (error) {
-        const reason = error instanceof Error ? error.name : 'PutEventsFailed';
-        for (const event of chunk) failed.push({ id: event.id, reason });
-      }
-    }
-    return { sent, failed };
-  }
-}
 
 export function createDriftRuntime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadDriftRuntimeConfig(env);

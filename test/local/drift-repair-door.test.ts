@@ -5,6 +5,8 @@
  * talk to the local servers: its repair sender (the real PutEvents), and the queue depth its
  * yieldToEvents waits on (the real GetQueueAttributes). Everything on 127.0.0.1.
  */
+import { EventBridgeRepairSender } from '../../lambdas/adapters/eventbridge-repair-sender';
+import { queuedEvents } from '../../lambdas/adapters/sqs-queue-depth';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { PurgeQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { IdentityChange } from '../../lambdas/domain/identity-change';
@@ -187,7 +189,7 @@ describe("the drift function's pieces against the local servers", () => {
   ] as IdentityChange[];
 
   it('the repair sender puts each repair on the bus as drift-repair, detail-type its type, detail the v1 document', async () => {
-    const sender = new handlerModule.EventBridgeRepairSender(eventsAs(LOCAL_DRIFT_ROLE_ARN), LOCAL_NAMES.bus);
+    const sender = new EventBridgeRepairSender(eventsAs(LOCAL_DRIFT_ROLE_ARN), LOCAL_NAMES.bus);
     expect(await sender.send(repairs)).toEqual({ sent: 2, failed: [] });
     const delivered = busQueueBodies();
     expect(delivered.map((body) => [body.source, body['detail-type'], (body.detail as { id: string }).id])).toEqual([
@@ -198,7 +200,7 @@ describe("the drift function's pieces against the local servers", () => {
   });
 
   it('the repair sender reports each refused repair by id, with the bus\'s reason (signed by anyone else)', async () => {
-    const sender = new handlerModule.EventBridgeRepairSender(eventsAs(INTRUDER), LOCAL_NAMES.bus);
+    const sender = new EventBridgeRepairSender(eventsAs(INTRUDER), LOCAL_NAMES.bus);
     const result = await sender.send(repairs);
     expect(result.sent).toBe(0);
     expect(result.failed.map((failure) => failure.id)).toEqual(['drift-a', 'drift-b']);
@@ -208,15 +210,15 @@ describe("the drift function's pieces against the local servers", () => {
   it('queuedEvents counts what the source queues hold, visible and in flight, and yieldingTo waits until they are empty', async () => {
     const urls = plan.sourceQueues.map((name) => sqs.queue(name).url);
     const reader = sqsAs(plan.resources.functionRoleArn);
-    expect(await handlerModule.queuedEvents(reader, urls)).toBe(0);
+    expect(await queuedEvents(reader, urls)).toBe(0);
     await sqsAs(ONBOARDING).send(new SendMessageCommand({ QueueUrl: doors.onboarding.via === 'queue' ? doors.onboarding.queueUrl : '', MessageBody: '{}' }));
-    expect(await handlerModule.queuedEvents(reader, urls)).toBe(1);
+    expect(await queuedEvents(reader, urls)).toBe(1);
 
     // The wait is driven by a fake clock: each sleep, the consumer "takes" the message.
     let now = 0;
     const sleeps: number[] = [];
     const waits = handlerModule.yieldingTo({
-      queued: () => handlerModule.queuedEvents(reader, urls),
+      queued: () => queuedEvents(reader, urls),
       waitUntil: () => 60_000,
       now: () => now,
       sleep: async (ms) => {
@@ -228,7 +230,7 @@ describe("the drift function's pieces against the local servers", () => {
     });
     await waits();
     expect(sleeps).toEqual([5_000]);
-    expect(await handlerModule.queuedEvents(reader, urls)).toBe(0);
+    expect(await queuedEvents(reader, urls)).toBe(0);
   });
 
   it('yieldingTo gives up at the deadline with DriftYieldTimeoutError, and does not wait when the queues cannot be asked', async () => {
