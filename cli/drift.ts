@@ -268,6 +268,7 @@ const KIND_LABEL: Record<DriftKind, string> = {
   'unexplained-member': 'unexplained member',
   'member-missing': 'member missing',
   'description-differs': 'description differs',
+  'group-missing': 'group missing',
 };
 
 /** What differs, with the values (stdout is for the operator; nothing here is logged). */
@@ -285,6 +286,8 @@ export function whatDiffers(finding: SeenFinding): string {
       return `in ${group}: not put there by this service`;
     case 'member-missing':
       return `not in ${group}: this service put them there`;
+    case 'group-missing':
+      return 'deleted outside this service';
   }
 }
 

@@ -186,6 +186,9 @@ function driftRow(record: DriftAuditRecord, time: string): TableRow {
     case 'member-missing':
       what = `DRIFT not a member of ${group}: this service put them there`;
       break;
+    case 'group-missing':
+      what = 'DRIFT group missing: deleted outside this service';
+      break;
     default:
       what = `DRIFT ${String(record.drift)}`;
   }

@@ -157,6 +157,7 @@ export const DRIFT_KINDS = [
   'unexplained-member',
   'member-missing',
   'description-differs',
+  'group-missing',
 ] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
@@ -288,6 +289,12 @@ export function findDrift(expected: ExpectedState, view: ManagedView): DriftFind
       });
     }
   }
+  // A group a group.upserted of this service left in place, gone from the store (deleted in the
+  // console, say): its members lost what the group gave them.
+  for (const [groupId, applied] of expected.groups) {
+    if (view.storeGroupIds.has(groupId) || deletedAfter(expected, groupId, applied.from)) continue;
+    findings.push({ key: `group-missing:${groupId}`, kind: 'group-missing', groupId, groupDisplayName: applied.displayName, departsFrom: applied.from });
+  }
   const order = (kind: DriftKind) => DRIFT_KINDS.indexOf(kind);
   return findings.sort((a, b) => order(a.kind) - order(b.kind) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -357,6 +364,10 @@ export function repairEventsFor(
         break;
       case 'unexplained-member':
         skip(finding, 'no change of this service decided this membership: nothing to put back (remove it by hand, or send membership.removed)');
+        break;
+      case 'group-missing':
+        // Recreating it makes a new group id, without the members the old one had.
+        skip(finding, 'the group was deleted outside this service: recreating it would not bring its members back (send group.upserted, then the people\'s events or a roster reconcile)');
         break;
       case 'unexpected-member':
       case 'member-missing': {
@@ -615,6 +626,8 @@ export function describeFinding(finding: DriftFinding): string {
       return `${user} is not in ${group}, where this service put them`;
     case 'description-differs':
       return `the description of ${group} differs from what this service set`;
+    case 'group-missing':
+      return `group ${group} no longer exists`;
   }
 }
 

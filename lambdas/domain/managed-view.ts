@@ -24,6 +24,8 @@ export interface ManagedView {
   groups: ManagedGroup[];
   /** Users described so far, by id; `undefined` means the store has no such user. */
   users: Map<string, StoredUser | undefined>;
+  /** Every group id the store listed, managed or not: whether a group the service made still exists. */
+  storeGroupIds: Set<string>;
 }
 
 export interface ReadManagedViewOptions {
@@ -49,7 +51,8 @@ export async function readManagedView(
 ): Promise<ManagedView> {
   const pause = options.pause ?? (async () => undefined);
   const groups: ManagedGroup[] = [];
-  for (const group of await identityStore.listGroups()) {
+  const listed = await identityStore.listGroups();
+  for (const group of listed) {
     if (!(await isManaged(scope, group, state))) continue;
     await pause();
     const members = (await identityStore.listMembershipsInGroup(group.groupId)).map(({ userId, membershipId }) => ({ userId, membershipId }));
@@ -61,7 +64,7 @@ export async function readManagedView(
     });
   }
   groups.sort((a, b) => (a.displayName < b.displayName ? -1 : a.displayName > b.displayName ? 1 : 0));
-  const view: ManagedView = { groups, users: new Map() };
+  const view: ManagedView = { groups, users: new Map(), storeGroupIds: new Set(listed.map((group) => group.groupId)) };
   const wanted = new Set(options.describe ?? []);
   if (options.describeMembers) for (const group of groups) for (const member of group.members) wanted.add(member.userId);
   await describeUsers(identityStore, view, wanted, pause);

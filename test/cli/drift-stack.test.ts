@@ -44,7 +44,7 @@ let dir: string;
 const calls: Call[] = [];
 let next: Scripted;
 
-const noKinds = { 'attribute-differs': 0, 'user-missing': 0, 'unexpected-member': 0, 'unexplained-member': 0, 'member-missing': 0, 'description-differs': 0 };
+const noKinds = { 'attribute-differs': 0, 'user-missing': 0, 'unexpected-member': 0, 'unexplained-member': 0, 'member-missing': 0, 'description-differs': 0, 'group-missing': 0 };
 
 /** Typed as the handler's own summary: what the function returns fits what the command reads. */
 function summary(overrides: Partial<DriftRunSummary>): DriftRunSummary {

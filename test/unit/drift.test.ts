@@ -24,9 +24,10 @@ const user = (userId: string, userName: string, extra: Record<string, unknown> =
   attributes: { ...person(userName), ...extra } as StoredUser['attributes'],
   externalIds: [],
 });
-const view = (groups: ManagedView['groups'], users: StoredUser[] = [], missing: string[] = []): ManagedView => ({
+const view = (groups: ManagedView['groups'], users: StoredUser[] = [], missing: string[] = [], otherGroupIds: string[] = []): ManagedView => ({
   groups,
   users: new Map<string, StoredUser | undefined>([...users.map((u) => [u.userId, u] as const), ...missing.map((id) => [id, undefined] as const)]),
+  storeGroupIds: new Set([...groups.map((g) => g.groupId), ...otherGroupIds]),
 });
 const group = (groupId: string, displayName: string, memberIds: string[] = [], description?: string) => ({
   groupId,
@@ -130,7 +131,23 @@ describe('expectedState and findDrift', () => {
       mark(1, 'e1', { kind: 'membership', userId: 'u1', groupId: 'g-out', member: true }),
       mark(1, 'e2', { kind: 'group', groupId: 'g-out', displayName: 'ControlTower', description: 'ours once' }),
     ];
-    expect(findDrift(expectedState(facts), view([group('g-in', 'app-wiki')], [user('u1', 'ada')]))).toEqual([]);
+    // g-out still exists in the store (listed), outside the scope.
+    expect(findDrift(expectedState(facts), view([group('g-in', 'app-wiki')], [user('u1', 'ada')], [], ['g-out']))).toEqual([]);
+  });
+
+  it('a group this service upserted, gone from the store, is missing; one it deleted itself is not', () => {
+    const facts = [
+      mark(1, 'e1', { kind: 'group', groupId: 'g1', displayName: 'Platform' }),
+      mark(1, 'e2', { kind: 'group', groupId: 'g2', displayName: 'Legacy' }),
+      mark(2, 'e3', { kind: 'group-deleted', groupId: 'g2' }),
+      mark(3, 'e4', { kind: 'group', groupId: 'g3', displayName: 'Everyone' }),
+    ];
+    const findings = findDrift(expectedState(facts), view([group('g3', 'Everyone')]));
+    expect(findings).toEqual([{ key: 'group-missing:g1', kind: 'group-missing', groupId: 'g1', groupDisplayName: 'Platform', departsFrom: { eventId: 'e1', occurredAt: at(1) } }]);
+    // Recreating it would not bring its members back: reported, never repaired.
+    const repair = repairEventsFor(findings.map((f) => ({ ...f, firstSeen: at(5) })), { now: new Date(at(6)), actor: 'drift-repair' });
+    expect(repair.events).toEqual([]);
+    expect(repair.notRepaired).toEqual([{ key: 'group-missing:g1', reason: expect.stringMatching(/deleted outside this service/) }]);
   });
 
   it('a deleted group or user explains nothing: a later deletion of either makes a membership unexpected', () => {
