@@ -23,9 +23,9 @@
 import { IdempotencyConfig, IdempotencyItemNotFoundError, IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { IDEMPOTENCY_PATHS, IDEMPOTENCY_TTL_SECONDS, idempotencyInputOf, refusedReading, reusedIdMessage } from '../lambdas/handlers/consume-record';
+import { consumerSettingsOf, IDEMPOTENCY_PATHS, IDEMPOTENCY_TTL_SECONDS, idempotencyInputOf, refusedReading, reusedIdMessage } from '../lambdas/handlers/consume-record';
 import { factsOfReading, readDelivery, type Reading } from '../lambdas/domain/parse-event';
-import { planDeliveries, type PlanEntry, type PlanInput, type PlanSettings } from '../lambdas/domain/plan';
+import { planDeliveries, type PlanEntry, type PlanInput } from '../lambdas/domain/plan';
 import type { RecordOrigin } from '../lambdas/domain/producer';
 import type { WriteRecord } from '../lambdas/domain/ports';
 import { leaseKeysOf } from '../lambdas/domain/ordering';
@@ -384,21 +384,6 @@ function idempotencyStore(target: LiveTarget): { lookup(idempotencyKey: string, 
   };
 }
 
-/** The function's settings for the record path, from its runtime configuration (as consumer-runtime.ts builds them). */
-export function planSettingsOf(config: RuntimeConfig): PlanSettings {
-  return {
-    identityStoreId: config.IDENTITY_STORE_ID,
-    managedGroupScope: config.MANAGED_GROUP_SCOPE,
-    maxMembershipRemovalsPerEvent: config.MAX_MEMBERSHIP_REMOVALS_PER_EVENT,
-    deletionCap: config.DELETION_CAP,
-    deletionWindowSeconds: config.DELETION_WINDOW_SECONDS,
-    maxReceiveCount: config.MAX_RECEIVE_COUNT,
-    redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
-    producers: config.PRODUCERS,
-    occurredAtBounds: { floor: new Date(config.OCCURRED_AT_FLOOR), maxSkewMs: config.MAX_CLOCK_SKEW_SECONDS * 1000 },
-  };
-}
-
 /**
  * A plan of `entries` against the target: every entry's outcome with its reason and the writes the
  * apply would make, in input order. Nothing is written: the record path runs over what-if ports.
@@ -414,7 +399,7 @@ export async function runPlan(target: LiveTarget, entries: ProducerEntry[], opti
   for (let round = 1; ; round++) {
     built = await buildPlanInputs(target, entries, options, notRemembered);
     const ports = whatIf({ identityStore: target.identityStore, state: target.state });
-    planned = await planDeliveries(built.inputs, { ...ports, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, planSettingsOf(target.config));
+    planned = await planDeliveries(built.inputs, { ...ports, publisher: { publish: async () => {} }, clock: { now: () => new Date() } }, consumerSettingsOf(target.config));
     const forgotten = new Set(planned.filter((entry) => FORGOTTEN.includes(entry.outcome)).map((entry) => entry.index));
     const stale = [...built.answeredBy.values()].some((first) => forgotten.has(first) && !notRemembered.has(first));
     if (!stale || round === 4) break;

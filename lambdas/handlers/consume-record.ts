@@ -26,9 +26,25 @@ import {
   type ProcessResult,
   type ProcessSettings,
 } from '../domain/process-event';
+import type { RuntimeConfig } from '../shared/config';
 import type { RuntimeProducer } from '../shared/producers';
 
 export type ConsumerSettings = ProcessSettings & { maxReceiveCount: number };
+
+/** The record path's settings from the function's configuration: the consumer's, and a plan's (cli/plan-inputs.ts). */
+export function consumerSettingsOf(config: RuntimeConfig): ConsumerSettings {
+  return {
+    identityStoreId: config.IDENTITY_STORE_ID,
+    managedGroupScope: config.MANAGED_GROUP_SCOPE,
+    maxMembershipRemovalsPerEvent: config.MAX_MEMBERSHIP_REMOVALS_PER_EVENT,
+    deletionCap: config.DELETION_CAP,
+    deletionWindowSeconds: config.DELETION_WINDOW_SECONDS,
+    maxReceiveCount: config.MAX_RECEIVE_COUNT,
+    redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
+    producers: config.PRODUCERS,
+    occurredAtBounds: { floor: new Date(config.OCCURRED_AT_FLOOR), maxSkewMs: config.MAX_CLOCK_SKEW_SECONDS * 1000 },
+  };
+}
 
 export interface ConsumerObserver {
   call(call: IdentityStoreCall): void;

@@ -43,7 +43,7 @@ import {
   UnconfirmedRecordError,
   type ConsumedSummary,
   type ConsumerObserver,
-  type ConsumerSettings,
+  consumerSettingsOf,
 } from './consume-record';
 
 const OUTCOME_METRIC: Record<Outcome, string> = {
@@ -110,17 +110,7 @@ export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
     },
   };
 
-  const settings: ConsumerSettings = {
-    identityStoreId: config.IDENTITY_STORE_ID,
-    managedGroupScope: config.MANAGED_GROUP_SCOPE,
-    maxMembershipRemovalsPerEvent: config.MAX_MEMBERSHIP_REMOVALS_PER_EVENT,
-    deletionCap: config.DELETION_CAP,
-    deletionWindowSeconds: config.DELETION_WINDOW_SECONDS,
-    maxReceiveCount: config.MAX_RECEIVE_COUNT,
-    redeliveryBaseDelaySeconds: config.REDELIVERY_BASE_DELAY_SECONDS,
-    producers: config.PRODUCERS,
-    occurredAtBounds: { floor: new Date(config.OCCURRED_AT_FLOOR), maxSkewMs: config.MAX_CLOCK_SKEW_SECONDS * 1000 },
-  };
+  const settings = consumerSettingsOf(config);
   const dependencies = {
     identityStoreClient,
     idCache: new IdCache(config.ID_CACHE_TTL_SECONDS * 1000, clock),
