@@ -6,19 +6,13 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, IdempotencyValidationError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
 import { DynamoDbProcessingState } from '../adapters/dynamodb-processing-state';
 import { EventBridgeOutcomePublisher } from '../adapters/eventbridge-outcome-publisher';
-import { createIdentityStoreClient } from '../adapters/identity-store-client';
-import { RetryBudget } from '../adapters/retry-after-strategy';
 import { SqsTransport } from '../adapters/sqs-transport';
+import { serviceRuntime } from './service-runtime';
 import { IdCache } from '../domain/id-cache';
 import { dispositionOf } from '../domain/disposition';
 import { PRODUCER_REFUSAL_CODES } from '../domain/error-codes';
@@ -26,7 +20,7 @@ import { factsOfReading, type Reading } from '../domain/parse-event';
 import type { Outcome } from '../domain/ports';
 import { processReading } from '../domain/process-event';
 import { loadRuntimeConfig } from '../shared/config';
-import { LOG_MESSAGE, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
+import { LOG_MESSAGE, METRIC } from '../shared/telemetry';
 import {
   consumeRecord,
   deliveryOf,
@@ -57,28 +51,7 @@ const OUTCOME_METRIC: Record<Outcome, string> = {
 
 export function createConsumerRuntime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadRuntimeConfig(env);
-  const logger = new Logger({ serviceName: SERVICE_NAME });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-
-  const budget = new RetryBudget();
-  const { client: identityStoreClient } = createIdentityStoreClient({
-    region: config.IDENTITY_STORE_REGION,
-    requestsPerSecond: config.REQUESTS_PER_SECOND,
-    budget,
-    onThrottle: () => metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1),
-    onRetry: (notice) => {
-      if (notice.retryAfterSeconds !== undefined) {
-        metrics.addMetric(METRIC.retryAfterWaitSeconds, MetricUnit.Seconds, notice.delayMs / 1000);
-      }
-    },
-  });
-  tracer.captureAWSv3Client(identityStoreClient);
-  const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  // The source queue's URL is rebuilt from its ARN; calls must still go to the configured
-  // endpoint (the regional one in AWS, AWS_ENDPOINT_URL_SQS locally), not to the URL's host.
-  const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
-  const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const { logger, metrics, tracer, budget, identityStoreClient, dynamodb, sqs, eventBridge } = serviceRuntime(config);
   const clock = { now: () => new Date() };
 
   const observer: ConsumerObserver = {

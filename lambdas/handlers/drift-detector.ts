@@ -13,14 +13,9 @@
  * and audits like any producer's. The function itself never writes to the identity store.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
@@ -29,11 +24,10 @@ import { EventBridgeOutcomePublisher } from '../adapters/eventbridge-outcome-pub
 import { EventBridgeRepairSender } from '../adapters/eventbridge-repair-sender';
 import { queuedEvents } from '../adapters/sqs-queue-depth';
 import { IdentityStoreAdapter } from '../adapters/identity-store';
-import { createIdentityStoreClient } from '../adapters/identity-store-client';
-import { RetryBudget } from '../adapters/retry-after-strategy';
+import { serviceRuntime } from './service-runtime';
 import { detectDrift, type DriftReport } from '../domain/drift';
 import { loadDriftRuntimeConfig } from '../shared/config';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../shared/telemetry';
+import { METRIC } from '../shared/telemetry';
 
 /** How often a waiting run asks the source queues whether they still hold events. */
 export const YIELD_POLL_MS = 5_000;
@@ -96,22 +90,7 @@ export function yieldingTo(options: YieldOptions): () => Promise<void> {
 
 export function createDriftRuntime(env: NodeJS.ProcessEnv = process.env) {
   const config = loadDriftRuntimeConfig(env);
-  const logger = new Logger({ serviceName: SERVICE_NAME });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-
-  const budget = new RetryBudget();
-  const { client: identityStoreClient } = createIdentityStoreClient({
-    region: config.IDENTITY_STORE_REGION,
-    requestsPerSecond: config.REQUESTS_PER_SECOND,
-    budget,
-    onThrottle: () => metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1),
-  });
-  tracer.captureAWSv3Client(identityStoreClient);
-  const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  // Calls go to the configured endpoint (regional in AWS, AWS_ENDPOINT_URL_SQS locally), not to the URL's host.
-  const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
-  const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+  const { logger, metrics, tracer, budget, identityStoreClient, dynamodb, sqs, eventBridge } = serviceRuntime(config);
   const clock = { now: () => new Date() };
 
   const identityStore = new IdentityStoreAdapter({
