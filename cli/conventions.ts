@@ -56,6 +56,20 @@ export function detailedUsageErrorText(command: string, message: string): string
   return `${command}: usage error: ${message}\nRun with --help for usage.\n`;
 }
 
+/** runCommand for plan, reconcile and drift: every failure, a usage error included, is DETAILED_EXIT.error. */
+export function runDetailedCommand(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(error instanceof UsageError ? detailedUsageErrorText(name, message) : `${name}: ${message}\n`);
+      process.exitCode = DETAILED_EXIT.error;
+    },
+  );
+}
+
 /** A mistake in how the command was called: exit 2, with the message and a pointer to --help. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -33,7 +33,8 @@ import {
 import type { IdentityChange } from '../lambdas/domain/identity-change';
 // The built-in producer repairs are sent as, declared by the deployment and the local pipeline.
 import { DRIFT_REPAIR_PRODUCER } from '../lambdas/shared/producers';
-import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap, runDetailedCommand } from './conventions';
+import { shownValue } from './format';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { stackOutputs } from './stack';
@@ -277,7 +278,7 @@ export function whatDiffers(finding: SeenFinding): string {
   switch (finding.kind) {
     case 'attribute-differs':
     case 'description-differs':
-      return `${finding.path}: ${shown(finding.expected)} applied, ${shown(finding.actual)} found`;
+      return `${finding.path}: ${shownValue(finding.expected)} applied, ${shownValue(finding.actual)} found`;
     case 'user-missing':
       return 'deleted outside this service';
     case 'unexpected-member':
@@ -547,17 +548,5 @@ export function renderDeployedDrift(summary: DeployedDriftSummary, run: Deployed
   return `${lines.join('\n')}\n`;
 }
 
-function shown(value: unknown): string {
-  return value === undefined ? '(not set)' : JSON.stringify(value);
-}
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.exitCode = failed(error);
-    },
-  );
-}
+if (require.main === module) runDetailedCommand('drift', () => main(process.argv.slice(2)));

@@ -238,6 +238,11 @@ function writeSummary(record: WriteRecord): string {
   return record.action;
 }
 
+/** An attribute value in plan and drift output: JSON, or `(not set)`. */
+export function shownValue(value: unknown): string {
+  return value === undefined ? '(not set)' : JSON.stringify(value);
+}
+
 function shortValue(value: unknown): string {
   return value === undefined ? '(unset)' : (JSON.stringify(value) ?? String(value));
 }

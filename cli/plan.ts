@@ -9,7 +9,8 @@ import './quiet-sdk';
 import { EventsFileError, type ProducerEntry } from '../local/producer';
 import { readEventFile } from '../local/cli/event-file';
 import type { WriteRecord } from '../lambdas/domain/ports';
-import { DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap, runDetailedCommand } from './conventions';
+import { shownValue } from './format';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { PlanInputError, runPlan, type PlanOutcome, type PlanReport, type PlanReportEntry } from './plan-inputs';
 
@@ -171,7 +172,7 @@ export function renderPlan(report: PlanReport, settingsHeader: readonly string[]
     if (entry.orderNote !== undefined) push(`note: ${entry.orderNote}`, 6);
     for (const write of entry.writes) {
       push(`${write.action}${write.userName !== undefined ? ` user ${write.userName}` : ''}${write.groupDisplayName !== undefined ? ` group ${write.groupDisplayName}` : ''}`, 6);
-      for (const change of write.changes ?? []) push(`${change.path}: ${shown(change.before)} → ${shown(change.after)}`, 10);
+      for (const change of write.changes ?? []) push(`${change.path}: ${shownValue(change.before)} → ${shownValue(change.after)}`, 10);
     }
   }
   lines.push('');
@@ -202,18 +203,5 @@ export function summaryLine(report: PlanReport): string {
   );
 }
 
-function shown(value: unknown): string {
-  return value === undefined ? '(not set)' : JSON.stringify(value);
-}
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`plan: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = DETAILED_EXIT.error;
-    },
-  );
-}
+if (require.main === module) runDetailedCommand('plan', () => main(process.argv.slice(2)));

@@ -18,7 +18,7 @@ import { describeScope } from '../lambdas/domain/managed-scope';
 import { reconcileRoster, type ReconcileResult, type ReconcileStep } from '../lambdas/domain/roster';
 import { groupInGrant, type RuntimeProducer } from '../lambdas/shared/producers';
 import { LOCAL_DEFAULT_PRODUCER } from '../local/pipeline/defaults';
-import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap } from './conventions';
+import { closest, DETAILED_EXIT, detailedExitCodesHelp, detailedUsageErrorText, parseCommandLine, projectVersion, terminalWidth, UsageError, wrap, runDetailedCommand } from './conventions';
 import { deliverEvents, type DeliveryChoice, type DeliveryReport } from './deliver';
 import { LIVE_TARGET_HELP, LIVE_TARGET_OPTIONS, liveTargetChoiceOf, openLiveTarget, type LiveTarget, type LiveTargetChoice } from './live-target';
 import { PlanInputError, runPlan, type PlanReport } from './plan-inputs';
@@ -318,14 +318,4 @@ function jsonOutput({ roster, target, producer, result, plan, delivery }: Contex
   };
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`reconcile: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = DETAILED_EXIT.error;
-    },
-  );
-}
+if (require.main === module) runDetailedCommand('reconcile', () => main(process.argv.slice(2)));

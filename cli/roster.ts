@@ -19,13 +19,12 @@
  * same userName, compared as the store compares names, or the same ExternalId).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { ENTERPRISE_EXTENSION, userUpsertedSchema, type ExternalId, type UserUpserted } from '../lambdas/domain/identity-change';
 import { nameKey } from '../lambdas/domain/names';
 import { describeJsonRefusal, parseStrictJson } from '../lambdas/domain/strict-json';
 import { closest } from './conventions';
-import { resolveUserPath } from '../local/cli/event-file';
+import { readUserFile } from '../local/cli/event-file';
 
 /** One person of the roster: where they are in the file, and their user.upserted `data`. */
 export interface RosterPerson {
@@ -128,15 +127,9 @@ interface RawRow {
 
 /** Reads the roster at `path` (relative to where the user ran npm). Throws RosterError. */
 export function readRoster(path: string): Roster {
-  const resolved = resolveUserPath(path);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(resolved);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : (error as Error).message;
-    throw new RosterError([`cannot read roster ${resolved}: ${why}`]);
-  }
+  const read = readUserFile(path);
+  if ('why' in read) throw new RosterError([`cannot read roster ${read.resolved}: ${read.why}`]);
+  const { resolved, bytes } = read;
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

@@ -54,12 +54,11 @@ export function resolveUserPath(path: string): string {
   return resolve(userDirectory(), path);
 }
 
-/** Reads and parses an events file; throws EventsFileError (the CLIs exit 2) with file:line:column lines. */
-export function readEventFile(path: string): EventFile {
+/** A file the user named (relative to where they ran npm): its bytes, or why it cannot be read. */
+export function readUserFile(path: string): { resolved: string; bytes: Buffer } | { resolved: string; why: string } {
   const resolved = resolveUserPath(path);
-  let bytes: Buffer;
   try {
-    bytes = readFileSync(resolved);
+    return { resolved, bytes: readFileSync(resolved) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
@@ -70,8 +69,15 @@ export function readEventFile(path: string): EventFile {
           : code === 'EACCES'
             ? 'permission denied'
             : (error as Error).message;
-    throw new EventsFileError(`cannot read events file ${resolved}: ${why}${path !== resolved ? ` (${path} from ${userDirectory()})` : ''}`);
+    return { resolved, why };
   }
+}
+
+/** Reads and parses an events file; throws EventsFileError (the CLIs exit 2) with file:line:column lines. */
+export function readEventFile(path: string): EventFile {
+  const read = readUserFile(path);
+  if ('why' in read) throw new EventsFileError(`cannot read events file ${read.resolved}: ${read.why}${path !== read.resolved ? ` (${path} from ${userDirectory()})` : ''}`);
+  const { resolved, bytes } = read;
   const { format, entries } = parseEventFileText(decode(bytes, resolved), resolved);
   return { path: resolved, format, entries };
 }
