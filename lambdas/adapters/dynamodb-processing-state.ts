@@ -180,48 +180,16 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
    * a day or on demand; the consumer never scans). Other items are filtered out by DynamoDB.
    */
   async listApplied(): Promise<AppliedMark[]> {
-    const marks: AppliedMark[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :prefix) AND attribute_exists(applied)',
-          ExpressionAttributeValues: { ':prefix': 'WM#' },
-          ProjectionExpression: 'occurredAt, eventId, applied',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        marks.push({ occurredAt: String(item.occurredAt), eventId: String(item.eventId), applied: JSON.parse(String(item.applied)) as AppliedFacts });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return marks;
+    const items = await this.scanPrefix('WM#', 'occurredAt, eventId, applied', 'attribute_exists(applied)');
+    return items.map((item) => ({ occurredAt: String(item.occurredAt), eventId: String(item.eventId), applied: JSON.parse(String(item.applied)) as AppliedFacts }));
   }
 
   // Drift memory: when each current finding was first seen, as `DRIFT#<key>` items with the key
   // itself in `findingKey` (a long one is stored under its digest). One paged Scan per drift run.
 
   async recall(): Promise<Map<string, string>> {
-    const remembered = new Map<string, string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': 'DRIFT#' },
-          ProjectionExpression: 'findingKey, firstSeen',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) remembered.set(String(item.findingKey), String(item.firstSeen));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return remembered;
+    const items = await this.scanPrefix('DRIFT#', 'findingKey, firstSeen');
+    return new Map(items.map((item) => [String(item.findingKey), String(item.firstSeen)]));
   }
 
   async remember(findingKey: string, firstSeen: string): Promise<void> {
@@ -324,6 +292,27 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
       // Already at or past this mark: a newer event got there first, which is what we want.
       if (!isConditionalCheckFailed(error)) throw error;
     }
+  }
+
+  /** Every item whose key starts with `prefix` (and meets `condition`), all pages of one Scan. */
+  private async scanPrefix(prefix: string, projection: string, condition?: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: `begins_with(pk, :prefix)${condition ? ` AND ${condition}` : ''}`,
+          ExpressionAttributeValues: { ':prefix': prefix },
+          ProjectionExpression: projection,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
   }
 
   private async get(pk: string): Promise<Record<string, unknown> | undefined> {

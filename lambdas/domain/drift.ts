@@ -422,7 +422,8 @@ export interface DriftMemoryPort {
 }
 
 /** One finding as the audit trail keeps it (append-only; one record per finding per run). */
-export interface DriftRecord {
+export interface DriftRecord
+  extends Pick<DriftFinding, 'userId' | 'userName' | 'groupId' | 'groupDisplayName' | 'membershipId' | 'path' | 'expected' | 'actual'> {
   at: string;
   identityStoreId: string;
   findingKey: string;
@@ -430,14 +431,6 @@ export interface DriftRecord {
   /** What differs, in words (no values: those are in expected/actual). */
   summary: string;
   firstSeen: string;
-  userId?: string;
-  userName?: string;
-  groupId?: string;
-  groupDisplayName?: string;
-  membershipId?: string;
-  path?: string;
-  expected?: unknown;
-  actual?: unknown;
   /** The applied event this departs from, and its occurredAt. */
   eventId?: string;
   occurredAt?: string;
