@@ -12,6 +12,21 @@ import { runtimeProducersSchema } from './producers';
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 
+/** An environment variable holding JSON, then validated by `schema`; `what` names it in the error. */
+function jsonVariable<Schema extends z.ZodType>(what: string, schema: Schema) {
+  return z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be ${what}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
 /** `created` (groups this service created/updated), `prefix:<p>`, or `list:<a>,<b>,...` */
 export const managedGroupScopeSchema = z.string().transform((raw, ctx): ManagedGroupScope => {
   if (raw === 'created') return { kind: 'created' };
@@ -74,17 +89,7 @@ export const runtimeConfigSchema = z.object({
    * sent a record (its queue, or the bus source) and what that producer may ask for. `[]` when
    * none is declared: then every event is refused as PRODUCER_UNKNOWN.
    */
-  PRODUCERS: z
-    .string()
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of producers' });
-        return z.NEVER;
-      }
-    })
-    .pipe(runtimeProducersSchema),
+  PRODUCERS: jsonVariable('a JSON array of producers', runtimeProducersSchema),
 });
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
@@ -131,17 +136,7 @@ export const driftRuntimeConfigSchema = runtimeConfigSchema
      * The consumer's source queues (JSON array of queue URLs): drift detection waits while they hold
      * events, so it never competes with event processing for the Identity Store quota.
      */
-    SOURCE_QUEUE_URLS: z
-      .string()
-      .transform((raw, ctx) => {
-        try {
-          return JSON.parse(raw) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be a JSON array of queue URLs' });
-          return z.NEVER;
-        }
-      })
-      .pipe(z.array(z.string().url()).min(1)),
+    SOURCE_QUEUE_URLS: jsonVariable('a JSON array of queue URLs', z.array(z.string().url()).min(1)),
   });
 
 export type DriftRuntimeConfig = z.output<typeof driftRuntimeConfigSchema>;
