@@ -32,10 +32,10 @@ import { leaseKeysOf } from '../lambdas/domain/ordering';
 import { whatIf } from '../lambdas/domain/what-if';
 import type { RuntimeConfig } from '../lambdas/shared/config';
 import { ingestionEventPattern } from '../lambdas/shared/ingestion';
-import type { RuntimeProducer } from '../lambdas/shared/producers';
+import { DRIFT_REPAIR_PRODUCER, type RuntimeProducer } from '../lambdas/shared/producers';
 import { matchesEventPattern } from '../local/eventbridge';
 import { localUniqueIdFor } from '../local/iam';
-import { LOCAL_DEFAULT_PRODUCER } from '../local/pipeline/defaults';
+import { fallbackProducer } from '../local/pipeline/defaults';
 import { forQueue, isEventBridgeEntry, routeEntries, type DeclaredDoors, type ProducerEntry } from '../local/producer';
 import type { LiveTarget } from './live-target';
 
@@ -112,10 +112,9 @@ function doorsOf(target: LiveTarget): DeclaredDoors {
   return doors;
 }
 
-/** npm start's rule: lines naming no producer go as the default one if declared, else the only one declared. */
-function fallbackProducer(config: RuntimeConfig): string | undefined {
-  const names = config.PRODUCERS.map((producer) => producer.name);
-  return names.includes(LOCAL_DEFAULT_PRODUCER) ? LOCAL_DEFAULT_PRODUCER : names.length === 1 ? names[0] : undefined;
+/** npm start's rule for lines that name no producer, over the declared producers (never a built-in one). */
+function fallbackOf(config: RuntimeConfig): string | undefined {
+  return fallbackProducer(config.PRODUCERS.map((producer) => producer.name).filter((name) => name !== DRIFT_REPAIR_PRODUCER));
 }
 
 const accountOf = (principal: string) => principal.split(':')[4] ?? '';
@@ -140,7 +139,7 @@ export async function buildPlanInputs(
   const settled: PlanInputs['settled'] = new Map();
   const producerOf: PlanInputs['producerOf'] = new Map();
   const inputs: PlanInput[] = [];
-  const { routed, unroutable } = routeEntries(entries, doors, { producer: options.producer, fallback: fallbackProducer(config) });
+  const { routed, unroutable } = routeEntries(entries, doors, { producer: options.producer, fallback: fallbackOf(config) });
   for (const { index, reason } of unroutable) settled.set(index, { outcome: 'REFUSED', errorCode: 'NOT_SENT', reason: `not sent: ${reason}`, deliveries: 0, ...factsOfEntry(entries[index]) });
 
   const busSources = config.PRODUCERS.flatMap((producer) => (producer.via === 'bus' && producer.source !== undefined ? [producer.source] : []));

@@ -13,7 +13,7 @@ import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
 import { EventsFileError, payloadOf, routeEntries, sendThroughDoors } from '../producer';
 import { readEventFile, resolveUserPath, userDirectory } from './event-file';
-import { LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
+import { fallbackProducer, LOCAL_DEFAULT_PRODUCER, LOCAL_DEFAULTS } from '../pipeline/defaults';
 import { planLocalIngestion, LocalSettingsError } from '../pipeline/ingestion';
 import { readCdkJsonSettings, readSettingsFile, resolveLocalSettings, SettingsFileError, type SettingsSource } from '../pipeline/settings';
 import { ProvisionerConfigError } from '../../lib/config';
@@ -190,7 +190,7 @@ async function main(): Promise<number> {
     throw new UsageError(`--producer: "${options.producer}" is not a declared producer (declared: ${declared.join(', ') || 'none'})`);
   }
   // Lines that name no producer go as --producer, else the local default one, else the only one declared.
-  const fallback = declared.includes(LOCAL_DEFAULT_PRODUCER) ? LOCAL_DEFAULT_PRODUCER : declared.length === 1 ? declared[0] : undefined;
+  const fallback = fallbackProducer(declared);
 
   const { path: eventsPath, entries } = readEventFile(options.eventsFile); // refused whole (exit 2) unless it is events
   // Every line must go to a declared producer: refused before anything starts, naming them.

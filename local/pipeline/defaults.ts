@@ -33,6 +33,11 @@ export const LOCAL_PRODUCERS = {
 /** The producer a file's entries are sent as when they name none (full grant, its own queue). */
 export const LOCAL_DEFAULT_PRODUCER = 'onboarding';
 
+/** Whom a line that names no producer is sent as: LOCAL_DEFAULT_PRODUCER if declared, else the only declared one. */
+export function fallbackProducer(declared: readonly string[]): string | undefined {
+  return declared.includes(LOCAL_DEFAULT_PRODUCER) ? LOCAL_DEFAULT_PRODUCER : declared.length === 1 ? declared[0] : undefined;
+}
+
 /** Roles allowed to redrive the DLQs into the queues (they may send to the bus queue). */
 export const LOCAL_OPERATORS = [`arn:aws:iam::${LOCAL}:role/identity-operator`];
 
