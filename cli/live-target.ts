@@ -17,7 +17,8 @@
  *   loadRuntimeConfig: a plan uses exactly the deployed settings.
  *
  * The Identity Store port is the function's own adapter over a client paced at the function's
- * REQUESTS_PER_SECOND, so a command that reads takes its share of the quota, no more.
+ * static share of the quota (REQUESTS_PER_SECOND / QUOTA_INSTANCES), so a command that reads
+ * takes one instance's share, no more.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ import { IdentityStoreAdapter, type IdentityStoreCall } from '../lambdas/adapter
 import { createIdentityStoreClient } from '../lambdas/adapters/identity-store-client';
 import { DynamoDbProcessingState } from '../lambdas/adapters/dynamodb-processing-state';
 import type { IdentityStorePort } from '../lambdas/domain/ports';
-import { ConfigError, loadRuntimeConfig, type RuntimeConfig } from '../lambdas/shared/config';
+import { ConfigError, loadRuntimeConfig, staticShareOf, type RuntimeConfig } from '../lambdas/shared/config';
 import { ProvisionerConfigError } from '../lib/config';
 import { localDynamoDbClient } from '../local/dynalite';
 import { startEmulator } from '../local/emulator';
@@ -289,7 +290,7 @@ function assemble(parts: {
 function pacedIdentityStore(config: RuntimeConfig, client: { endpoint?: string; credentials?: typeof LOCAL_CREDENTIALS; region?: string }) {
   const { client: identityStoreClient } = createIdentityStoreClient({
     region: client.region ?? config.IDENTITY_STORE_REGION,
-    requestsPerSecond: config.REQUESTS_PER_SECOND,
+    requestsPerSecond: staticShareOf(config),
     ...(client.endpoint !== undefined && { endpoint: client.endpoint }),
     ...(client.credentials !== undefined && { credentials: client.credentials }),
   });

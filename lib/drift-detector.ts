@@ -29,6 +29,7 @@ import { Construct } from 'constructs';
 import { DRIFT_RUNTIME_ENV_KEYS, type DriftRuntimeConfig } from '../lambdas/shared/config';
 import { DRIFT_REPAIR_EVENT_TYPES, DRIFT_REPAIR_SOURCE } from '../lambdas/shared/producers';
 import { DRIFT_DETAIL_TYPE, OUTCOME_EVENT_SOURCE } from '../lambdas/shared/telemetry';
+import { QUOTA_LEDGER_KEY } from '../lambdas/shared/tables';
 import type { DriftAction } from './config';
 import { AUDIT_TABLE_ACTIONS, ServiceFunction, type ServiceFunctionProps } from './provisioner-function';
 
@@ -94,11 +95,17 @@ export class DriftFunction extends ServiceFunction<DriftRuntimeEnvKey> {
     this.allowIdentityStore(IDENTITY_STORE_READ_ACTIONS, identityStoreId, identityStoreRegion);
   }
 
-  /** Reads anywhere in the state table; writes only to the drift memory items (DRIFT#...). */
+  /**
+   * Reads anywhere in the state table; writes only to the drift memory items (DRIFT#...) and to
+   * the shared Identity Store budget's item (its calls take their slots there, as the consumer's do).
+   */
   public bindStateTable(table: ITable): void {
     this.allowOnTable(table, STATE_TABLE_READ_ACTIONS);
     this.allowOnTable(table, DRIFT_MEMORY_WRITE_ACTIONS, {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DRIFT_MEMORY_KEY_PATTERN] },
+    });
+    this.allowOnTable(table, ['dynamodb:UpdateItem'], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [QUOTA_LEDGER_KEY] },
     });
     this.setRuntimeEnv('STATE_TABLE_NAME', table.tableName);
   }
@@ -162,7 +169,8 @@ export interface DriftDetectorProps {
   readonly identityStoreRegion: string;
   readonly managedGroupScope: string;
   /** The consumer's per-instance share of the Identity Store budget: a drift run is paced as one more instance. */
-  readonly requestsPerSecond: number;
+  /** The deployment's shared Identity Store budget (as the consumer's). */
+  readonly quota: { requestsPerSecond: number; instances: number };
   readonly retrySafetyMarginMs: number;
   /** A validated driftSchedule (not `off`). */
   readonly schedule: string;
@@ -219,7 +227,8 @@ export class DriftDetector extends Construct {
     fn.bindStateTable(props.stateTable);
     fn.bindBus(props.eventBus, props.action);
     fn.bindSourceQueues(props.sourceQueues);
-    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(props.requestsPerSecond));
+    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(props.quota.requestsPerSecond));
+    fn.setRuntimeEnv('QUOTA_INSTANCES', String(props.quota.instances));
     fn.setRuntimeEnv('MANAGED_GROUP_SCOPE', props.managedGroupScope);
     fn.setRuntimeEnv('RETRY_SAFETY_MARGIN_MS', String(props.retrySafetyMarginMs));
 

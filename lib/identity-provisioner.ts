@@ -257,10 +257,15 @@ export class IdentityProvisioner extends Construct {
     fn.bindIdempotencyTable(state.idempotencyTable);
     fn.bindOutcomeBus(this.eventBus);
     fn.bindQueues(sourceQueues, this.deadLetterQueue, config.queueKind);
-    // Each concurrent instance of each source queue's mapping gets an equal share, so the
-    // deployment as a whole stays under budget.
-    const requestsPerInstance = config.requestsPerSecond / (config.maxConcurrency * sourceQueues.length);
-    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(requestsPerInstance));
+    // The whole budget, shared at run time by every instance that has work (through the state
+    // table); QUOTA_INSTANCES is how many may call at once, each instance's share when that
+    // table cannot be reached: each source queue's mapping, plus the drift function.
+    const quota = {
+      requestsPerSecond: config.requestsPerSecond,
+      instances: config.maxConcurrency * sourceQueues.length + (this.driftRole === undefined ? 0 : 1),
+    };
+    fn.setRuntimeEnv('REQUESTS_PER_SECOND', String(quota.requestsPerSecond));
+    fn.setRuntimeEnv('QUOTA_INSTANCES', String(quota.instances));
     fn.setRuntimeEnv('MANAGED_GROUP_SCOPE', config.managedGroupScope);
     fn.setRuntimeEnv('MAX_MEMBERSHIP_REMOVALS_PER_EVENT', String(config.maxMembershipRemovalsPerEvent));
     fn.setRuntimeEnv('DELETION_CAP', String(config.deletionCap));
@@ -312,8 +317,8 @@ export class IdentityProvisioner extends Construct {
         identityStoreId: config.identityStoreId,
         identityStoreRegion: this.identityStoreRegion,
         managedGroupScope: config.managedGroupScope,
-        // Paced as one more consumer instance; it also waits while the source queues hold events.
-        requestsPerSecond: requestsPerInstance,
+        // Takes its slots from the same shared budget; it also waits while the source queues hold events.
+        quota,
         retrySafetyMarginMs: config.retrySafetyMarginMs,
         schedule: config.driftSchedule,
         action: config.driftAction,

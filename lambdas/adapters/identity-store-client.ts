@@ -1,7 +1,8 @@
 /**
  * Builds the one IdentitystoreClient a process uses (created at cold start, reused by every
- * invocation): RetryAfterStrategy as its retry strategy and a RateLimiter pacing every HTTP
- * attempt, retries included. The endpoint is the SDK's own business: AWS_ENDPOINT_URL_IDENTITYSTORE
+ * invocation): RetryAfterStrategy as its retry strategy and a pacer on every HTTP attempt,
+ * retries included: the deployment's SharedQuota in the functions, or a RateLimiter of this
+ * process's own (command-line tools, tests). The endpoint is the SDK's own business: AWS_ENDPOINT_URL_IDENTITYSTORE
  * points it at the local emulator, so the Lambda code has no local-only branch.
  */
 import {
@@ -10,7 +11,7 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-identitystore';
 import type { AwsCredentialIdentity, FinalizeRequestMiddleware } from '@smithy/types';
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter, type CallPacer } from './rate-limiter';
 import {
   RetryAfterStrategy,
   RetryBudget,
@@ -21,8 +22,10 @@ import {
 
 export interface IdentityStoreClientOptions {
   region: string;
-  /** This process's share of the account quota (20 TPS / concurrent functions). */
-  requestsPerSecond: number;
+  /** Paces every attempt; when absent, a RateLimiter of this process's own at `requestsPerSecond`. */
+  pacer?: CallPacer;
+  /** The rate of the process's own RateLimiter (ignored with a pacer). */
+  requestsPerSecond?: number;
   burst?: number;
   /** The handler moves its deadline per invocation; a fresh one (no deadline) when absent. */
   budget?: RetryBudget;
@@ -40,7 +43,7 @@ export interface IdentityStoreClientOptions {
 
 export interface IdentityStoreClientBundle {
   client: IdentitystoreClient;
-  limiter: RateLimiter;
+  limiter: CallPacer;
   budget: RetryBudget;
 }
 
@@ -49,7 +52,7 @@ export const RETRY_MIDDLEWARE_NAME = 'retryMiddleware';
 export const RATE_LIMITER_MIDDLEWARE_NAME = 'identityStoreRateLimiter';
 
 export function createIdentityStoreClient(options: IdentityStoreClientOptions): IdentityStoreClientBundle {
-  const limiter = new RateLimiter({ requestsPerSecond: options.requestsPerSecond, burst: options.burst });
+  const limiter = options.pacer ?? ownLimiter(options);
   const budget = options.budget ?? new RetryBudget();
   const retryStrategy = new RetryAfterStrategy({
     maxAttempts: options.maxAttempts,
@@ -86,4 +89,9 @@ export function createIdentityStoreClient(options: IdentityStoreClientOptions): 
     toMiddleware: RETRY_MIDDLEWARE_NAME,
   });
   return { client, limiter, budget };
+}
+
+function ownLimiter(options: IdentityStoreClientOptions): RateLimiter {
+  if (options.requestsPerSecond === undefined) throw new RangeError('requestsPerSecond is required without a pacer');
+  return new RateLimiter({ requestsPerSecond: options.requestsPerSecond, burst: options.burst });
 }

@@ -1,3 +1,15 @@
+/** Why calls are paused: a throttle (which may also lower a shared rate) or another error that named a wait. */
+export type PauseCause = 'throttle' | 'server-asked';
+
+/** What paces the Identity Store client's every HTTP attempt (this process's RateLimiter, or SharedQuota). */
+export interface CallPacer {
+  /** Resolves when the caller may send one request (with whatever the pacer reports). */
+  acquire(): Promise<unknown>;
+  /** Nobody gets to call before `epochMs`; an earlier pause never shortens a later one. */
+  pauseUntil(epochMs: number, cause?: PauseCause): void;
+  readonly pausedUntil: number;
+}
+
 /**
  * A token bucket that paces Identity Store calls to the share of the account quota this process
  * may use. Callers are served first come, first served; a throttled call can pause everyone
@@ -14,7 +26,7 @@ export interface RateLimiterOptions {
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class RateLimiter {
+export class RateLimiter implements CallPacer {
   private readonly msPerToken: number;
   private readonly burst: number;
   private readonly now: () => number;

@@ -9,6 +9,7 @@
  * that is still owed (owedWaitMsOf) so the caller can keep the event away that long.
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+import type { CallPacer } from './rate-limiter';
 
 export const DEFAULT_MAX_ATTEMPTS = 10;
 export const DEFAULT_JITTER_MS = 250;
@@ -53,10 +54,8 @@ export interface ThrottleNotice {
   retryAfterSeconds?: number;
 }
 
-/** What the strategy needs from the shared rate limiter: stop everyone until the server's time. */
-export interface PausableLimiter {
-  pauseUntil(epochMs: number): void;
-}
+/** What the strategy needs from the pacer: stop everyone until the server's time. */
+export type PausableLimiter = Pick<CallPacer, 'pauseUntil'>;
 
 export interface RetryAfterStrategyOptions {
   /** Total attempts including the first call. */
@@ -225,9 +224,12 @@ export class RetryAfterStrategy implements RetryStrategyV2 {
     const retryAfterMs = retryClass === 'permanent' ? undefined : this.serverRetryAfterMs(errorInfo);
     const retryAfterSeconds = retryAfterMs === undefined ? undefined : retryAfterMs / 1000;
 
-    if (isThrottle(error, errorInfo.errorType)) this.options.onThrottle?.({ errorName, retryAfterSeconds });
-    // Everyone in this process waits for the server, not only the caller that was told.
-    if (retryAfterMs !== undefined && retryAfterMs > 0) this.options.limiter?.pauseUntil(this.now() + retryAfterMs);
+    const throttled = isThrottle(error, errorInfo.errorType);
+    if (throttled) this.options.onThrottle?.({ errorName, retryAfterSeconds });
+    // Everyone waits for the server, not only the caller that was told.
+    if (retryAfterMs !== undefined && retryAfterMs > 0) {
+      this.options.limiter?.pauseUntil(this.now() + retryAfterMs, throttled ? 'throttle' : 'server-asked');
+    }
 
     if (retryClass === 'permanent') throw new RetryRefusedError(`${errorName} is not retryable`);
 

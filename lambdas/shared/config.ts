@@ -53,8 +53,17 @@ export const runtimeConfigSchema = z.object({
   DEAD_LETTER_QUEUE_URL: z.string().url(),
   /** The DLQ's MaximumMessageSize: the transport fits each rejected message, body and reason, within it. */
   DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1_024).max(1_048_576),
-  /** Identity Store calls per second this one function instance may make (budget / max concurrency). */
+  /**
+   * Identity Store calls per second for the whole deployment, shared by every function instance
+   * through the state table (lambdas/adapters/shared-quota.ts).
+   */
   REQUESTS_PER_SECOND: z.coerce.number().positive(),
+  /**
+   * The most function instances that may call the Identity Store at once (every source queue's
+   * maxConcurrency, plus the drift function). While the state table cannot be reached, each takes
+   * REQUESTS_PER_SECOND / QUOTA_INSTANCES, so together they still stay within the budget.
+   */
+  QUOTA_INSTANCES: z.coerce.number().int().positive(),
   MANAGED_GROUP_SCOPE: managedGroupScopeSchema,
   /** A user.upserted whose groups would remove more memberships than this is rejected. */
   MAX_MEMBERSHIP_REMOVALS_PER_EVENT: nonNegativeInt,
@@ -126,6 +135,7 @@ export const driftRuntimeConfigSchema = runtimeConfigSchema
     STATE_TABLE_NAME: true,
     EVENT_BUS_NAME: true,
     REQUESTS_PER_SECOND: true,
+    QUOTA_INSTANCES: true,
     MANAGED_GROUP_SCOPE: true,
     RETRY_SAFETY_MARGIN_MS: true,
   })
@@ -152,3 +162,8 @@ export function loadDriftRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Dr
 
 /** The drift function's env var names, for lib/ and local/ to set. */
 export const DRIFT_RUNTIME_ENV_KEYS = Object.keys(driftRuntimeConfigSchema.shape) as (keyof typeof driftRuntimeConfigSchema.shape)[];
+
+/** One instance's static share of the budget: what it may use without the shared ledger. */
+export function staticShareOf(config: { REQUESTS_PER_SECOND: number; QUOTA_INSTANCES: number }): number {
+  return config.REQUESTS_PER_SECOND / config.QUOTA_INSTANCES;
+}

@@ -25,6 +25,8 @@
  *   pk = LEASE#<subject key>        which event is applying a change to that subject (owner, expiresAtMs)
  *   pk = INTENT#group:<nameKey(name)>  this service set out to create that group (eventId, at)
  *   pk = DRIFT#<finding key>        a drift finding still present: findingKey, firstSeen (ids only)
+ *   pk = QUOTA#identitystore        the shared Identity Store budget: the slot cursor, the pause a throttle
+ *                                   asked for, the adapted rate (lambdas/adapters/quota-ledger.ts)
  *   TTL attribute `expiresAt` (epoch seconds): deletion-window items expire a day after their window.
  *
  * KEY SIZES: DynamoDB limits a partition key (table or GSI) to 2,048 bytes of UTF-8 and a sort key
@@ -35,6 +37,9 @@
  * IDEMPOTENCY TABLE: Powertools idempotency persistence (partition key `id`, TTL `expiration`).
  * Powertools stores `<function name>#<md5 of the key expression, base64>`: under 100 bytes.
  */
+/** The one item every function instance takes its Identity Store call slots from. */
+export const QUOTA_LEDGER_KEY = 'QUOTA#identitystore';
+
 export const AUDIT_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',

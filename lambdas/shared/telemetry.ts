@@ -38,6 +38,8 @@ export const METRIC = {
   identityStoreCalls: 'IdentityStoreCalls',
   throttledCalls: 'ThrottledCalls',
   retryAfterWaitSeconds: 'RetryAfterWaitSeconds',
+  /** The shared quota's ledger (state table) could not be reached: the instance paced itself at its static share. */
+  quotaLedgerErrors: 'QuotaLedgerErrors',
   /** Findings of the last drift run (0 when none): the drift alarm watches it. */
   driftFindings: 'DriftFindings',
 } as const;

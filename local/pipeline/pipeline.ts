@@ -349,7 +349,9 @@ export function functionEnvironment(
     DEAD_LETTER_QUEUE_URL: endpoints.deadLetterQueueUrl,
     DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: String(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES),
     // The budget split as the stack splits it: every source queue's mapping may run maxConcurrency instances.
-    REQUESTS_PER_SECOND: String(options.requestsPerSecond / (options.maxConcurrency * plan.sourceQueues.length)),
+    // The whole budget, shared through the state table; QUOTA_INSTANCES as the stack sets it.
+    REQUESTS_PER_SECOND: String(options.requestsPerSecond),
+    QUOTA_INSTANCES: String(options.maxConcurrency * plan.sourceQueues.length),
     MANAGED_GROUP_SCOPE: options.managedGroupScope,
     MAX_MEMBERSHIP_REMOVALS_PER_EVENT: String(options.maxMembershipRemovalsPerEvent),
     DELETION_CAP: String(options.deletionCap),

@@ -163,8 +163,9 @@ describe('the drift function', () => {
       IDENTITY_STORE_ID: 'd-1234567890',
       DRIFT_ACTION: 'report',
       MANAGED_GROUP_SCOPE: { kind: 'created' },
-      // The consumer's per-instance share: 20 / (2 concurrency x 2 source queues).
-      REQUESTS_PER_SECOND: 5,
+      // The deployment's whole budget, shared with the consumer's instances (2 x 2 + this one).
+      REQUESTS_PER_SECOND: 20,
+      QUOTA_INSTANCES: 5,
     });
     expect(variables.DRIFT_ACTION).toBe('report');
     const repairing = buildApp({ driftAction: 'repair' }).stateless.findResources('AWS::Lambda::Function')[driftFunctionId];
@@ -225,7 +226,7 @@ describe('the drift role: least privilege', () => {
     expect(actionsOf(driftStatements).filter((action) => /BatchWriteItem|PartiQL/.test(action))).toEqual([]);
   });
 
-  it('reads the state table, and writes only its drift memory items (dynamodb:LeadingKeys DRIFT#*)', () => {
+  it('reads the state table, and writes only its drift memory items (DRIFT#*) and the shared quota item', () => {
     const onState = statementsOn(driftStatements, importOf(/StateStateTable.*Arn/));
     expect(onState).toEqual([
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: importOf(/StateStateTable.*Arn/) },
@@ -234,6 +235,12 @@ describe('the drift role: least privilege', () => {
         Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         Resource: importOf(/StateStateTable.*Arn/),
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DRIFT#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: importOf(/StateStateTable.*Arn/),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['QUOTA#identitystore'] } },
       },
     ]);
   });

@@ -84,11 +84,16 @@ describe('runtime environment contract (lambdas/shared/config.ts)', () => {
     });
   });
 
-  it('gives each concurrent instance requestsPerSecond / (maxConcurrency x source queues)', () => {
-    // 20 / (2 x 2): the bus queue and the access portal's queue.
-    expect(env().REQUESTS_PER_SECOND).toBe('5');
+  it('gives the functions the whole budget to share, and how many instances may call at once', () => {
+    // 2 x 2 (the bus queue and the access portal's queue, MaximumConcurrency 2 each), plus the drift function.
+    expect(env()).toMatchObject({ REQUESTS_PER_SECOND: '20', QUOTA_INSTANCES: '5' });
+    // No producer queue here: the bus queue's 6, plus the drift function.
     buildApp({ requestsPerSecond: 15, maxConcurrency: 6 }).stateless.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ REQUESTS_PER_SECOND: '2.5' }) },
+      Environment: { Variables: Match.objectLike({ REQUESTS_PER_SECOND: '15', QUOTA_INSTANCES: '7' }) },
+    });
+    // Without the drift function, only the consumer's instances share it.
+    buildApp({ maxConcurrency: 6, driftSchedule: 'off' }).stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REQUESTS_PER_SECOND: '20', QUOTA_INSTANCES: '6' }) },
     });
   });
 

@@ -167,6 +167,7 @@ describe("the drift function's pieces against the local servers", () => {
       STATE_TABLE_NAME: LOCAL_NAMES.tables.state,
       EVENT_BUS_NAME: LOCAL_NAMES.bus,
       REQUESTS_PER_SECOND: '5',
+      QUOTA_INSTANCES: '1',
       MANAGED_GROUP_SCOPE: 'created',
       RETRY_SAFETY_MARGIN_MS: '2000',
       DRIFT_ACTION: 'repair',

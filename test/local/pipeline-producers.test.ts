@@ -85,7 +85,7 @@ describe('local pipeline with producers', () => {
     expect(pipeline.eventBridge.deliveryFailures()).toEqual([]);
   });
 
-  it('sets PRODUCERS and splits the budget over every source queue', () => {
+  it('sets PRODUCERS and the budget the instances of every source queue share', () => {
     const unused = 'http://127.0.0.1:9';
     const environment = functionEnvironment(
       { ...LOCAL_DEFAULTS, requestsPerSecond: 50 },
@@ -93,8 +93,9 @@ describe('local pipeline with producers', () => {
       pipeline.plan,
     );
     expect(JSON.parse(environment.PRODUCERS).map((p: { name: string; via: string }) => [p.name, p.via])).toEqual([['hr', 'bus'], ['onboarding', 'queue']]);
-    // 50 requests per second over 2 source queues x MaximumConcurrency 2.
-    expect(environment.REQUESTS_PER_SECOND).toBe('12.5');
+    // The whole 50 requests per second, shared by up to 2 source queues x MaximumConcurrency 2.
+    expect(environment.REQUESTS_PER_SECOND).toBe('50');
+    expect(environment.QUOTA_INSTANCES).toBe('4');
     expect(environment.AWS_ACCESS_KEY_ID).toBe(localAccessKeyIdFor(pipeline.plan.resources.functionRoleArn));
   });
 });

@@ -124,6 +124,7 @@ export async function startHandlerWorld(options: WorldOptions): Promise<HandlerW
     DEAD_LETTER_QUEUE_URL: deadLetterQueue.url,
     DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: '1048576',
     REQUESTS_PER_SECOND: String(options.requestsPerSecond ?? 100),
+    QUOTA_INSTANCES: '1',
     MANAGED_GROUP_SCOPE: 'created',
     MAX_MEMBERSHIP_REMOVALS_PER_EVENT: '10',
     DELETION_CAP: '25',

@@ -1,0 +1,259 @@
+/**
+ * The Identity Store budget shared by every function instance of a deployment, through one
+ * ledger item (quota-ledger.ts). Each HTTP attempt waits for a slot; the instance claims slots
+ * for the attempts waiting on it, several per claim, so whichever instances have work divide the
+ * whole budget between them at once, and together never exceed it.
+ *
+ * The rate adapts to the other callers of the account's quota (the console, SCIM, scripts),
+ * which the service only learns about from throttles:
+ * - a throttle starts an episode: everyone pauses for the RetryAfterSeconds asked (slots keep
+ *   being handed out meanwhile and go out together when the pause ends, as the service's bucket
+ *   has refilled), and the rate drops to what the service let through since the last episode
+ *   (our calls it admitted per second), a little under it; with no earlier episode to measure
+ *   from, to FIRST_CUT of what it was;
+ * - after HOLD_MS without a new episode the rate climbs back RECOVERY_SHARE_PER_SECOND of the
+ *   budget per second, up to the whole budget, so it returns when the other caller stops.
+ * When the ledger cannot be reached, the instance falls back to its static share of the budget
+ * (the budget over the most instances that may call at once), as before there was a ledger.
+ */
+import type { CallPacer, PauseCause } from './rate-limiter';
+import { RateLimiter } from './rate-limiter';
+import type { LedgerState, QuotaLedger } from './quota-ledger';
+
+export const QUOTA_POLICY = {
+  /** An idle budget lets this much of a second's calls go at once (the bucket the service refilled). */
+  burstSeconds: 1,
+  /** With nothing measured yet, a throttle cuts the rate to this share of what it was. */
+  firstCut: 0.8,
+  /** A measured rate is used with this margin below it. */
+  measuredMargin: 0.97,
+  /** An episode further back than this measures nothing (the other caller may have changed). */
+  measureWindowMs: 120_000,
+  /** After an episode the rate holds this long before it climbs back. */
+  holdMs: 10_000,
+  /** How fast the rate climbs back, as a share of the budget per second. */
+  recoverySharePerSecond: 0.01,
+  /** Never below this share of the budget, however many throttles. */
+  floorShare: 0.1,
+  /** Slots per claim, at most (one DynamoDB request). */
+  maxSlotsPerClaim: 25,
+  /**
+   * While the cursor is ahead of now, a claim may wait this share of the lead before it is made:
+   * attempts arriving meanwhile join it, and no slot is lost since others' claims fill the lead.
+   */
+  coalesceShareOfLead: 0.5,
+  coalesceMaxMs: 2_000,
+  /** After a ledger error, the static share is used this long before the ledger is tried again. */
+  ledgerRetryMs: 1_000,
+} as const;
+
+export type QuotaPolicy = { -readonly [K in keyof typeof QUOTA_POLICY]: number };
+
+/** The rate in force at `nowMs`: the episode's rate, climbing back after the hold, capped at the budget. */
+export function rateInForce(state: LedgerState, nowMs: number, budgetRps: number, policy: QuotaPolicy = QUOTA_POLICY): number {
+  if (state.episodeAtMs === 0 || state.episodeRate <= 0) return budgetRps;
+  const climbingMs = Math.max(0, nowMs - state.episodeAtMs - policy.holdMs);
+  const rate = state.episodeRate + (budgetRps * policy.recoverySharePerSecond * climbingMs) / 1000;
+  return Math.min(budgetRps, Math.max(budgetRps * policy.floorShare, rate));
+}
+
+/** Slots handed out for times still to come (claimed ahead; not yet calls). */
+export function slotsAhead(state: LedgerState, nowMs: number, rate: number): number {
+  return (Math.max(0, state.nextSlotMs - nowMs) * rate) / 1000;
+}
+
+/**
+ * Our calls the service admitted per second since the last episode: between two throttles its
+ * bucket went from empty to empty, so that is exactly the share the other callers left us.
+ * Undefined when there is no recent episode to measure from.
+ */
+export function measuredRate(state: LedgerState, nowMs: number, rate: number, policy: QuotaPolicy = QUOTA_POLICY): number | undefined {
+  const sinceMs = nowMs - state.episodeAtMs;
+  if (state.episodeAtMs === 0 || sinceMs <= 0 || sinceMs > policy.measureWindowMs) return undefined;
+  const admitted =
+    state.granted -
+    state.grantedAtEpisode -
+    (state.throttled - state.throttledAtEpisode) -
+    (slotsAhead(state, nowMs, rate) - state.backlogAtEpisode);
+  return Math.max(0, admitted) / (sinceMs / 1000);
+}
+
+/** The rate a new throttle episode sets. */
+export function rateAfterThrottle(state: LedgerState, nowMs: number, budgetRps: number, policy: QuotaPolicy = QUOTA_POLICY): number {
+  const current = rateInForce(state, nowMs, budgetRps, policy);
+  const measured = measuredRate(state, nowMs, current, policy);
+  const next =
+    measured === undefined
+      ? current * policy.firstCut
+      : // Throttled at `current`, so never keep it; never fall by more than half at once.
+        Math.min(current * policy.measuredMargin, Math.max(current * 0.5, measured * policy.measuredMargin));
+  return Math.min(budgetRps, Math.max(budgetRps * policy.floorShare, next));
+}
+
+export interface SharedQuotaOptions {
+  ledger: QuotaLedger;
+  /** The deployment's whole Identity Store budget. */
+  requestsPerSecond: number;
+  /** This instance's static share, used while the ledger cannot be reached. */
+  fallbackRequestsPerSecond: number;
+  policy?: Partial<QuotaPolicy>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** A ledger call failed (the instance uses its static share for a while). */
+  onLedgerError?: (error: unknown) => void;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type SlotWaiter = (slotMs: number) => void;
+
+export class SharedQuota implements CallPacer {
+  private readonly ledger: QuotaLedger;
+  private readonly budgetRps: number;
+  private readonly policy: QuotaPolicy;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly fallback: RateLimiter;
+  private readonly onLedgerError?: (error: unknown) => void;
+  /** Attempts waiting for a slot, in arrival order. */
+  private readonly waiters: SlotWaiter[] = [];
+  private claiming = false;
+  private seen: LedgerState | undefined;
+  private pausedUntilMs = 0;
+  private ledgerRetryAtMs = 0;
+  private episodeReportInFlight = false;
+
+  constructor(options: SharedQuotaOptions) {
+    if (!Number.isFinite(options.requestsPerSecond) || options.requestsPerSecond <= 0) {
+      throw new RangeError('requestsPerSecond must be a positive finite number');
+    }
+    this.ledger = options.ledger;
+    this.budgetRps = options.requestsPerSecond;
+    this.policy = { ...QUOTA_POLICY, ...options.policy };
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? realSleep;
+    this.onLedgerError = options.onLedgerError;
+    this.fallback = new RateLimiter({ requestsPerSecond: options.fallbackRequestsPerSecond, now: this.now, sleep: this.sleep });
+  }
+
+  /** Resolves when the caller may send one request, with the time of the slot it was given. */
+  async acquire(): Promise<number> {
+    const slotMs = await new Promise<number>((resolve) => {
+      this.waiters.push(resolve);
+      this.startClaiming();
+    });
+    for (;;) {
+      // Re-checked after every sleep: a throttle elsewhere may have moved the pause meanwhile.
+      const due = Math.max(slotMs, this.pausedUntilMs);
+      const now = this.now();
+      if (now >= due) return due;
+      await this.sleep(due - now);
+    }
+  }
+
+  get pausedUntil(): number {
+    return this.pausedUntilMs;
+  }
+
+  /** The rate this instance last saw in force (for tests and metrics). */
+  get currentRate(): number {
+    return this.seen === undefined ? this.budgetRps : rateInForce(this.seen, this.now(), this.budgetRps, this.policy);
+  }
+
+  /** Nobody anywhere calls before `epochMs`; a throttle may also lower the shared rate. */
+  pauseUntil(epochMs: number, cause: PauseCause = 'throttle'): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, epochMs);
+    this.fallback.pauseUntil(epochMs);
+    void this.sharePause(epochMs, cause).catch((error: unknown) => this.ledgerFailed(error));
+  }
+
+  private async sharePause(untilMs: number, cause: PauseCause): Promise<void> {
+    if (this.now() < this.ledgerRetryAtMs) return;
+    const throttle = cause === 'throttle';
+    // A throttle while a pause is known to be on belongs to the episode that began it.
+    const knownEpisodeOn = this.episodeReportInFlight || (this.seen?.pausedUntilMs ?? 0) >= this.now();
+    if (!throttle || knownEpisodeOn) {
+      this.observe(await this.ledger.extendPause({ untilMs, throttle }));
+      return;
+    }
+    this.episodeReportInFlight = true;
+    try {
+      const nowMs = this.now();
+      this.observe(
+        await this.ledger.startEpisode({
+          nowMs,
+          untilMs,
+          decideRate: (state) => {
+            const rate = rateAfterThrottle(state, nowMs, this.budgetRps, this.policy);
+            return { rate, backlogSlots: slotsAhead(state, nowMs, rate) };
+          },
+        }),
+      );
+    } finally {
+      this.episodeReportInFlight = false;
+    }
+  }
+
+  private startClaiming(): void {
+    if (this.claiming) return;
+    this.claiming = true;
+    void this.claimWhileWaited().finally(() => {
+      this.claiming = false;
+      if (this.waiters.length > 0) this.startClaiming();
+    });
+  }
+
+  private async claimWhileWaited(): Promise<void> {
+    while (this.waiters.length > 0) {
+      const wait = this.coalesceMs();
+      if (wait > 0) await this.sleep(wait);
+      const batch = this.waiters.splice(0, this.policy.maxSlotsPerClaim);
+      const slots = await this.claimSlots(batch.length);
+      batch.forEach((resolve, index) => resolve(slots[index]));
+    }
+  }
+
+  /** How long a claim can wait for more attempts to join it without losing a slot. */
+  private coalesceMs(): number {
+    if (this.seen === undefined || this.now() < this.ledgerRetryAtMs) return 0;
+    const leadMs = this.seen.nextSlotMs - this.now();
+    return leadMs <= 0 ? 0 : Math.min(this.policy.coalesceMaxMs, Math.floor(leadMs * this.policy.coalesceShareOfLead));
+  }
+
+  private async claimSlots(count: number): Promise<number[]> {
+    const nowMs = this.now();
+    if (nowMs >= this.ledgerRetryAtMs) {
+      try {
+        const rate = this.seen === undefined ? this.budgetRps : rateInForce(this.seen, nowMs, this.budgetRps, this.policy);
+        const slotMs = 1000 / rate;
+        const { firstSlotMs, state } = await this.ledger.claim({
+          slots: count,
+          nowMs,
+          slotMs,
+          burstMs: this.policy.burstSeconds * 1000,
+        });
+        this.observe(state);
+        return Array.from({ length: count }, (_, index) => firstSlotMs + index * slotMs);
+      } catch (error) {
+        this.ledgerFailed(error);
+      }
+    }
+    // The static share: each slot is the moment the local limiter lets the call go.
+    const slots: number[] = [];
+    for (let index = 0; index < count; index++) {
+      await this.fallback.acquire();
+      slots.push(this.now());
+    }
+    return slots;
+  }
+
+  private observe(state: LedgerState): void {
+    this.seen = state;
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, state.pausedUntilMs);
+  }
+
+  private ledgerFailed(error: unknown): void {
+    this.ledgerRetryAtMs = this.now() + this.policy.ledgerRetryMs;
+    this.onLedgerError?.(error);
+  }
+}

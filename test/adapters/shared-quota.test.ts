@@ -1,0 +1,270 @@
+/**
+ * The shared Identity Store budget: SharedQuota instances taking slots from one ledger item in
+ * dynalite (the real DynamoDbQuotaLedger), on a virtual clock, so every assertion is about the
+ * slot times handed out, never about how fast this machine ran.
+ */
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbQuotaLedger, type LedgerState } from '../../lambdas/adapters/quota-ledger';
+import {
+  measuredRate,
+  QUOTA_POLICY,
+  rateAfterThrottle,
+  rateInForce,
+  SharedQuota,
+  type SharedQuotaOptions,
+} from '../../lambdas/adapters/shared-quota';
+import { QUOTA_LEDGER_KEY } from '../../lambdas/shared/tables';
+import { useDynalite } from '../support/dynalite';
+
+const dynamo = useDynalite();
+const BUDGET = 20;
+const START = 1_700_000_000_000;
+
+/** One virtual clock for every instance: a sleep moves time forward to when it would end. */
+function virtualClock() {
+  const clock = { t: START };
+  return {
+    clock,
+    now: () => clock.t,
+    sleep: async (ms: number) => {
+      clock.t = Math.max(clock.t, clock.t + Math.max(0, ms));
+    },
+  };
+}
+
+type Clock = ReturnType<typeof virtualClock>;
+
+function instance(clock: Clock, overrides: Partial<SharedQuotaOptions> = {}): SharedQuota {
+  return new SharedQuota({
+    ledger: new DynamoDbQuotaLedger({ client: dynamo.current.client, tableName: dynamo.current.tables.state }),
+    requestsPerSecond: BUDGET,
+    fallbackRequestsPerSecond: BUDGET / 4,
+    now: clock.now,
+    sleep: clock.sleep,
+    ...overrides,
+  });
+}
+
+async function ledgerItem(): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.current.documentClient.send(
+    new GetCommand({ TableName: dynamo.current.tables.state, Key: { pk: QUOTA_LEDGER_KEY } }),
+  );
+  return Item;
+}
+
+/** `callers` concurrent callers each taking `each` slots one after another, as records do. */
+async function work(quota: SharedQuota, callers: number, each: number): Promise<number[]> {
+  const slots: number[] = [];
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let call = 0; call < each; call++) slots.push(await quota.acquire());
+    }),
+  );
+  return slots.sort((a, b) => a - b);
+}
+
+/** The most slots in any window of `windowMs` that starts at a slot. */
+function busiestWindow(slots: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0; i < slots.length; i++) {
+    let j = i;
+    while (j < slots.length && slots[j] < slots[i] + windowMs) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
+beforeEach(async () => {
+  await dynamo.current.documentClient.send(
+    new DeleteCommand({ TableName: dynamo.current.tables.state, Key: { pk: QUOTA_LEDGER_KEY } }),
+  );
+});
+
+describe('SharedQuota over one ledger', () => {
+  it('never hands out more than the budget per second between instances, after the idle burst', async () => {
+    const clock = virtualClock();
+    const [a, b, c] = [instance(clock), instance(clock), instance(clock)];
+    const slots = (await Promise.all([work(a, 10, 12), work(b, 10, 12), work(c, 3, 20)])).flat().sort((x, y) => x - y);
+
+    expect(slots).toHaveLength(300);
+    // The first second may spend the burst banked while idle (one second of budget), no more.
+    const burstEnd = START + 1;
+    const afterBurst = slots.filter((slot) => slot >= burstEnd);
+    expect(busiestWindow(afterBurst, 1000)).toBeLessThanOrEqual(BUDGET);
+    expect(busiestWindow(slots, 1000)).toBeLessThanOrEqual(2 * BUDGET);
+    // And the slots are all used: 300 calls take 300 / 20 s less the burst, not more.
+    expect(slots[slots.length - 1] - START).toBeLessThanOrEqual(((300 - BUDGET) / BUDGET) * 1000);
+    expect(await ledgerItem()).toMatchObject({ granted: 300 });
+  });
+
+  it('gives one instance the whole budget as soon as the other has no work (no static split)', async () => {
+    const clock = virtualClock();
+    const [a, b] = [instance(clock), instance(clock)];
+    await Promise.all([work(a, 5, 10), work(b, 5, 2)]);
+    // b is done; a keeps calling, and gets slots 1000/20 = 50 ms apart, not the 100 ms of a half share.
+    const alone = await work(a, 5, 20);
+    const gaps = alone.slice(1).map((slot, i) => slot - alone[i]);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(1000 / BUDGET + 1e-6);
+  });
+
+  it('restarts an idle cursor with exactly a second of budget banked, then paces', async () => {
+    const clock = virtualClock();
+    const a = instance(clock);
+    await work(a, 2, 2);
+    clock.clock.t += 60_000;
+    const idleEnd = clock.now();
+    const after = await work(a, 30, 1);
+    // The bucket the service refilled while nobody called: one second of budget, at once...
+    expect(after.filter((slot) => slot < idleEnd)).toHaveLength(BUDGET);
+    // ...then one slot every 50 ms.
+    const paced = after.filter((slot) => slot >= idleEnd);
+    expect(paced.slice(1).map((slot, i) => slot - paced[i])).toEqual(Array(paced.length - 1).fill(1000 / BUDGET));
+  });
+
+  it('a throttle pauses every instance until the time asked, and cuts the rate for all', async () => {
+    const clock = virtualClock();
+    const [a, b] = [instance(clock), instance(clock)];
+    await work(a, 4, 5);
+    const pausedUntil = clock.now() + 1000;
+    a.pauseUntil(pausedUntil, 'throttle');
+    // The episode reaches the ledger before b claims again.
+    await waitForLedger((item) => item.pausedUntilMs === pausedUntil);
+    const bSlots = await work(b, 4, 5);
+    expect(Math.min(...bSlots)).toBeGreaterThanOrEqual(pausedUntil);
+    expect(b.currentRate).toBeCloseTo(BUDGET * QUOTA_POLICY.firstCut, 5);
+    expect(await ledgerItem()).toMatchObject({ throttled: 1, episodeAtMs: pausedUntil - 1000 });
+  });
+
+  it('a second throttle in the same pause is the same episode (counted, rate cut once)', async () => {
+    const clock = virtualClock();
+    const [a, b] = [instance(clock), instance(clock)];
+    await work(a, 2, 2);
+    const until = clock.now() + 1000;
+    a.pauseUntil(until, 'throttle');
+    await waitForLedger((item) => item.throttled === 1);
+    await work(b, 1, 1); // b sees the pause
+    b.pauseUntil(until + 1000, 'throttle');
+    await waitForLedger((item) => item.throttled === 2);
+    expect(await ledgerItem()).toMatchObject({ pausedUntilMs: until + 1000, episodeRate: BUDGET * QUOTA_POLICY.firstCut });
+  });
+
+  it('a pause that is not a throttle waits but keeps the rate', async () => {
+    const clock = virtualClock();
+    const a = instance(clock);
+    await work(a, 1, 1);
+    const until = clock.now() + 2000;
+    a.pauseUntil(until, 'server-asked');
+    await waitForLedger((item) => item.pausedUntilMs === until);
+    expect(await ledgerItem()).not.toHaveProperty('episodeAtMs');
+    expect(Math.min(...(await work(a, 2, 1)))).toBeGreaterThanOrEqual(until);
+  });
+
+  it('never shortens a longer pause', async () => {
+    const clock = virtualClock();
+    const a = instance(clock);
+    await work(a, 1, 1);
+    const long = clock.now() + 5000;
+    a.pauseUntil(long, 'server-asked');
+    await waitForLedger((item) => item.pausedUntilMs === long);
+    a.pauseUntil(clock.now() + 1000, 'server-asked');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await ledgerItem())?.pausedUntilMs).toBe(long);
+  });
+
+  it('falls back to its static share when the ledger cannot be reached, and says so', async () => {
+    const clock = virtualClock();
+    const errors: unknown[] = [];
+    const unreachable = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    const quota = new SharedQuota({
+      ledger: new DynamoDbQuotaLedger({ client: unreachable, tableName: 'none' }),
+      requestsPerSecond: BUDGET,
+      fallbackRequestsPerSecond: 5,
+      now: clock.now,
+      sleep: clock.sleep,
+      onLedgerError: (error) => errors.push(error),
+    });
+    const slots = await work(quota, 4, 5);
+    expect(slots).toHaveLength(20);
+    expect(errors.length).toBeGreaterThan(0);
+    // 5 requests per second: 20 calls span at least 19 gaps of 200 ms.
+    expect(slots[slots.length - 1] - slots[0]).toBeGreaterThanOrEqual(19 * 200 - 1e-6);
+    unreachable.destroy();
+  });
+});
+
+async function waitForLedger(predicate: (item: Record<string, unknown>) => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const item = await ledgerItem();
+    if (item !== undefined && predicate(item)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the ledger never matched: ${JSON.stringify(await ledgerItem())}`);
+}
+
+const state = (overrides: Partial<LedgerState>): LedgerState => ({
+  nextSlotMs: 0,
+  pausedUntilMs: 0,
+  granted: 0,
+  throttled: 0,
+  episodeAtMs: 0,
+  episodeRate: 0,
+  grantedAtEpisode: 0,
+  throttledAtEpisode: 0,
+  backlogAtEpisode: 0,
+  ...overrides,
+});
+
+describe('the rate a throttle sets, and how it comes back', () => {
+  it('with nothing measured, cuts to firstCut of the rate in force', () => {
+    expect(rateAfterThrottle(state({}), START, BUDGET)).toBe(BUDGET * QUOTA_POLICY.firstCut);
+  });
+
+  it('measures what the service let through between two throttles, and goes just under it', () => {
+    // Since the last episode 10 s ago: 170 slots granted, 2 of them throttled, 8 still ahead of now
+    // (at 16/s, 500 ms ahead), none ahead then: 160 admitted in 10 s = 16 per second.
+    const previous = state({
+      episodeAtMs: START - 10_000,
+      episodeRate: 16,
+      granted: 1170,
+      grantedAtEpisode: 1000,
+      throttled: 12,
+      throttledAtEpisode: 10,
+      nextSlotMs: START + 500,
+    });
+    expect(measuredRate(previous, START, 16)).toBeCloseTo(16, 5);
+    expect(rateAfterThrottle(previous, START, BUDGET)).toBeCloseTo(16 * QUOTA_POLICY.measuredMargin, 5);
+  });
+
+  it('never keeps the rate it was throttled at, and never falls by more than half at once', () => {
+    const generous = state({ episodeAtMs: START - 10_000, episodeRate: 10, granted: 1000 });
+    expect(rateAfterThrottle(generous, START, BUDGET)).toBeCloseTo(10 * QUOTA_POLICY.measuredMargin, 5);
+    const starved = state({ episodeAtMs: START - 10_000, episodeRate: 16, granted: 1 });
+    expect(rateAfterThrottle(starved, START, BUDGET)).toBeCloseTo(8, 5);
+  });
+
+  it('forgets an episode too far back to measure from', () => {
+    const old = state({ episodeAtMs: START - QUOTA_POLICY.measureWindowMs - 1, episodeRate: 16, granted: 10_000 });
+    expect(measuredRate(old, START, 16)).toBeUndefined();
+  });
+
+  it('holds after an episode, then climbs back to the whole budget, never past it, never below the floor', () => {
+    const episode = state({ episodeAtMs: START, episodeRate: 16 });
+    expect(rateInForce(episode, START + QUOTA_POLICY.holdMs, BUDGET)).toBe(16);
+    const climbedFor = 5_000;
+    expect(rateInForce(episode, START + QUOTA_POLICY.holdMs + climbedFor, BUDGET)).toBeCloseTo(
+      16 + BUDGET * QUOTA_POLICY.recoverySharePerSecond * 5,
+      5,
+    );
+    expect(rateInForce(episode, START + 3_600_000, BUDGET)).toBe(BUDGET);
+    expect(rateInForce(state({ episodeAtMs: START, episodeRate: 0.001 }), START, BUDGET)).toBe(BUDGET * QUOTA_POLICY.floorShare);
+    expect(rateAfterThrottle(state({ episodeAtMs: START - 1000, episodeRate: 2, granted: 0 }), START, BUDGET)).toBe(
+      BUDGET * QUOTA_POLICY.floorShare,
+    );
+  });
+});
