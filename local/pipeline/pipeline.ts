@@ -348,7 +348,6 @@ export function functionEnvironment(
     EVENT_BUS_NAME: LOCAL_NAMES.bus,
     DEAD_LETTER_QUEUE_URL: endpoints.deadLetterQueueUrl,
     DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: String(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES),
-    // The budget split as the stack splits it: every source queue's mapping may run maxConcurrency instances.
     // The whole budget, shared through the state table; QUOTA_INSTANCES as the stack sets it.
     REQUESTS_PER_SECOND: String(options.requestsPerSecond),
     QUOTA_INSTANCES: String(options.maxConcurrency * plan.sourceQueues.length),
