@@ -2,7 +2,7 @@
  * DynamoDB on the laptop: dynalite (DynamoDB on LevelDB), in memory or on disk.
  * Used by `npm start`, the audit CLI and the tests.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -20,6 +20,11 @@ export interface StartDynaliteOptions {
   path?: string;
   /** 0 or absent: any free port. */
   port?: number;
+  /**
+   * Called for every request, beside dynalite's own handler (which it does not change): the bench
+   * counts DynamoDB requests with it.
+   */
+  onRequest?: (request: IncomingMessage, response: ServerResponse) => void;
 }
 
 export interface RunningDynalite {
@@ -30,6 +35,7 @@ export interface RunningDynalite {
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<RunningDynalite> {
   // Tables ACTIVE at once: nobody has to poll through dynalite's simulated CREATING state.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.path });
+  if (options.onRequest) server.on('request', options.onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
