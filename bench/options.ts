@@ -4,11 +4,23 @@ import { parseCommandLine } from '../cli/conventions';
 
 export const DEFAULT_RESULTS_FILE = resolve(__dirname, 'results.json');
 
+/**
+ * `quotaMatrix`: every combination is one row (ours and the baseline, each on a fresh pipeline).
+ * A neighbour at 4 rps uses a fifth of the account's 20.
+ */
 export const SIZES = {
   /** About a minute of calls at 20 rps per run (ours, then the baseline). */
-  default: { joiners: 100, coldInitRuns: 7 },
+  default: {
+    joiners: 100,
+    coldInitRuns: 7,
+    quotaMatrix: { maxConcurrency: [2, 5, 10], neighbourRps: [0, 4], joiners: [40, 200] },
+  },
   /** Enough joiners that movers and leavers arrive after their joiners were handled (see wave.ts). */
-  quick: { joiners: 40, coldInitRuns: 5 },
+  quick: {
+    joiners: 40,
+    coldInitRuns: 5,
+    quotaMatrix: { maxConcurrency: [2, 5], neighbourRps: [0, 4], joiners: [40] },
+  },
 } as const;
 
 /** Below this, follow-ups can reach the queue's consumers before the joiners they follow. */
@@ -21,9 +33,10 @@ of 20 requests/s, dynalite, local SQS/EventBridge, the bundled handler in worker
 prints a table and writes the same figures to bench/results.json. See docs/performance.md.
 
 Options:
-  --joiners N   joiners in the wave, each with 2 groups, plus 10% title changes, 10% department
-                moves and 5% leavers (default ${SIZES.default.joiners}; --quick ${SIZES.quick.joiners}; at least ${MIN_JOINERS})
-  --quick       the small run (a few minutes on 2 cores)
+  --joiners N   joiners in the quota wave, each with 2 groups, plus 10% title changes, 10% department
+                moves and 5% leavers (default ${SIZES.default.joiners}; --quick ${SIZES.quick.joiners}; at least ${MIN_JOINERS});
+                the quota matrix keeps its own sizes
+  --quick       the small run (a few minutes on 2 cores; the full one takes about half an hour)
   --out FILE    where to write the results (default bench/results.json)
   -h, --help    this text
 `;
@@ -35,11 +48,18 @@ export class UsageError extends Error {
   }
 }
 
+export interface QuotaMatrixSpec {
+  maxConcurrency: readonly number[];
+  neighbourRps: readonly number[];
+  joiners: readonly number[];
+}
+
 export interface BenchOptions {
   help: boolean;
   quick: boolean;
   joiners: number;
   coldInitRuns: number;
+  quotaMatrix: QuotaMatrixSpec;
   out: string;
 }
 
@@ -74,6 +94,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     quick,
     joiners,
     coldInitRuns: size.coldInitRuns,
+    quotaMatrix: size.quotaMatrix,
     out: resolve(values.out ?? DEFAULT_RESULTS_FILE),
   };
 }

@@ -13,19 +13,18 @@ import { join } from 'node:path';
 import { LOCAL_DEFAULTS } from '../local/pipeline/defaults';
 import { bundleHandler } from '../local/pipeline/bundle-handler';
 import { HELP, parseBenchOptions, UsageError, type BenchOptions } from './options';
-import { round } from './report/figures';
+import { perEvent, round } from './report/figures';
 import type { BenchResults } from './report/results';
 import { renderResults } from './report/table';
 import { measureCallsPerChange } from './sections/calls-per-change';
 import { measureColdInit } from './sections/cold-init';
 import { measureOverhead } from './sections/overhead';
-import { runWaveWithBaselineClient, runWaveWithOurClient } from './sections/quota-efficiency';
+import { quotaTimeoutMs, runWaveWithBaselineClient, runWaveWithOurClient } from './sections/quota-efficiency';
+import { measureQuotaMatrix, quotaMatrixPoints } from './sections/quota-matrix';
 import { onboardingWave } from './workload/wave';
 
 /** The Identity Store's published account-wide quota. */
 const QUOTA_RPS = LOCAL_DEFAULTS.tps;
-/** A generous guess of calls per wave event, only to size the timeouts. */
-const CALLS_PER_EVENT_GUESS = 12;
 
 async function runBench(options: BenchOptions, workDir: string): Promise<BenchResults> {
   const startedAt = Date.now();
@@ -33,11 +32,22 @@ async function runBench(options: BenchOptions, workDir: string): Promise<BenchRe
   const progress = (message: string) => process.stderr.write(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 
   const wave = onboardingWave(options.joiners);
-  const timeoutMs = Math.max(120_000, ((5 * wave.measured.length * CALLS_PER_EVENT_GUESS) / QUOTA_RPS) * 1000);
+  const timeoutMs = quotaTimeoutMs(wave.measured.length, QUOTA_RPS);
   const quotaOptions = { workDir, rps: QUOTA_RPS, timeoutMs, onProgress: progress };
 
   const ours = await runWaveWithOurClient(wave, quotaOptions);
   const baseline = await runWaveWithBaselineClient(wave, quotaOptions);
+  const quotaMatrix = await measureQuotaMatrix(quotaMatrixPoints(options.quotaMatrix), {
+    workDir,
+    rps: QUOTA_RPS,
+    // The quota wave is one of the matrix's points with --quick: its runs are not repeated.
+    alreadyMeasured: {
+      point: { maxConcurrency: LOCAL_DEFAULTS.maxConcurrency, neighbourRps: 0, joiners: options.joiners },
+      ours: ours.figures,
+      baseline: baseline.figures,
+    },
+    onProgress: progress,
+  });
   const callsPerChange = await measureCallsPerChange({ workDir, onProgress: progress });
   const overhead = await measureOverhead(onboardingWave(2 * options.joiners), { workDir, timeoutMs, onProgress: progress });
 
@@ -69,6 +79,8 @@ async function runBench(options: BenchOptions, workDir: string): Promise<BenchRe
     workload: { ...wave.counts, setupEvents: wave.setup.length, events: wave.measured.length },
     quota: { rps: QUOTA_RPS, ...ours.figures },
     baseline: baseline.figures,
+    quotaMatrix,
+    dynamoDbRequestsPerEvent: perEvent(ours.figures.dynamoDbRequests, ours.figures.events),
     callsPerChange,
     eventsPerSecond: overhead.eventsPerSecond,
     overhead,
@@ -85,6 +97,11 @@ function problemsWith(results: BenchResults): string[] {
   const { quota } = results;
   if (quota.completed !== quota.events) problems.push(`our run completed ${quota.completed} of ${quota.events} events`);
   if (quota.failed > 0) problems.push(`our run sent ${quota.failed} events to the DLQ`);
+  for (const row of results.quotaMatrix) {
+    const point = `quota matrix (maxConcurrency ${row.maxConcurrency}, neighbour ${row.neighbourRps} rps, ${row.joiners} joiners)`;
+    if (row.completed !== row.events) problems.push(`${point}: our run completed ${row.completed} of ${row.events} events`);
+    if (row.failed > 0) problems.push(`${point}: our run sent ${row.failed} events to the DLQ`);
+  }
   for (const [key, entry] of Object.entries(results.callsPerChange)) {
     for (const detail of [entry, entry.warm]) {
       if (detail.outcome !== entry.expectedOutcome) problems.push(`calls case ${key}: expected ${entry.expectedOutcome}, got ${detail.outcome}`);

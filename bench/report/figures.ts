@@ -9,6 +9,15 @@ export function lowerBoundMs(admittedCalls: number, rps: number, burst: number):
   return Math.round((Math.max(0, admittedCalls - burst) / rps) * 1000);
 }
 
+/**
+ * The requests per second left to us when a neighbour in the same account calls at
+ * `neighbourRps` of the account-wide `rps`: every call it makes takes a token from the same bucket.
+ */
+export function rpsLeftToUs(rps: number, neighbourRps: number): number {
+  if (neighbourRps < 0 || neighbourRps >= rps) throw new RangeError(`a neighbour at ${neighbourRps} rps leaves nothing of ${rps} rps`);
+  return rps - neighbourRps;
+}
+
 /** measured / lower bound: 1.00 is the quota's speed; 1.25 is 25% slower than the quota allows. */
 export function ratio(measuredMs: number, boundMs: number): number | null {
   return boundMs > 0 ? round(measuredMs / boundMs, 2) : null;
@@ -17,6 +26,11 @@ export function ratio(measuredMs: number, boundMs: number): number | null {
 /** part / whole, 0 when there is no whole. */
 export function share(part: number, whole: number): number {
   return whole > 0 ? round(part / whole, 4) : 0;
+}
+
+/** count / events to two decimals, 0 when no event was sent. */
+export function perEvent(count: number, events: number): number {
+  return events > 0 ? round(count / events, 2) : 0;
 }
 
 export function median(values: number[]): number {

@@ -5,6 +5,7 @@
 import type { CallsPerChangeEntry } from '../sections/calls-per-change';
 import type { OverheadFigures } from '../sections/overhead';
 import type { WaveRunFigures } from '../sections/quota-efficiency';
+import type { QuotaMatrixRow } from '../sections/quota-matrix';
 import type { WaveCounts } from '../workload/wave';
 
 export interface MachineInfo {
@@ -36,6 +37,10 @@ export interface BenchResults {
   quota: WaveRunFigures & { rps: number };
   /** The SDK's default retry, no rate limiter, same workload and quota. */
   baseline: WaveRunFigures;
+  /** Ours and the baseline over concurrencies, a neighbour sharing the quota, and wave sizes. */
+  quotaMatrix: QuotaMatrixRow[];
+  /** quota.dynamoDbRequests / quota.events: what our quota wave asked of DynamoDB per event (by operation in quota.dynamoDbRequestsByOperation). */
+  dynamoDbRequestsPerEvent: number;
   /** Per kind of change: made and minimum with a cold id cache; `warm` with the ids cached. */
   callsPerChange: Record<string, CallsPerChangeEntry>;
   /** Through handler and engine with the quota off (see overhead). */

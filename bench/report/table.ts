@@ -1,4 +1,6 @@
 /** The bench's figures as plain-text tables for people; results.json has the same for machines. */
+import type { QuotaMatrixRow } from '../sections/quota-matrix';
+import { perEvent } from './figures';
 import type { BenchResults } from './results';
 
 /** Left-aligned columns, two spaces apart, indented by two. */
@@ -10,6 +12,31 @@ export function renderTable(rows: (string | number)[][]): string {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+
+/** One line per matrix row: ours first, then the baseline's measured time, ratio, throttling and DLQ. */
+export function renderQuotaMatrix(rows: QuotaMatrixRow[]): string {
+  return renderTable([
+    ['instances', 'neighbour', 'joiners', 'events', 'calls', 'throttled', 'bound', 'measured', 'ratio', 'DLQ', '|', 'baseline measured', 'ratio', 'throttled', 'DLQ', 'DynamoDB/event'],
+    ...rows.map((r) => [
+      r.maxConcurrency,
+      `${r.neighbourRps} rps`,
+      r.joiners,
+      r.events,
+      r.calls,
+      percent(r.throttledShare),
+      seconds(r.lowerBoundMs),
+      seconds(r.elapsedMs),
+      r.ratio ?? '-',
+      r.failed,
+      '|',
+      seconds(r.baselineElapsedMs),
+      r.baselineRatio ?? '-',
+      percent(r.baselineThrottledShare),
+      r.baselineFailed,
+      r.dynamoDbRequestsPerEvent,
+    ]),
+  ]);
+}
 
 export function renderResults(results: BenchResults): string {
   const { quota, baseline, workload, machine, overhead } = results;
@@ -32,7 +59,17 @@ export function renderResults(results: BenchResults): string {
       runRows('measured', (r) => seconds(r.elapsedMs)),
       runRows('ratio measured / lower bound', (r) => r.ratio ?? '-'),
       runRows('redeliveries through the queue', (r) => r.retriedDeliveries),
+      runRows('DynamoDB requests (per event)', (r) => `${r.dynamoDbRequests} (${perEvent(r.dynamoDbRequests, r.events)})`),
     ]),
+    '',
+    `DynamoDB requests of our quota wave by operation (${results.dynamoDbRequestsPerEvent} per event)`,
+    renderTable([
+      ['operation', 'requests', 'per event'],
+      ...Object.entries(quota.dynamoDbRequestsByOperation).map(([operation, count]) => [operation, count, perEvent(count, quota.events)]),
+    ]),
+    '',
+    `Quota matrix at ${quota.rps} requests/s (ours, then the SDK default baseline; bound = (admitted calls - burst) / (rps - neighbour))`,
+    renderQuotaMatrix(results.quotaMatrix),
     '',
     'Identity Store calls per change (cold: id cache empty; warm: ids cached by this instance)',
     renderTable([

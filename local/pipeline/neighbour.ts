@@ -5,6 +5,7 @@
  */
 import { IdentitystoreClient, ListGroupsCommand } from '@aws-sdk/client-identitystore';
 
+/** The only action the neighbour calls, so the emulator's per-action counts tell its calls apart. */
 export const NEIGHBOUR_ACTION = 'ListGroups';
 
 export function startNeighbour(options: { endpoint: string; identityStoreId: string; tps: number }) {
@@ -15,16 +16,36 @@ export function startNeighbour(options: { endpoint: string; identityStoreId: str
     maxAttempts: 1,
   });
   let calls = 0;
-  const timer =
-    options.tps > 0
-      ? setInterval(() => {
-          calls++;
-          client.send(new ListGroupsCommand({ IdentityStoreId: options.identityStoreId, MaxResults: 1 })).catch(() => undefined);
-        }, 1000 / options.tps)
-      : undefined;
+  let throttled = 0;
+  const outstanding = new Set<Promise<void>>();
+  const call = () => {
+    calls++;
+    const answered: Promise<void> = client
+      .send(new ListGroupsCommand({ IdentityStoreId: options.identityStoreId, MaxResults: 1 }))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The emulator counts throttling account-wide; the bench needs the neighbour's share of it.
+          if ((error as { name?: string }).name === 'ThrottlingException') throttled++;
+        },
+      )
+      .finally(() => outstanding.delete(answered));
+    outstanding.add(answered);
+  };
+  const timer = options.tps > 0 ? setInterval(call, 1000 / options.tps) : undefined;
   return {
+    /** Requests sent (each one attempt). */
     get calls() {
       return calls;
+    },
+    /** Requests answered with ThrottlingException. */
+    get throttled() {
+      return throttled;
+    },
+    /** Stops calling and waits for the requests still out, so `calls` and `throttled` are final. */
+    async finish(): Promise<void> {
+      if (timer) clearInterval(timer);
+      await Promise.all(outstanding);
     },
     stop() {
       if (timer) clearInterval(timer);
@@ -32,3 +53,5 @@ export function startNeighbour(options: { endpoint: string; identityStoreId: str
     },
   };
 }
+
+export type Neighbour = ReturnType<typeof startNeighbour>;

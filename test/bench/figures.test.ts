@@ -1,10 +1,22 @@
-import { lowerBoundMs, median, ratio, share } from '../../bench/report/figures';
+import { lowerBoundMs, median, perEvent, ratio, rpsLeftToUs, share } from '../../bench/report/figures';
 
 describe('bench figures', () => {
   it('bounds the time by the calls the quota admitted, less the bucket it may start with', () => {
     expect(lowerBoundMs(1020, 20, 20)).toBe(50_000);
     expect(lowerBoundMs(10, 20, 20)).toBe(0);
     expect(() => lowerBoundMs(10, 0, 0)).toThrow(RangeError);
+  });
+
+  it('leaves us the quota a neighbour does not use, and refuses a neighbour that uses it all', () => {
+    expect(rpsLeftToUs(20, 0)).toBe(20);
+    expect(rpsLeftToUs(20, 4)).toBe(16);
+    expect(() => rpsLeftToUs(20, 20)).toThrow(RangeError);
+    expect(() => rpsLeftToUs(20, -1)).toThrow(RangeError);
+  });
+
+  it('gives counts per event to two decimals, 0 without events', () => {
+    expect(perEvent(1_000, 3)).toBe(333.33);
+    expect(perEvent(5, 0)).toBe(0);
   });
 
   it('gives the ratio to two decimals, and none without a bound', () => {
