@@ -81,26 +81,9 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
   await requireManaged(run, group, 'delete it');
   await reserveDeletion(run, 'group');
 
+  // DeleteGroup ends every membership in the group (the members stay): the Identity Store removes
+  // them with the group. The DeleteGroup record's groupId is what ends them in the audit trail.
   const { identityStore } = run.ports;
-  for (const membership of await identityStore.listMembershipsInGroup(group.groupId)) {
-    const member = await identityStore.describeUser(membership.userId);
-    try {
-      const receipt = await identityStore.deleteMembership(membership.membershipId);
-      await run.writes.record(
-        {
-          action: 'DeleteGroupMembership',
-          groupId: group.groupId,
-          groupDisplayName: group.displayName,
-          userId: membership.userId,
-          userName: member?.attributes.UserName,
-          membershipId: membership.membershipId,
-        },
-        receipt,
-      );
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-  }
   try {
     const receipt = await identityStore.deleteGroup(group.groupId);
     await run.writes.record({ action: 'DeleteGroup', groupId: group.groupId, groupDisplayName: group.displayName }, receipt);

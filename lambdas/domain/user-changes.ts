@@ -107,26 +107,12 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
   const resolvedName = user.attributes.UserName;
   await reserveDeletion(run, 'user');
 
+  // DeleteUser ends every membership of the user, in any group: the Identity Store removes them
+  // with the user. No rule needs them listed first: a producer granted user.deleted may delete any
+  // user, whatever groups they are in (docs/security.md), and the deletion takes one slot of the
+  // cap however many groups it empties. The DeleteUser record's userId is what ends them in the
+  // audit trail.
   const { identityStore } = run.ports;
-  for (const membership of await identityStore.listMembershipsForUser(user.userId)) {
-    const group = await identityStore.describeGroup(membership.groupId);
-    try {
-      const receipt = await identityStore.deleteMembership(membership.membershipId);
-      await run.writes.record(
-        {
-          action: 'DeleteGroupMembership',
-          userId: user.userId,
-          userName: resolvedName,
-          groupId: membership.groupId,
-          groupDisplayName: group?.displayName,
-          membershipId: membership.membershipId,
-        },
-        receipt,
-      );
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-  }
   try {
     const receipt = await identityStore.deleteUser(user.userId);
     await run.writes.record({ action: 'DeleteUser', userId: user.userId, userName: resolvedName }, receipt);

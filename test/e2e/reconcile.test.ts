@@ -179,7 +179,8 @@ it('plans the offboarding with --offboard-missing, first, as a user.deleted', as
     ['join', 'barbara', 'user.upserted'],
   ]);
   expect(output.events[0].event.data).toEqual({ userName: 'edsger' });
-  expect(output.plan!.entries[0].writes.map((w) => w.action)).toEqual(['DeleteGroupMembership', 'DeleteGroupMembership', 'DeleteUser']);
+  // One write: the Identity Store removes edsger's memberships with the user.
+  expect(output.plan!.entries[0].writes.map((w) => w.action)).toEqual(['DeleteUser']);
 });
 
 it('holds the roster to the producer it is sent as: one that may not send user.upserted is refused, an undeclared one is a usage error (exit 1)', async () => {

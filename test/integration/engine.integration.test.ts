@@ -2,7 +2,13 @@
  * The engine with its real adapters: the real IdentitystoreClient (our retry strategy and limiter)
  * against the emulator with its quota and faults on, and the real DynamoDB adapters against dynalite.
  */
-import { DescribeUserCommand, IdentitystoreClient, ListGroupMembershipsForMemberCommand } from '@aws-sdk/client-identitystore';
+import {
+  CreateGroupCommand,
+  CreateGroupMembershipCommand,
+  DescribeUserCommand,
+  IdentitystoreClient,
+  ListGroupMembershipsForMemberCommand,
+} from '@aws-sdk/client-identitystore';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/dynamodb-audit-log';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
 import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-processing-state';
@@ -13,7 +19,7 @@ import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
-import { useDynalite } from '../support/dynalite';
+import { useDynalite, type TestDynamo } from '../support/dynalite';
 import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
@@ -32,7 +38,11 @@ const settings: ProcessSettings = {
 
 const dynamo = useDynalite();
 
-async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], requestsPerSecond = 50) {
+async function harness(
+  emulatorOptions: Parameters<typeof startEmulator>[0],
+  requestsPerSecond = 50,
+  on: { dynamo: { readonly current: TestDynamo }; settings: ProcessSettings } = { dynamo, settings },
+) {
   const emulator = await startEmulator({ identityStoreIds: [STORE], ...emulatorOptions });
   const retries: RetryNotice[] = [];
   const { client } = createIdentityStoreClient({
@@ -43,7 +53,7 @@ async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], req
     burst: 5,
     onRetry: (notice) => retries.push(notice),
   });
-  const { documentClient, tables } = dynamo.current;
+  const { documentClient, tables } = on.dynamo.current;
   const audit = new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 });
   const state = new DynamoDbProcessingState({ client: documentClient, tableName: tables.state });
   const query = new DynamoDbAuditQuery({ client: documentClient, tableName: tables.audit });
@@ -56,7 +66,7 @@ async function harness(emulatorOptions: Parameters<typeof startEmulator>[0], req
       JSON.stringify(event),
       { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
       { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) }, pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
-      settings,
+      on.settings,
       tally,
     );
   };
@@ -173,5 +183,61 @@ describe('engine against the emulator and dynalite', () => {
     const history = await h.query.eventHistory(bad.id);
     expect(history.records).toEqual([expect.objectContaining({ kind: 'OUTCOME', outcome: 'REJECTED' })]);
     expect(h.emulator.stats().totalCalls).toBe(0);
+  });
+});
+
+describe('deletions against the emulator: the Identity Store removes the memberships', () => {
+  // Its own tables: the cap test above uses up the other block's window.
+  const deletionsDynamo = useDynalite();
+  const deletions = () => harness({ tps: 0 }, 50, { dynamo: deletionsDynamo, settings: { ...settings, deletionCap: 10 } });
+
+  it('user.deleted: one DeleteUser removes the memberships in every group, managed or not, and the trail ends them by the UserId', async () => {
+    const h = (current = await deletions());
+    const managed = unique('managed');
+    expect((await h.deliver(events.groupUpserted(managed, { at: at(1) }))).record.outcome).toBe('APPLIED');
+    const userName = unique('leaver');
+    const joined = await h.deliver(events.userUpserted(person(userName), { groups: [managed], at: at(2) }));
+    const userId = joined.record.userId!;
+    const made = await h.reader.send(new CreateGroupCommand({ IdentityStoreId: STORE, DisplayName: unique('console') }));
+    await h.reader.send(new CreateGroupMembershipCommand({ IdentityStoreId: STORE, GroupId: made.GroupId!, MemberId: { UserId: userId } }));
+    expect(await h.groupsOf(userId)).toHaveLength(2);
+
+    const journalBefore = h.emulator.writes().at(-1)!.sequence;
+    h.emulator.resetStats();
+    const leaver = events.userDeleted({ userName }, { at: at(3), id: unique('leave') });
+    const result = await h.deliver(leaver);
+    expect(result.record).toMatchObject({ outcome: 'APPLIED', userId, writes: 1 });
+    expect(h.emulator.stats().callsByAction).toEqual({ GetUserId: 1, DescribeUser: 1, DeleteUser: 1 });
+    const journal = h.emulator.writes(journalBefore);
+    expect(journal.map((w) => [w.action, w.userId, w.removedMembershipIds?.length])).toEqual([['DeleteUser', userId, 2]]);
+    const trail = (await h.query.eventHistory(leaver.id)).records;
+    expect(trail.filter((r) => r.kind !== 'OUTCOME')).toEqual([
+      expect.objectContaining({ kind: 'INTENT', action: 'DeleteUser', userId, sequence: 0 }),
+      expect.objectContaining({ kind: 'WRITE', action: 'DeleteUser', userId, userName, sequence: 0, requestId: journal[0].requestId }),
+    ]);
+    expect(trail.find((r) => r.kind === 'OUTCOME')).toMatchObject({ outcome: 'APPLIED', userId });
+  });
+
+  it('group.deleted: one DeleteGroup removes its memberships, the members stay, and the trail ends them by the GroupId', async () => {
+    const h = (current = await deletions());
+    const group = unique('project');
+    const created = await h.deliver(events.groupUpserted(group, { at: at(1) }));
+    const members = [];
+    for (const name of [unique('m1'), unique('m2')]) members.push((await h.deliver(events.userUpserted(person(name), { groups: [group], at: at(2) }))).record.userId!);
+
+    const journalBefore = h.emulator.writes().at(-1)!.sequence;
+    h.emulator.resetStats();
+    const deletion = events.groupDeleted(group, { at: at(3), id: unique('gdel') });
+    const result = await h.deliver(deletion);
+    expect(result.record).toMatchObject({ outcome: 'APPLIED', groupId: created.record.groupId, writes: 1 });
+    expect(h.emulator.stats().callsByAction).toEqual({ GetGroupId: 1, DeleteGroup: 1 });
+    expect(h.emulator.writes(journalBefore).map((w) => [w.action, w.groupId, w.removedMembershipIds?.length])).toEqual([['DeleteGroup', created.record.groupId, 2]]);
+    for (const member of members) expect(await h.groupsOf(member)).toEqual([]);
+    const trail = (await h.query.eventHistory(deletion.id)).records;
+    expect(trail.filter((r) => r.kind !== 'OUTCOME')).toEqual([
+      expect.objectContaining({ kind: 'INTENT', action: 'DeleteGroup', groupId: created.record.groupId, sequence: 0 }),
+      expect.objectContaining({ kind: 'WRITE', action: 'DeleteGroup', groupId: created.record.groupId, groupDisplayName: group, sequence: 0 }),
+    ]);
+    expect(trail.find((r) => r.kind === 'OUTCOME')).toMatchObject({ outcome: 'APPLIED', groupId: created.record.groupId });
   });
 });

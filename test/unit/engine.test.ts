@@ -181,15 +181,13 @@ describe('ordering', () => {
 });
 
 describe('user.deleted', () => {
-  it('removes memberships, then the user, and counts a second delete as done', async () => {
+  it('deletes the user, whose memberships the store removes with it, and counts a second delete as done', async () => {
     const h = harness();
     await withGroups(h, 'Engineering');
     await h.deliver(events.userUpserted(ada(), { groups: ['Engineering'], at: at(1) }));
     const gone = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(2) }));
-    expect(h.audit.writes.filter((w) => w.eventId === gone.eventId).map((w) => w.action)).toEqual([
-      'DeleteGroupMembership',
-      'DeleteUser',
-    ]);
+    expect(h.audit.writes.filter((w) => w.eventId === gone.eventId).map((w) => w.action)).toEqual(['DeleteUser']);
+    expect(h.identityStore.memberships.size).toBe(0);
     const again = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(3) }));
     expect(again.record.outcome).toBe('NOOP');
   });
@@ -241,16 +239,14 @@ describe('groups', () => {
     expect(outside.record.errorMessage).toContain('data.group.DisplayName');
   });
 
-  it('deletes a managed group with its memberships', async () => {
+  it('deletes a managed group, whose memberships the store removes with it', async () => {
     const h = harness();
     await withGroups(h, 'Temp');
     await h.deliver(events.userUpserted(ada(), { groups: ['Temp'], at: at(1) }));
     const result = await h.deliver(events.groupDeleted('Temp', { at: at(2) }));
-    expect(h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action)).toEqual([
-      'DeleteGroupMembership',
-      'DeleteGroup',
-    ]);
+    expect(h.audit.writes.filter((w) => w.eventId === result.eventId).map((w) => w.action)).toEqual(['DeleteGroup']);
     expect(h.identityStore.groups.size).toBe(0);
+    expect(h.identityStore.snapshot()).toEqual({ ada: [] });
   });
 });
 

@@ -139,9 +139,39 @@ describe('a plan shows exactly the writes the apply makes, and writes nothing', 
       ['UpdateUser', { path: 'userName', before: 'ada', after: 'ada.lovelace' }],
     ]);
     expect(entries[1].writes.map((w) => w.action)).toEqual(['CreateUser']);
-    expect(entries[3].writes.map((w) => w.action)).toEqual(['DeleteGroupMembership', 'DeleteGroup']);
+    // Deletions make one write each: the store removes the memberships with the user or group.
+    expect(entries[2].writes.map((w) => w.action)).toEqual(['DeleteUser']);
+    expect(entries[3].writes.map((w) => w.action)).toEqual(['DeleteGroup']);
     // Added after the group's deletion: it waits for a group that never comes, and fails on the last delivery.
     expect(entries[4]).toMatchObject({ outcome: 'FAILED', errorCode: 'GROUP_NOT_FOUND', deliveries: 5 });
+  });
+
+  it('a leaver and a group deletion end their memberships with one write each; later events about those memberships see them gone', async () => {
+    const seed = async (store: InMemoryIdentityStore, state: InMemoryProcessingState) => {
+      for (const name of ['Ops', 'Data']) await state.markManagedGroup(store.seedGroup(name), name);
+      const [ops, data] = [...store.groups.keys()];
+      const adaId = store.seedUser(ada(), [HR_ID]);
+      const linus = store.seedUser(person('linus'));
+      store.memberships.set('x1', { membershipId: 'x1', groupId: ops, userId: adaId });
+      store.memberships.set('x2', { membershipId: 'x2', groupId: data, userId: adaId });
+      store.memberships.set('x3', { membershipId: 'x3', groupId: ops, userId: linus });
+    };
+    const entries = await expectPlanMatchesApply(seed, [
+      events.userDeleted({ externalId: HR_ID }, { id: 'd1', at: at(1) }),
+      events.membership('membership.removed', 'ada', 'Data', { id: 'm1', at: at(2) }),
+      events.groupDeleted('Ops', { id: 'd2', at: at(3) }),
+      events.membership('membership.removed', 'linus', 'Ops', { id: 'm2', at: at(4) }),
+      events.membership('membership.added', 'linus', 'Data', { id: 'm3', at: at(5) }),
+    ]);
+    expect(entries.map((e) => [e.outcome, e.writes.map((w) => w.action)])).toEqual([
+      ['APPLIED', ['DeleteUser']],
+      ['NOOP', []],
+      ['APPLIED', ['DeleteGroup']],
+      ['NOOP', []],
+      ['APPLIED', ['CreateGroupMembership']],
+    ]);
+    expect(entries[0].writes[0]).toMatchObject({ userName: 'ada', userId: expect.any(String) });
+    expect(entries[2].writes[0]).toMatchObject({ groupDisplayName: 'Ops', groupId: expect.any(String) });
   });
 
   it('the deletion cap: what the live window already holds counts, and the next deletion is held', async () => {
