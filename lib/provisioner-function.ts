@@ -21,6 +21,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { RUNTIME_ENV_KEYS, type RuntimeConfig } from '../lambdas/shared/config';
+import { BUNDLE_MAIN_FIELDS, BUNDLE_SOURCES_CONTENT, BUNDLED_ZOD } from './bundling';
 import { METRICS_NAMESPACE, OUTCOME_EVENT_SOURCE, SERVICE_NAME } from '../lambdas/shared/telemetry';
 import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES } from '../lambdas/shared/ingestion';
 
@@ -153,6 +154,10 @@ export abstract class ServiceFunction<Key extends string> extends NodejsFunction
       bundling: {
         minify: true,
         sourceMap: true,
+        sourcesContent: BUNDLE_SOURCES_CONTENT,
+        mainFields: BUNDLE_MAIN_FIELDS,
+        // Resolved from the working directory, which NodejsFunction sets to the project root.
+        esbuildArgs: { '--alias': `zod=./${BUNDLED_ZOD}` },
         format: OutputFormat.CJS,
         target: 'node24',
         // Bundle the AWS SDK v3 clients instead of using the runtime's copy: the deployed code
