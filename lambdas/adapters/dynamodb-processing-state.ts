@@ -32,6 +32,7 @@ export const stateKeys = {
 const BATCH_GET_LIMIT = 100;
 const UNPROCESSED_RETRIES = 8;
 const UNPROCESSED_BACKOFF_MS = 50;
+const KNOWN_MANAGED_LIMIT = 10_000;
 /** Deletion-window items linger this long after their window, then TTL removes them. */
 const DELETION_WINDOW_EXPIRY_SECONDS = 86_400;
 
@@ -46,6 +47,11 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
+  /**
+   * Groups known to carry the managed mark. A mark is never removed and a group id is never
+   * reused, so a yes can be kept for the life of the instance (a no is asked again every time).
+   */
+  private readonly knownManaged = new Set<string>();
 
   constructor(options: DynamoDbProcessingStateOptions) {
     this.client = asDocumentClient(options.client);
@@ -82,8 +88,10 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
   }
 
   async isManagedGroup(groupId: string): Promise<boolean> {
-    const item = await this.get(stateKeys.managedGroup(groupId));
-    return item !== undefined;
+    if (this.knownManaged.has(groupId)) return true;
+    const managed = (await this.get(stateKeys.managedGroup(groupId))) !== undefined;
+    if (managed) this.noteManaged(groupId);
+    return managed;
   }
 
   async markManagedGroup(groupId: string, displayName: string): Promise<void> {
@@ -96,6 +104,7 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
         ExpressionAttributeValues: { ':displayName': displayName, ':now': this.clock.now().toISOString() },
       }),
     );
+    this.noteManaged(groupId);
   }
 
   async recordGroupCreationIntent(displayName: string, eventId: string): Promise<void> {
@@ -313,6 +322,12 @@ export class DynamoDbProcessingState implements ProcessingStatePort, AppliedView
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return items;
+  }
+
+  private noteManaged(groupId: string): void {
+    // Bounded: a store has far fewer managed groups than this; past it, start over.
+    if (this.knownManaged.size >= KNOWN_MANAGED_LIMIT) this.knownManaged.clear();
+    this.knownManaged.add(groupId);
   }
 
   private async get(pk: string): Promise<Record<string, unknown> | undefined> {

@@ -26,10 +26,18 @@ export interface LedgerState {
   episodeAtMs: number;
   /** The rate chosen at that episode. */
   episodeRate: number;
-  /** The counters and the slots handed out ahead of time, as they stood when the episode began. */
-  grantedAtEpisode: number;
-  throttledAtEpisode: number;
-  backlogAtEpisode: number;
+  /**
+   * Where the next episode measures from: the last episode (the service's bucket was empty) or,
+   * when later, the cursor's last restart from idle (the bucket was full: `bankedAtMeasure` calls).
+   * The counters and the slots handed out ahead of time are as they stood then.
+   */
+  measureFromMs: number;
+  grantedAtMeasure: number;
+  throttledAtMeasure: number;
+  aheadAtMeasure: number;
+  bankedAtMeasure: number;
+  /** The last claim that found the cursor behind now (slots unused); 0 when never. */
+  lastLagAtMs: number;
 }
 
 export interface ClaimRequest {
@@ -54,7 +62,17 @@ export interface EpisodeRequest {
   nowMs: number;
   untilMs: number;
   /** The new rate, from the item as it stands (read consistently just before). */
-  decideRate: (state: LedgerState) => { rate: number; backlogSlots: number };
+  decideRate: (state: LedgerState) => { rate: number; aheadSlots: number };
+}
+
+/**
+ * Throttles this soon after an episode began are its own: answers to calls already sent when it
+ * began. A throttle later than that met the rate the episode set, and begins a new one.
+ */
+export const EPISODE_GRACE_MS = 1_000;
+
+export function belongsToEpisode(state: LedgerState, nowMs: number): boolean {
+  return state.episodeAtMs > 0 && nowMs < state.episodeAtMs + EPISODE_GRACE_MS;
 }
 
 export interface QuotaLedger {
@@ -66,14 +84,18 @@ export interface QuotaLedger {
 }
 
 
-/** Two writers can race between the two claim forms; each lost race means the other form fits. */
-const MAX_CLAIM_ATTEMPTS = 4;
+type CursorForm = 'busy' | 'lagging' | 'idle';
+const NEXT_FORM: Record<CursorForm, CursorForm> = { busy: 'lagging', lagging: 'idle', idle: 'busy' };
+/** Every form once, and once more after another instance's move. */
+const MAX_CLAIM_ATTEMPTS = 5;
+/** The cursor may be this far behind now with calls still waiting (a claim's own round trip). */
+export const LAG_TOLERANCE_MS = 100;
 
 export class DynamoDbQuotaLedger implements QuotaLedger {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   /** Which claim form to try first: the one that fitted last time. */
-  private cursorWasIdle = true;
+  private lastForm: CursorForm = 'idle';
 
   constructor(options: { client: AnyDynamoDbClient; tableName: string }) {
     this.client = asDocumentClient(options.client);
@@ -82,28 +104,51 @@ export class DynamoDbQuotaLedger implements QuotaLedger {
 
   async claim({ slots, nowMs, slotMs, burstMs }: ClaimRequest): Promise<Claim> {
     const span = slots * slotMs;
-    const floor = nowMs - burstMs;
-    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
-      try {
-        if (this.cursorWasIdle) {
-          // Nobody has called for a while: restart the cursor at the floor.
-          const state = await this.update(
-            'SET nextSlotMs = :end ADD granted :slots',
-            'attribute_not_exists(nextSlotMs) OR nextSlotMs < :floor',
-            { ':end': floor + span, ':slots': slots, ':floor': floor },
-          );
-          return { firstSlotMs: floor, state };
-        }
-        // Busy: take the next slots after everyone else's (an atomic add; no read needed).
-        const state = await this.update('SET nextSlotMs = nextSlotMs + :span ADD granted :slots', 'nextSlotMs >= :floor', {
+    // burstMs / slotMs slots at most are due by now: the one at now is the last of them.
+    const floor = nowMs - burstMs + slotMs;
+    const lagLine = nowMs - LAG_TOLERANCE_MS;
+    const add = 'SET nextSlotMs = nextSlotMs + :span ADD granted :slots';
+    const forms: Record<CursorForm, () => Promise<Claim>> = {
+      // Calls are waiting everywhere: take the next slots after everyone else's (an atomic add).
+      busy: async () => {
+        const state = await this.update(add, 'nextSlotMs >= :lagLine', { ':span': span, ':slots': slots, ':lagLine': lagLine });
+        return { firstSlotMs: state.nextSlotMs - span, state };
+      },
+      // The cursor fell behind now: slots went unused (we had too little to send), which the
+      // next episode must know before it reads our admitted calls as the service's limit.
+      lagging: async () => {
+        const state = await this.update('SET nextSlotMs = nextSlotMs + :span, lastLagAtMs = :now ADD granted :slots', 'nextSlotMs >= :floor AND nextSlotMs < :lagLine', {
           ':span': span,
           ':slots': slots,
           ':floor': floor,
+          ':lagLine': lagLine,
+          ':now': nowMs,
         });
         return { firstSlotMs: state.nextSlotMs - span, state };
+      },
+      // Nobody has called for a while: restart the cursor at the floor, and measure from here.
+      idle: async () => {
+        const state = await this.update(
+          'SET nextSlotMs = :end, measureFromMs = :now, grantedAtMeasure = if_not_exists(granted, :zero), ' +
+            'throttledAtMeasure = if_not_exists(throttled, :zero), aheadAtMeasure = :zero, bankedAtMeasure = :banked ' +
+            'ADD granted :slots',
+          'attribute_not_exists(nextSlotMs) OR nextSlotMs < :floor',
+          { ':end': floor + span, ':slots': slots, ':floor': floor, ':now': nowMs, ':zero': 0, ':banked': burstMs / slotMs },
+        );
+        return { firstSlotMs: floor, state };
+      },
+    };
+    // The three conditions cover every cursor; a lost one means another instance moved it, so
+    // the next form is tried (the form that fitted last time goes first).
+    let form = this.lastForm;
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+      try {
+        const claim = await forms[form]();
+        this.lastForm = form;
+        return claim;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
-        this.cursorWasIdle = !this.cursorWasIdle;
+        form = NEXT_FORM[form];
       }
     }
     throw new Error(`quota ledger: no claim after ${MAX_CLAIM_ATTEMPTS} attempts (the cursor kept moving)`);
@@ -111,21 +156,20 @@ export class DynamoDbQuotaLedger implements QuotaLedger {
 
   async startEpisode({ nowMs, untilMs, decideRate }: EpisodeRequest): Promise<LedgerState> {
     const seen = await this.read();
-    if (seen.pausedUntilMs >= nowMs) return this.extendPause({ untilMs, throttle: true });
-    const { rate, backlogSlots } = decideRate(seen);
+    if (belongsToEpisode(seen, nowMs)) return this.extendPause({ untilMs, throttle: true });
+    const { rate, aheadSlots } = decideRate(seen);
     try {
       return await this.update(
-        'SET pausedUntilMs = :until, episodeAtMs = :now, episodeRate = :rate, backlogAtEpisode = :backlog, ' +
-          'grantedAtEpisode = if_not_exists(granted, :zero), throttledAtEpisode = if_not_exists(throttled, :zero) ' +
-          'ADD throttled :one',
+        'SET pausedUntilMs = :until, episodeAtMs = :now, episodeRate = :rate, measureFromMs = :now, ' +
+          'grantedAtMeasure = if_not_exists(granted, :zero), throttledAtMeasure = if_not_exists(throttled, :zero), ' +
+          'aheadAtMeasure = :ahead, bankedAtMeasure = :zero ADD throttled :one',
         // The rate was decided on what was read: only if no other instance began an episode since.
-        '(attribute_not_exists(pausedUntilMs) OR pausedUntilMs < :now) AND ' +
-          '(attribute_not_exists(episodeAtMs) OR episodeAtMs = :seenEpisode)',
+        'attribute_not_exists(episodeAtMs) OR episodeAtMs = :seenEpisode',
         {
           ':until': untilMs,
           ':now': nowMs,
           ':rate': rate,
-          ':backlog': backlogSlots,
+          ':ahead': aheadSlots,
           ':zero': 0,
           ':one': 1,
           ':seenEpisode': seen.episodeAtMs,
@@ -192,8 +236,11 @@ function stateOf(item: Record<string, unknown> | undefined): LedgerState {
     throttled: number('throttled'),
     episodeAtMs: number('episodeAtMs'),
     episodeRate: number('episodeRate'),
-    grantedAtEpisode: number('grantedAtEpisode'),
-    throttledAtEpisode: number('throttledAtEpisode'),
-    backlogAtEpisode: number('backlogAtEpisode'),
+    measureFromMs: number('measureFromMs'),
+    grantedAtMeasure: number('grantedAtMeasure'),
+    throttledAtMeasure: number('throttledAtMeasure'),
+    aheadAtMeasure: number('aheadAtMeasure'),
+    bankedAtMeasure: number('bankedAtMeasure'),
+    lastLagAtMs: number('lastLagAtMs'),
   };
 }

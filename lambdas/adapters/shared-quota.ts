@@ -18,21 +18,29 @@
  */
 import type { CallPacer, PauseCause } from './rate-limiter';
 import { RateLimiter } from './rate-limiter';
-import type { LedgerState, QuotaLedger } from './quota-ledger';
+import { belongsToEpisode, type LedgerState, type QuotaLedger } from './quota-ledger';
 
 export const QUOTA_POLICY = {
-  /** An idle budget lets this much of a second's calls go at once (the bucket the service refilled). */
-  burstSeconds: 1,
+  /**
+   * An idle budget lets this much of a second's calls go at once: most of the bucket the service
+   * refilled meanwhile (a second of calls locally), not all of it, since a burst that reaches the
+   * service late leaves the bucket's refill later than ours.
+   */
+  burstSeconds: 0.8,
   /** With nothing measured yet, a throttle cuts the rate to this share of what it was. */
-  firstCut: 0.8,
+  firstCut: 0.85,
   /** A measured rate is used with this margin below it. */
   measuredMargin: 0.97,
-  /** An episode further back than this measures nothing (the other caller may have changed). */
+  /** One episode never cuts the rate below this share of what it was. */
+  deepestCut: 0.75,
+  /** Shorter than this measures nothing (a throttle right after a burst says little about the rate). */
+  minMeasureMs: 1_000,
+  /** Longer ago than this measures nothing (the other callers may have changed). */
   measureWindowMs: 120_000,
   /** After an episode the rate holds this long before it climbs back. */
-  holdMs: 10_000,
-  /** How fast the rate climbs back, as a share of the budget per second. */
-  recoverySharePerSecond: 0.01,
+  holdMs: 20_000,
+  /** How fast the rate climbs back, as a share of the budget per second (a throttle per probe). */
+  recoverySharePerSecond: 0.005,
   /** Never below this share of the budget, however many throttles. */
   floorShare: 0.1,
   /** Slots per claim, at most (one DynamoDB request). */
@@ -41,8 +49,8 @@ export const QUOTA_POLICY = {
    * While the cursor is ahead of now, a claim may wait this share of the lead before it is made:
    * attempts arriving meanwhile join it, and no slot is lost since others' claims fill the lead.
    */
-  coalesceShareOfLead: 0.5,
-  coalesceMaxMs: 2_000,
+  coalesceShareOfLead: 0.8,
+  coalesceMaxMs: 1_000,
   /** After a ledger error, the static share is used this long before the ledger is tried again. */
   ledgerRetryMs: 1_000,
 } as const;
@@ -63,18 +71,23 @@ export function slotsAhead(state: LedgerState, nowMs: number, rate: number): num
 }
 
 /**
- * Our calls the service admitted per second since the last episode: between two throttles its
- * bucket went from empty to empty, so that is exactly the share the other callers left us.
- * Undefined when there is no recent episode to measure from.
+ * Our calls the service admitted per second since the last episode (its bucket went from empty
+ * to empty: that is exactly the share the other callers left us) or since the cursor restarted
+ * from idle (less the calls the full bucket had banked). Undefined when too short or too old, or
+ * when we did not have calls waiting all along.
  */
 export function measuredRate(state: LedgerState, nowMs: number, rate: number, policy: QuotaPolicy = QUOTA_POLICY): number | undefined {
-  const sinceMs = nowMs - state.episodeAtMs;
-  if (state.episodeAtMs === 0 || sinceMs <= 0 || sinceMs > policy.measureWindowMs) return undefined;
+  const sinceMs = nowMs - state.measureFromMs;
+  if (state.measureFromMs === 0 || sinceMs < policy.minMeasureMs || sinceMs > policy.measureWindowMs) return undefined;
+  // Slots went unused after the banked burst: we sent less than we could, so our admitted calls
+  // say nothing of the service's limit.
+  if (state.lastLagAtMs > state.measureFromMs + policy.burstSeconds * 1000) return undefined;
   const admitted =
     state.granted -
-    state.grantedAtEpisode -
-    (state.throttled - state.throttledAtEpisode) -
-    (slotsAhead(state, nowMs, rate) - state.backlogAtEpisode);
+    state.grantedAtMeasure -
+    (state.throttled - state.throttledAtMeasure) -
+    (slotsAhead(state, nowMs, rate) - state.aheadAtMeasure) -
+    state.bankedAtMeasure;
   return Math.max(0, admitted) / (sinceMs / 1000);
 }
 
@@ -85,8 +98,9 @@ export function rateAfterThrottle(state: LedgerState, nowMs: number, budgetRps: 
   const next =
     measured === undefined
       ? current * policy.firstCut
-      : // Throttled at `current`, so never keep it; never fall by more than half at once.
-        Math.min(current * policy.measuredMargin, Math.max(current * 0.5, measured * policy.measuredMargin));
+      : // Throttled at `current`, so never keep it. A measure taken while we had little to send
+        // reads low, so one episode never cuts deeper than deepestCut; the next one goes on.
+        Math.min(current * policy.measuredMargin, Math.max(current * policy.deepestCut, measured * policy.measuredMargin));
   return Math.min(budgetRps, Math.max(budgetRps * policy.floorShare, next));
 }
 
@@ -136,18 +150,22 @@ export class SharedQuota implements CallPacer {
     this.fallback = new RateLimiter({ requestsPerSecond: options.fallbackRequestsPerSecond, now: this.now, sleep: this.sleep });
   }
 
-  /** Resolves when the caller may send one request, with the time of the slot it was given. */
+  /** Resolves when the caller may send one request, with its slot's time (earlier when banked). */
   async acquire(): Promise<number> {
-    const slotMs = await new Promise<number>((resolve) => {
-      this.waiters.push(resolve);
-      this.startClaiming();
-    });
     for (;;) {
-      // Re-checked after every sleep: a throttle elsewhere may have moved the pause meanwhile.
-      const due = Math.max(slotMs, this.pausedUntilMs);
-      const now = this.now();
-      if (now >= due) return due;
-      await this.sleep(due - now);
+      const slotMs = await new Promise<number>((resolve) => {
+        this.waiters.push(resolve);
+        this.startClaiming();
+      });
+      let now = this.now();
+      if (now < slotMs) {
+        await this.sleep(slotMs - now);
+        now = this.now();
+      }
+      if (now >= this.pausedUntilMs) return slotMs;
+      // The slot came due during a pause: given up, not kept for the pause's end, where it would
+      // go out together with everyone's and meet the throttle again. A new one after the pause.
+      await this.sleep(this.pausedUntilMs - now);
     }
   }
 
@@ -170,8 +188,8 @@ export class SharedQuota implements CallPacer {
   private async sharePause(untilMs: number, cause: PauseCause): Promise<void> {
     if (this.now() < this.ledgerRetryAtMs) return;
     const throttle = cause === 'throttle';
-    // A throttle while a pause is known to be on belongs to the episode that began it.
-    const knownEpisodeOn = this.episodeReportInFlight || (this.seen?.pausedUntilMs ?? 0) >= this.now();
+    const knownEpisodeOn =
+      this.episodeReportInFlight || (this.seen !== undefined && belongsToEpisode(this.seen, this.now()));
     if (!throttle || knownEpisodeOn) {
       this.observe(await this.ledger.extendPause({ untilMs, throttle }));
       return;
@@ -184,8 +202,9 @@ export class SharedQuota implements CallPacer {
           nowMs,
           untilMs,
           decideRate: (state) => {
-            const rate = rateAfterThrottle(state, nowMs, this.budgetRps, this.policy);
-            return { rate, backlogSlots: slotsAhead(state, nowMs, rate) };
+            // Slots already handed out are spaced at the rate that was in force.
+            const ahead = slotsAhead(state, nowMs, rateInForce(state, nowMs, this.budgetRps, this.policy));
+            return { rate: rateAfterThrottle(state, nowMs, this.budgetRps, this.policy), aheadSlots: ahead };
           },
         }),
       );

@@ -19,6 +19,8 @@ import { useDynalite } from '../support/dynalite';
 
 const dynamo = useDynalite();
 const BUDGET = 20;
+/** The calls due at once when the budget was idle. */
+const BANKED = BUDGET * QUOTA_POLICY.burstSeconds;
 const START = 1_700_000_000_000;
 
 /** One virtual clock for every instance: a sleep moves time forward to when it would end. */
@@ -42,6 +44,7 @@ function instance(clock: Clock, overrides: Partial<SharedQuotaOptions> = {}): Sh
     fallbackRequestsPerSecond: BUDGET / 4,
     now: clock.now,
     sleep: clock.sleep,
+    onLedgerError: (error) => ledgerErrors.push(error),
     ...overrides,
   });
 }
@@ -64,6 +67,20 @@ async function work(quota: SharedQuota, callers: number, each: number): Promise<
   return slots.sort((a, b) => a - b);
 }
 
+/** Like work, but the moments the calls were let go (a banked slot's is later than the slot). */
+async function goTimes(clock: Clock, quota: SharedQuota, callers: number, each: number): Promise<number[]> {
+  const times: number[] = [];
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let call = 0; call < each; call++) {
+        await quota.acquire();
+        times.push(clock.now());
+      }
+    }),
+  );
+  return times.sort((a, b) => a - b);
+}
+
 /** The most slots in any window of `windowMs` that starts at a slot. */
 function busiestWindow(slots: number[], windowMs: number): number {
   let most = 0;
@@ -74,6 +91,13 @@ function busiestWindow(slots: number[], windowMs: number): number {
   }
   return most;
 }
+
+/** Every ledger error an instance met (the static-share fallback would hide a broken ledger). */
+const ledgerErrors: unknown[] = [];
+afterEach(() => {
+  expect(ledgerErrors.map(String)).toEqual([]);
+  ledgerErrors.length = 0;
+});
 
 beforeEach(async () => {
   await dynamo.current.documentClient.send(
@@ -88,13 +112,14 @@ describe('SharedQuota over one ledger', () => {
     const slots = (await Promise.all([work(a, 10, 12), work(b, 10, 12), work(c, 3, 20)])).flat().sort((x, y) => x - y);
 
     expect(slots).toHaveLength(300);
-    // The first second may spend the burst banked while idle (one second of budget), no more.
-    const burstEnd = START + 1;
-    const afterBurst = slots.filter((slot) => slot >= burstEnd);
+    // After the burst banked while idle, never more than the budget in any second...
+    const afterBurst = slots.filter((slot) => slot > START);
     expect(busiestWindow(afterBurst, 1000)).toBeLessThanOrEqual(BUDGET);
-    expect(busiestWindow(slots, 1000)).toBeLessThanOrEqual(2 * BUDGET);
-    // And the slots are all used: 300 calls take 300 / 20 s less the burst, not more.
-    expect(slots[slots.length - 1] - START).toBeLessThanOrEqual(((300 - BUDGET) / BUDGET) * 1000);
+    expect(busiestWindow(slots, 1000)).toBeLessThanOrEqual(BANKED + BUDGET);
+    // ...and due by the start, the banked calls exactly.
+    expect(slots.filter((slot) => slot <= START)).toHaveLength(BANKED);
+    // And no slot is lost: the 300th comes (300 - banked) slots of 50 ms after the start.
+    expect(slots[slots.length - 1] - START).toBe(((300 - BANKED) / BUDGET) * 1000);
     expect(await ledgerItem()).toMatchObject({ granted: 300 });
   });
 
@@ -108,17 +133,17 @@ describe('SharedQuota over one ledger', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(1000 / BUDGET + 1e-6);
   });
 
-  it('restarts an idle cursor with exactly a second of budget banked, then paces', async () => {
+  it('restarts an idle cursor with the banked calls due at once, then paces', async () => {
     const clock = virtualClock();
     const a = instance(clock);
     await work(a, 2, 2);
     clock.clock.t += 60_000;
     const idleEnd = clock.now();
     const after = await work(a, 30, 1);
-    // The bucket the service refilled while nobody called: one second of budget, at once...
-    expect(after.filter((slot) => slot < idleEnd)).toHaveLength(BUDGET);
+    // Most of the bucket the service refilled while nobody called, at once...
+    expect(after.filter((slot) => slot <= idleEnd)).toHaveLength(BANKED);
     // ...then one slot every 50 ms.
-    const paced = after.filter((slot) => slot >= idleEnd);
+    const paced = after.filter((slot) => slot > idleEnd);
     expect(paced.slice(1).map((slot, i) => slot - paced[i])).toEqual(Array(paced.length - 1).fill(1000 / BUDGET));
   });
 
@@ -130,23 +155,40 @@ describe('SharedQuota over one ledger', () => {
     a.pauseUntil(pausedUntil, 'throttle');
     // The episode reaches the ledger before b claims again.
     await waitForLedger((item) => item.pausedUntilMs === pausedUntil);
-    const bSlots = await work(b, 4, 5);
-    expect(Math.min(...bSlots)).toBeGreaterThanOrEqual(pausedUntil);
+    const bCalls = await goTimes(clock, b, 4, 5);
+    expect(Math.min(...bCalls)).toBeGreaterThanOrEqual(pausedUntil);
     expect(b.currentRate).toBeCloseTo(BUDGET * QUOTA_POLICY.firstCut, 5);
     expect(await ledgerItem()).toMatchObject({ throttled: 1, episodeAtMs: pausedUntil - 1000 });
   });
 
-  it('a second throttle in the same pause is the same episode (counted, rate cut once)', async () => {
+  it('a throttle just after an episode began is the same episode (counted, rate cut once)', async () => {
     const clock = virtualClock();
     const [a, b] = [instance(clock), instance(clock)];
-    await work(a, 2, 2);
+    await Promise.all([work(a, 2, 2), work(b, 2, 2)]);
     const until = clock.now() + 1000;
     a.pauseUntil(until, 'throttle');
     await waitForLedger((item) => item.throttled === 1);
-    await work(b, 1, 1); // b sees the pause
-    b.pauseUntil(until + 1000, 'throttle');
+    // b's answer to a call it sent before the episode: b has not seen the episode, the ledger has.
+    clock.clock.t += 10;
+    b.pauseUntil(clock.now() + 1000, 'throttle');
     await waitForLedger((item) => item.throttled === 2);
-    expect(await ledgerItem()).toMatchObject({ pausedUntilMs: until + 1000, episodeRate: BUDGET * QUOTA_POLICY.firstCut });
+    expect(await ledgerItem()).toMatchObject({ pausedUntilMs: until + 10, episodeRate: BUDGET * QUOTA_POLICY.firstCut });
+  });
+
+  it('a throttle after the episode\'s grace begins a new episode, which measures from the last', async () => {
+    const clock = virtualClock();
+    const a = instance(clock);
+    await work(a, 4, 5);
+    a.pauseUntil(clock.now() + 1000, 'throttle');
+    await waitForLedger((item) => item.throttled === 1);
+    const firstRate = BUDGET * QUOTA_POLICY.firstCut;
+    // Calls waiting all along, for 3 s at the cut rate, then a throttle again.
+    await work(a, 10, 6);
+    a.pauseUntil(clock.now() + 1000, 'throttle');
+    await waitForLedger((item) => item.throttled === 2);
+    const item = (await ledgerItem()) as Record<string, number>;
+    expect(item.episodeRate).toBeLessThan(firstRate);
+    expect(item.episodeRate).toBeGreaterThanOrEqual(firstRate * QUOTA_POLICY.deepestCut);
   });
 
   it('a pause that is not a throttle waits but keeps the rate', async () => {
@@ -157,7 +199,7 @@ describe('SharedQuota over one ledger', () => {
     a.pauseUntil(until, 'server-asked');
     await waitForLedger((item) => item.pausedUntilMs === until);
     expect(await ledgerItem()).not.toHaveProperty('episodeAtMs');
-    expect(Math.min(...(await work(a, 2, 1)))).toBeGreaterThanOrEqual(until);
+    expect(Math.min(...(await goTimes(clock, a, 2, 1)))).toBeGreaterThanOrEqual(until);
   });
 
   it('never shortens a longer pause', async () => {
@@ -214,9 +256,12 @@ const state = (overrides: Partial<LedgerState>): LedgerState => ({
   throttled: 0,
   episodeAtMs: 0,
   episodeRate: 0,
-  grantedAtEpisode: 0,
-  throttledAtEpisode: 0,
-  backlogAtEpisode: 0,
+  measureFromMs: 0,
+  grantedAtMeasure: 0,
+  throttledAtMeasure: 0,
+  aheadAtMeasure: 0,
+  bankedAtMeasure: 0,
+  lastLagAtMs: 0,
   ...overrides,
 });
 
@@ -231,25 +276,49 @@ describe('the rate a throttle sets, and how it comes back', () => {
     const previous = state({
       episodeAtMs: START - 10_000,
       episodeRate: 16,
+      measureFromMs: START - 10_000,
       granted: 1170,
-      grantedAtEpisode: 1000,
+      grantedAtMeasure: 1000,
       throttled: 12,
-      throttledAtEpisode: 10,
+      throttledAtMeasure: 10,
       nextSlotMs: START + 500,
     });
     expect(measuredRate(previous, START, 16)).toBeCloseTo(16, 5);
     expect(rateAfterThrottle(previous, START, BUDGET)).toBeCloseTo(16 * QUOTA_POLICY.measuredMargin, 5);
   });
 
-  it('never keeps the rate it was throttled at, and never falls by more than half at once', () => {
-    const generous = state({ episodeAtMs: START - 10_000, episodeRate: 10, granted: 1000 });
+  it('measured from a restart, leaves out the calls the full bucket had banked', () => {
+    // Restarted 5 s ago with 20 banked; 120 granted since, none ahead: (120 - 20) / 5 = 20 per second.
+    const restarted = state({ measureFromMs: START - 5_000, granted: 120, bankedAtMeasure: 20 });
+    expect(measuredRate(restarted, START, BUDGET)).toBeCloseTo(20, 5);
+    expect(rateAfterThrottle(restarted, START, BUDGET)).toBeCloseTo(BUDGET * QUOTA_POLICY.measuredMargin, 5);
+  });
+
+  it('measures nothing when the cursor fell behind (we had too little to send to learn the limit)', () => {
+    const since = START - 5_000;
+    const lagged = state({ measureFromMs: since, granted: 30, lastLagAtMs: START - 1_000 });
+    expect(measuredRate(lagged, START, BUDGET)).toBeUndefined();
+    expect(rateAfterThrottle(lagged, START, BUDGET)).toBe(BUDGET * QUOTA_POLICY.firstCut);
+    // A lag during the banked burst right after a restart is expected and does not count.
+    const justAfterRestart = state({ measureFromMs: since, granted: 116, bankedAtMeasure: 16, lastLagAtMs: since + 100 });
+    expect(measuredRate(justAfterRestart, START, BUDGET)).toBeCloseTo(20, 5);
+  });
+
+  it('measures nothing from too short a span (a throttle right after a burst)', () => {
+    const justRestarted = state({ measureFromMs: START - QUOTA_POLICY.minMeasureMs + 1, granted: 25, bankedAtMeasure: 20 });
+    expect(measuredRate(justRestarted, START, BUDGET)).toBeUndefined();
+    expect(rateAfterThrottle(justRestarted, START, BUDGET)).toBe(BUDGET * QUOTA_POLICY.firstCut);
+  });
+
+  it('never keeps the rate it was throttled at, and never cuts deeper than deepestCut at once', () => {
+    const generous = state({ episodeAtMs: START - 10_000, episodeRate: 10, measureFromMs: START - 10_000, granted: 1000 });
     expect(rateAfterThrottle(generous, START, BUDGET)).toBeCloseTo(10 * QUOTA_POLICY.measuredMargin, 5);
-    const starved = state({ episodeAtMs: START - 10_000, episodeRate: 16, granted: 1 });
-    expect(rateAfterThrottle(starved, START, BUDGET)).toBeCloseTo(8, 5);
+    const starved = state({ episodeAtMs: START - 10_000, episodeRate: 16, measureFromMs: START - 10_000, granted: 1 });
+    expect(rateAfterThrottle(starved, START, BUDGET)).toBeCloseTo(16 * QUOTA_POLICY.deepestCut, 5);
   });
 
   it('forgets an episode too far back to measure from', () => {
-    const old = state({ episodeAtMs: START - QUOTA_POLICY.measureWindowMs - 1, episodeRate: 16, granted: 10_000 });
+    const old = state({ measureFromMs: START - QUOTA_POLICY.measureWindowMs - 1, episodeRate: 16, granted: 10_000 });
     expect(measuredRate(old, START, 16)).toBeUndefined();
   });
 
@@ -263,7 +332,7 @@ describe('the rate a throttle sets, and how it comes back', () => {
     );
     expect(rateInForce(episode, START + 3_600_000, BUDGET)).toBe(BUDGET);
     expect(rateInForce(state({ episodeAtMs: START, episodeRate: 0.001 }), START, BUDGET)).toBe(BUDGET * QUOTA_POLICY.floorShare);
-    expect(rateAfterThrottle(state({ episodeAtMs: START - 1000, episodeRate: 2, granted: 0 }), START, BUDGET)).toBe(
+    expect(rateAfterThrottle(state({ episodeAtMs: START - 5000, episodeRate: 2, measureFromMs: START - 5000 }), START, BUDGET)).toBe(
       BUDGET * QUOTA_POLICY.floorShare,
     );
   });
