@@ -14,7 +14,7 @@ function leftOut(name: string): () => never {
     throw new Error(`zod's ${name} is not in the function bundle (lambdas/shared/zod-bundled-api.ts)`);
   };
 }
-/** Left out: large, and for tools (schemas/ is generated outside the bundle), not for validation. */
+/** Left out: tools nothing in the functions calls (the JSON Schema is written outside them; compile() is opt-in). */
 export const toJSONSchema = leftOut('toJSONSchema');
 export const fromJSONSchema = leftOut('fromJSONSchema');
 export const compile = leftOut('compile');

@@ -5,7 +5,7 @@
  *
  * Why: Powertools' parser schemas (and our own files) `import { z } from 'zod'`, a namespace
  * imported by name, which esbuild keeps whole: with it came every locale zod ships, JSON Schema
- * conversion and the schema compiler, about 300 of zod's 455 KB in the bundle, all of it parsed at
+ * conversion and the schema compiler, 320 of zod's 455 KB in the bundle, all of it parsed at
  * every cold start. This `z` is the namespace of zod-bundled-api.ts instead, so it holds only what
  * is left there. Validation and messages are zod's own: English is the locale zod registers
  * itself, from its schemas, not through `locales`.
