@@ -191,6 +191,39 @@ describe('SharedQuota over one ledger', () => {
     expect(item.episodeRate).toBeGreaterThanOrEqual(firstRate * QUOTA_POLICY.deepestCut);
   });
 
+  it('gives up a slot that comes due during a pause, and takes a new one after it', async () => {
+    // A clock that moves only when the test says, so the pause lands before the slots come due.
+    let t = START;
+    const sleepers: { until: number; wake: () => void }[] = [];
+    const advanceTo = async (to: number) => {
+      t = to;
+      const all = sleepers.splice(0);
+      sleepers.push(...all.filter((sleeper) => sleeper.until > to));
+      for (const sleeper of all.filter((sleeper) => sleeper.until <= to)) sleeper.wake();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const a = new SharedQuota({
+      ledger: new DynamoDbQuotaLedger({ client: dynamo.current.client, tableName: dynamo.current.tables.state }),
+      requestsPerSecond: BUDGET,
+      fallbackRequestsPerSecond: BUDGET / 4,
+      now: () => t,
+      sleep: (ms) => new Promise<void>((wake) => sleepers.push({ until: t + ms, wake })),
+      onLedgerError: (error) => ledgerErrors.push(error),
+    });
+    // The banked calls go at once; the next three get slots 50, 100 and 150 ms ahead.
+    await Promise.all(Array.from({ length: BANKED }, () => a.acquire()));
+    const waiting = [a.acquire(), a.acquire(), a.acquire()];
+    await advanceTo(START + 40); // the claim waits a little for others to join it
+    await waitForLedger((item) => item.granted === BANKED + 3);
+    const pausedUntil = START + 1000;
+    a.pauseUntil(pausedUntil, 'server-asked');
+    for (const step of [50, 100, 150, 1000]) await advanceTo(START + step);
+    const slots = await Promise.all(waiting);
+    // Not one went out on its slot from before the pause: each claimed a new slot after it.
+    expect(Math.min(...slots)).toBeGreaterThan(START + 150);
+    expect(await ledgerItem()).toMatchObject({ granted: BANKED + 6 });
+  });
+
   it('a pause that is not a throttle waits but keeps the rate', async () => {
     const clock = virtualClock();
     const a = instance(clock);
