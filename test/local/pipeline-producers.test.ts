@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { asDocumentClient } from '../../lambdas/adapters/dynamodb-document-client';
+import { QUOTA_LEDGER_KEY } from '../../lambdas/shared/tables';
 import { OUTCOME_EVENT_SOURCE } from '../../lambdas/shared/telemetry';
 import { localDynamoDbClient } from '../../local/dynalite';
 import { localAccessKeyIdFor, localUniqueIdFor } from '../../local/iam';
@@ -97,5 +100,15 @@ describe('local pipeline with producers', () => {
     expect(environment.REQUESTS_PER_SECOND).toBe('50');
     expect(environment.QUOTA_INSTANCES).toBe('4');
     expect(environment.AWS_ACCESS_KEY_ID).toBe(localAccessKeyIdFor(pipeline.plan.resources.functionRoleArn));
+  });
+
+  it('takes every Identity Store call the function made from the shared budget in the state table', async () => {
+    const calls = pipeline.emulator!.stats().totalCalls;
+    const { Item } = await asDocumentClient(localDynamoDbClient(pipeline.dynamodbEndpoint)).send(
+      new GetCommand({ TableName: LOCAL_NAMES.tables.state, Key: { pk: QUOTA_LEDGER_KEY } }),
+    );
+    expect(calls).toBeGreaterThan(0);
+    // A slot per HTTP attempt; a slot given up in a pause is claimed again, so never fewer.
+    expect(Item?.granted).toBeGreaterThanOrEqual(calls);
   });
 });
