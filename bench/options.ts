@@ -36,7 +36,7 @@ Options:
   --joiners N   joiners in the quota wave, each with 2 groups, plus 10% title changes, 10% department
                 moves and 5% leavers (default ${SIZES.default.joiners}; --quick ${SIZES.quick.joiners}; at least ${MIN_JOINERS});
                 the quota matrix keeps its own sizes
-  --quick       the small run (a few minutes on 2 cores; the full one takes about half an hour)
+  --quick       the small run (about 3 minutes on 2 cores; the full one about 25)
   --out FILE    where to write the results (default bench/results.json)
   -h, --help    this text
 `;
