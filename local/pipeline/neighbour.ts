@@ -53,5 +53,3 @@ export function startNeighbour(options: { endpoint: string; identityStoreId: str
     },
   };
 }
-
-export type Neighbour = ReturnType<typeof startNeighbour>;
