@@ -210,11 +210,11 @@ export class BenchPipeline {
  * answers less those the neighbour counted itself (the emulator does not count throttling per action).
  */
 export function separateNeighbour(
-  stats: Pick<EmulatorStats, 'callsByAction' | 'throttled'>,
+  stats: Pick<EmulatorStats, 'callsByAction' | 'throttledByAction'>,
   neighbour: NeighbourCalls | undefined,
 ): { calls: number; throttled: number; callsByAction: Record<string, number> } {
-  const allThrottled = stats.throttled.quota + stats.throttled.injected;
-  const ours = Object.entries(stats.callsByAction).filter(([action]) => neighbour === undefined || action !== NEIGHBOUR_ACTION);
+  const isOurs = ([action]: [string, number]) => neighbour === undefined || action !== NEIGHBOUR_ACTION;
+  const ours = Object.entries(stats.callsByAction).filter(isOurs);
   if (neighbour) {
     const seen = stats.callsByAction[NEIGHBOUR_ACTION] ?? 0;
     // Only true if our function never calls the neighbour's action: then its calls are all the neighbour's.
@@ -224,7 +224,8 @@ export function separateNeighbour(
   }
   return {
     calls: ours.reduce((sum, [, count]) => sum + count, 0),
-    throttled: allThrottled - (neighbour?.throttled ?? 0),
+    // Counted by action, as the calls are: never the total less the neighbour's.
+    throttled: Object.entries(stats.throttledByAction).filter(isOurs).reduce((sum, [, count]) => sum + count, 0),
     // Sorted, so results.json diffs only when a count changes.
     callsByAction: Object.fromEntries(ours.sort(([a], [b]) => a.localeCompare(b))),
   };

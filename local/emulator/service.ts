@@ -55,17 +55,17 @@ export class IdentityStoreService {
 
     const admission = quota.tryAcquire(action);
     if (!admission.allowed) {
-      stats.quotaThrottled();
+      stats.quotaThrottled(action);
       return this.fail(throttling(admission.retryAfterSeconds, this.deps.throttleStatus));
     }
 
     const fault = faults.decide(WRITE_ACTIONS.has(action));
     if (fault.latencyMs > 0) {
-      stats.fault('latency');
+      stats.fault('latency', action);
       await sleep(fault.latencyMs);
     }
     if (fault.failure) {
-      stats.fault(fault.failure);
+      stats.fault(fault.failure, action);
       switch (fault.failure) {
         case 'drop':
           return { kind: 'drop' };

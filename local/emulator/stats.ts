@@ -5,6 +5,8 @@ export interface EmulatorStats {
   totalCalls: number;
   callsByAction: Record<string, number>;
   throttled: { quota: number; injected: number };
+  /** Throttled answers (quota and injected) by the action that was throttled. */
+  throttledByAction: Record<string, number>;
   faults: Record<FaultKind, number>;
   errorsByType: Record<string, number>;
   successfulWrites: number;
@@ -47,13 +49,21 @@ export class StatsRecorder {
     this.stats.callsByAction[action] = (this.stats.callsByAction[action] ?? 0) + 1;
   }
 
-  quotaThrottled(): void {
+  quotaThrottled(action: string): void {
     this.stats.throttled.quota += 1;
+    this.throttledAction(action);
   }
 
-  fault(kind: FaultKind): void {
+  fault(kind: FaultKind, action: string): void {
     this.stats.faults[kind] += 1;
-    if (kind === 'throttle') this.stats.throttled.injected += 1;
+    if (kind === 'throttle') {
+      this.stats.throttled.injected += 1;
+      this.throttledAction(action);
+    }
+  }
+
+  private throttledAction(action: string): void {
+    this.stats.throttledByAction[action] = (this.stats.throttledByAction[action] ?? 0) + 1;
   }
 
   error(type: string): void {
@@ -85,6 +95,7 @@ export class StatsRecorder {
       totalCalls: 0,
       callsByAction: {},
       throttled: { quota: 0, injected: 0 },
+      throttledByAction: {},
       faults: emptyFaults(),
       errorsByType: {},
       successfulWrites: 0,

@@ -79,7 +79,10 @@ describe('wave figures with a neighbour', () => {
 });
 
 describe('telling our calls from the neighbour', () => {
-  const stats = { callsByAction: { CreateUser: 100, [NEIGHBOUR_ACTION]: 30, GetUserId: 50 }, throttled: { quota: 12, injected: 0 } };
+  const stats = {
+    callsByAction: { CreateUser: 100, [NEIGHBOUR_ACTION]: 30, GetUserId: 50 },
+    throttledByAction: { CreateUser: 4, [NEIGHBOUR_ACTION]: 5, GetUserId: 3 },
+  };
 
   it("leaves out the neighbour's action and its own throttled answers", () => {
     expect(separateNeighbour(stats, { calls: 30, throttled: 5 })).toEqual({

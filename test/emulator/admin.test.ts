@@ -46,6 +46,7 @@ describe('admin endpoints and counters', () => {
         totalCalls: 4,
         callsByAction: { CreateUser: 1, ListUsers: 2, DescribeUser: 1 },
         throttled: { quota: 1, injected: 0 },
+        throttledByAction: { ListUsers: 1 },
         errorsByType: { ValidationException: 1, ThrottlingException: 1 },
         successfulWrites: 1,
         faultSeed: 5,
