@@ -1,11 +1,13 @@
 /**
  * A short-lived cache of looked-up ids (GetUserId/GetGroupId) for a warm process. It wraps an
  * IdentityStorePort, so the engine cannot tell it is there. Entries are dropped as soon as this
- * process learns they are wrong: on a delete, a rename, or a describe that finds nothing.
+ * process learns they are wrong: on a delete, a rename, a describe that finds nothing, or a write
+ * the store answers "not found" (the retry then looks the name up again instead of reusing the id).
+ * A caller that doubts an answer asks again with `fresh`, which replaces the entry.
  */
 import type { ExternalId } from './identity-change';
 import { nameKey } from './names';
-import type { AttributeOperation, Clock, IdentityStorePort, LookupOptions } from './ports';
+import { NotFoundError, type AttributeOperation, type Clock, type IdentityStorePort, type LookupOptions } from './ports';
 
 export class IdCache {
   private readonly entries = new Map<string, { id: string; expiresAt: number }>();
@@ -64,6 +66,14 @@ export function withCachedLookups(port: IdentityStorePort, cache: IdCache, ident
     else cache.forgetKey(key);
     return id;
   };
+  const forgetWhenGone = async <T>(ids: string[], write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof NotFoundError) for (const id of ids) cache.forgetId(id);
+      throw error;
+    }
+  };
   return {
     ...bindAll(port),
     findUserIdByUserName: (userName, options) =>
@@ -89,7 +99,7 @@ export function withCachedLookups(port: IdentityStorePort, cache: IdCache, ident
     updateUser: async (userId: string, operations: AttributeOperation[]) => {
       // A rename makes the old name's entry wrong.
       if (operations.some((op) => op.attributePath === 'userName')) cache.forgetId(userId);
-      return port.updateUser(userId, operations);
+      return forgetWhenGone([userId], () => port.updateUser(userId, operations));
     },
     deleteUser: async (userId) => {
       cache.forgetId(userId);
@@ -104,6 +114,8 @@ export function withCachedLookups(port: IdentityStorePort, cache: IdCache, ident
       cache.forgetId(groupId);
       return port.deleteGroup(groupId);
     },
+    updateGroup: (groupId, operations) => forgetWhenGone([groupId], () => port.updateGroup(groupId, operations)),
+    createMembership: (groupId, userId) => forgetWhenGone([groupId, userId], () => port.createMembership(groupId, userId)),
   };
 }
 

@@ -5,7 +5,11 @@
 import {
   CreateGroupCommand,
   CreateGroupMembershipCommand,
+  CreateUserCommand,
+  DeleteGroupCommand,
+  DeleteUserCommand,
   DescribeUserCommand,
+  GetUserIdCommand,
   IdentitystoreClient,
   ListGroupMembershipsForMemberCommand,
 } from '@aws-sdk/client-identitystore';
@@ -15,6 +19,7 @@ import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-process
 import { IdentityStoreAdapter } from '../../lambdas/adapters/identity-store';
 import { createIdentityStoreClient } from '../../lambdas/adapters/identity-store-client';
 import type { RetryNotice } from '../../lambdas/adapters/retry-after-strategy';
+import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import type { OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
@@ -41,7 +46,7 @@ const dynamo = useDynalite();
 async function harness(
   emulatorOptions: Parameters<typeof startEmulator>[0],
   requestsPerSecond = 50,
-  on: { dynamo: { readonly current: TestDynamo }; settings: ProcessSettings } = { dynamo, settings },
+  on: { dynamo: { readonly current: TestDynamo }; settings: ProcessSettings; idCacheMs?: number } = { dynamo, settings },
 ) {
   const emulator = await startEmulator({ identityStoreIds: [STORE], ...emulatorOptions });
   const retries: RetryNotice[] = [];
@@ -56,12 +61,15 @@ async function harness(
   const { documentClient, tables } = on.dynamo.current;
   const audit = new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 });
   const state = new DynamoDbProcessingState({ client: documentClient, tableName: tables.state });
+  // One cache for the harness, as a warm function instance keeps one across deliveries.
+  const idCache = new IdCache(on.idCacheMs ?? 0, { now: () => new Date() });
   const query = new DynamoDbAuditQuery({ client: documentClient, tableName: tables.audit });
   const published: OutcomeRecord[] = [];
   let message = 0;
   const deliver = async (event: unknown, receiveCount = 1) => {
     const tally = { waitedMs: 0 };
-    const identityStore = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
+    const adapter = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
+    const identityStore = withCachedLookups(adapter, idCache, STORE);
     return processDelivery(
       JSON.stringify(event),
       { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
@@ -239,5 +247,64 @@ describe('deletions against the emulator: the Identity Store removes the members
       expect.objectContaining({ kind: 'WRITE', action: 'DeleteGroup', groupId: created.record.groupId, groupDisplayName: group, sequence: 0 }),
     ]);
     expect(trail.find((r) => r.kind === 'OUTCOME')).toMatchObject({ outcome: 'APPLIED', groupId: created.record.groupId });
+  });
+});
+
+describe('a warm id cache holding the id of a user or group deleted outside the service', () => {
+  const staleDynamo = useDynalite();
+  const warm = (scope: ProcessSettings['managedGroupScope'] = settings.managedGroupScope) =>
+    harness({ tps: 0 }, 50, { dynamo: staleDynamo, settings: { ...settings, deletionCap: 10, managedGroupScope: scope }, idCacheMs: 600_000 });
+
+  /** A user the service made (its id now cached under the name), deleted with the SDK and made again under the same UserName. */
+  async function replacedUser(h: Awaited<ReturnType<typeof warm>>) {
+    const userName = unique('stale');
+    const cached = (await h.deliver(events.userUpserted(person(userName), { at: at(1), id: unique('join') }))).record.userId!;
+    await h.reader.send(new DeleteUserCommand({ IdentityStoreId: STORE, UserId: cached }));
+    const made = await h.reader.send(
+      new CreateUserCommand({ IdentityStoreId: STORE, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Test' } }),
+    );
+    return { userName, cached, newer: made.UserId! };
+  }
+
+  it('user.deleted by userName deletes the newer user instead of ending NOOP', async () => {
+    const h = (current = await warm());
+    const { userName, newer } = await replacedUser(h);
+    const journalBefore = h.emulator.writes().at(-1)!.sequence;
+    const result = await h.deliver(events.userDeleted({ userName }, { at: at(2), id: unique('leave') }));
+    expect(result.record).toMatchObject({ outcome: 'APPLIED', writes: 1, userId: newer });
+    expect(h.emulator.writes(journalBefore).map((w) => [w.action, w.userId])).toEqual([['DeleteUser', newer]]);
+    await expect(h.reader.send(new GetUserIdCommand({ IdentityStoreId: STORE, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'userName', AttributeValue: userName } } }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  it('user.upserted updates the newer user: no CreateUser tried, no duplicate', async () => {
+    const h = (current = await warm());
+    const { userName, newer } = await replacedUser(h);
+    const mover = events.userUpserted({ ...person(userName), Title: 'Engineer' }, { at: at(2), id: unique('move') });
+    h.emulator.resetStats();
+    const result = await h.deliver(mover);
+    expect(result.record).toMatchObject({ outcome: 'APPLIED', writes: 1, userId: newer });
+    const trail = (await h.query.eventHistory(mover.id)).records;
+    expect(trail.filter((r) => r.kind === 'INTENT').map((r) => r.kind === 'INTENT' && r.action)).toEqual(['UpdateUser']);
+    expect(h.emulator.stats().callsByAction.CreateUser).toBeUndefined();
+    expect((await h.reader.send(new DescribeUserCommand({ IdentityStoreId: STORE, UserId: newer }))).Title).toBe('Engineer');
+  });
+
+  it('membership.added to a group deleted and made again outside the service: the retry looks the name up again instead of reusing the id', async () => {
+    const h = (current = await warm({ kind: 'prefix', prefix: 'app-' }));
+    const group = unique('app-wiki');
+    const cached = (await h.deliver(events.groupUpserted(group, { at: at(1), id: unique('group') }))).record.groupId!;
+    const userName = unique('member');
+    expect((await h.deliver(events.userUpserted(person(userName), { at: at(1), id: unique('join') }))).record.outcome).toBe('APPLIED');
+    await h.reader.send(new DeleteGroupCommand({ IdentityStoreId: STORE, GroupId: cached }));
+    const newer = (await h.reader.send(new CreateGroupCommand({ IdentityStoreId: STORE, DisplayName: group }))).GroupId!;
+
+    const added = events.membership('membership.added', userName, group, { at: at(2), id: unique('add') });
+    // The first attempt writes to the id it had, which the store answers "not found".
+    expect((await h.deliver(added)).record).toMatchObject({ outcome: 'RETRYING', errorCode: 'STALE_REFERENCE' });
+    const second = await h.deliver(added, 2);
+    expect(second.record).toMatchObject({ outcome: 'APPLIED', groupId: newer });
+    expect(await h.groupsOf(second.record.userId!)).toEqual([newer]);
   });
 });

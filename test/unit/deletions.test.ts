@@ -252,6 +252,19 @@ describe('a user deleted twice', () => {
   });
 });
 
+describe('a warm id cache that the store contradicts', () => {
+  it('a cached id now under another name (renamed outside the service) is not the person the name names', async () => {
+    const h = harness({}, { idCacheMs: 60_000 });
+    await applied(h, events.userUpserted(ada(), { at: at(1) }));
+    const renamed = await idOf(h, 'ada');
+    h.identityStore.users.get(renamed)!.attributes.UserName = 'ada.old';
+    const newer = h.identityStore.seedUser(ada());
+    const result = await h.deliver(events.userDeleted({ userName: 'ada' }, { at: at(2) }));
+    expect(result.record).toMatchObject({ outcome: 'APPLIED', userId: newer });
+    expect([...h.identityStore.users.keys()]).toEqual([renamed]);
+  });
+});
+
 describe('a group deleted while a membership.added for it is in flight', () => {
   async function world() {
     const h = harness();

@@ -1,4 +1,5 @@
 import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
+import { NotFoundError } from '../../lambdas/domain/ports';
 import { FixedClock, InMemoryIdentityStore } from '../support/in-memory-ports';
 import { person } from '../support/events';
 
@@ -37,6 +38,27 @@ describe('cached id lookups', () => {
     store.users.delete(other); // deleted behind our back
     expect(await port.describeUser(other)).toBeUndefined();
     expect(await port.findUserIdByUserName('bob')).toBeUndefined();
+  });
+
+  it('forgets the ids of a write the store answers "not found", so the retry looks the names up again', async () => {
+    const { store, port } = setup();
+    const group = store.seedGroup('app-wiki');
+    const user = store.seedUser(person('ada'));
+    await port.findGroupIdByDisplayName('app-wiki');
+    await port.findUserIdByUserName('ada');
+    // Both deleted behind our back and made again under the same names.
+    store.groups.delete(group);
+    store.users.delete(user);
+    const newerGroup = store.seedGroup('app-wiki');
+    const newerUser = store.seedUser(person('ada'));
+    await expect(port.createMembership(group, user)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await port.findGroupIdByDisplayName('app-wiki')).toBe(newerGroup);
+    expect(await port.findUserIdByUserName('ada')).toBe(newerUser);
+
+    await port.findGroupIdByDisplayName('app-wiki');
+    store.groups.delete(newerGroup);
+    await expect(port.updateGroup(newerGroup, [{ attributePath: 'description', attributeValue: 'x' }])).rejects.toBeInstanceOf(NotFoundError);
+    expect(await port.findGroupIdByDisplayName('app-wiki')).toBeUndefined();
   });
 
   it('is a pass-through when the TTL is 0', async () => {
