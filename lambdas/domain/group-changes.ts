@@ -74,10 +74,7 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
   if (superseded) return { ...superseded, groupDisplayName: displayName };
 
   const group = await findGroupRef(run, displayName);
-  if (!group) {
-    await advance(run, keys, 'deleted');
-    return { outcome: 'NOOP', reason: 'the group does not exist (already deleted)', groupDisplayName: displayName, writes: 0 };
-  }
+  if (!group) return groupAlreadyDeleted(run, keys, displayName);
   await requireManaged(run, group, 'delete it');
   await reserveDeletion(run, 'group');
 
@@ -95,4 +92,27 @@ export async function applyGroupDeleted(change: GroupDeleted, run: EngineRun): P
   await run.ports.state.clearGroupCreationIntent(displayName);
   await advance(run, keys, 'deleted', { kind: 'group-deleted', groupId: group.groupId });
   return { outcome: outcomeOf(run), groupId: group.groupId, groupDisplayName: group.displayName, writes: run.writes.count };
+}
+
+/**
+ * group.deleted found no group by the name: a NOOP that still records what it knows, as
+ * user.deleted's does. When the group this service last applied under the name is gone from the
+ * store (an earlier attempt's DeleteGroup whose response or WRITE record was lost, or a deletion
+ * outside the service), the tombstone carries the `group-deleted` fact and the outcome its
+ * GroupId. Either way no group of ours is left under the name, so the creation intent goes: a
+ * group someone else creates under it later is theirs.
+ */
+async function groupAlreadyDeleted(run: EngineRun, keys: string[], displayName: string): Promise<ApplyResult> {
+  const { identityStore, state } = run.ports;
+  const applied = [...(await state.getWatermarks(keys)).values()][0]?.applied;
+  let groupId: string | undefined;
+  if (applied?.kind === 'group-deleted') groupId = applied.groupId;
+  else if (applied?.kind === 'group' && !(await identityStore.describeGroup(applied.groupId))) groupId = applied.groupId;
+  await state.clearGroupCreationIntent(displayName);
+  await advance(run, keys, 'deleted', groupId === undefined ? undefined : { kind: 'group-deleted', groupId });
+  const reason =
+    groupId === undefined
+      ? 'the group does not exist (already deleted)'
+      : `the group does not exist (already deleted): ${groupId}, the group this service knew by this name, is gone`;
+  return { outcome: 'NOOP', reason, groupId, groupDisplayName: displayName, writes: 0 };
 }

@@ -7,7 +7,7 @@ import { membershipSetKeys, newerWatermark, personKeys, subjectKey } from './ord
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
 import { advance, findGroupRef, groupNotFound, isManaged, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
 import { diffUser, toOperations } from './user-diff';
-import { findPerson } from './find-person';
+import { findPerson, type PersonFound } from './find-person';
 
 export async function applyUserUpserted(change: UserUpserted, run: EngineRun): Promise<ApplyResult> {
   const { ExternalIds: externalIds = [], ...attributes } = change.data.user;
@@ -99,11 +99,8 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
   const superseded = await supersededBy(run, keys);
   if (superseded) return { ...superseded, userName };
 
-  const user = await findUser(run, { userName, externalIds: externalId ? [externalId] : [] });
-  if (!user) {
-    await advance(run, keys, 'deleted');
-    return { outcome: 'NOOP', reason: 'the user does not exist (already deleted)', userName, writes: 0 };
-  }
+  const { user, gone } = await findPersonOf(run, { userName, externalIds: externalId ? [externalId] : [] });
+  if (!user) return alreadyDeleted(run, { named, userName }, gone);
   const resolvedName = user.attributes.UserName;
   await reserveDeletion(run, 'user');
 
@@ -127,10 +124,47 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
   return { outcome: outcomeOf(run), userId: user.userId, userName: resolvedName, writes: run.writes.count };
 }
 
+/**
+ * user.deleted found nobody to delete. That is a NOOP, but not one to forget: when this service
+ * knew the person by a UserId the store no longer holds (an earlier attempt's DeleteUser whose
+ * response or WRITE record was lost, or a deletion outside the service), the outcome names that
+ * UserId and the tombstones carry the `user-deleted` fact, as if this attempt had made the
+ * deletion. Without it the joiner's facts would still say the user exists (drift: user-missing).
+ * The UserId comes from the lookups that found it gone (the ExternalId mapping first), else from
+ * the facts on the event's own keys (its latest first), checked gone with DescribeUser.
+ */
+async function alreadyDeleted(run: EngineRun, event: { named: string[]; userName?: string }, gone: string[]): Promise<ApplyResult> {
+  const marks = [...(await run.ports.state.getWatermarks([...event.named, ...membershipSetKeys(event.named)])).values()];
+  const facts = marks
+    .sort((a, b) => (a.occurredAt < b.occurredAt ? 1 : a.occurredAt > b.occurredAt ? -1 : 0))
+    .flatMap(({ applied }) => (applied?.kind === 'user' || applied?.kind === 'user-deleted' || applied?.kind === 'memberships' ? [applied] : []));
+  const recorded = new Set(facts.flatMap((fact) => (fact.kind === 'user-deleted' ? [fact.userId] : [])));
+  let userId = gone[0];
+  for (const candidate of userId === undefined ? new Set(facts.map((fact) => fact.userId)) : []) {
+    // A deletion already recorded stays recorded; any other id must be gone from the store.
+    if (recorded.has(candidate) || !(await run.ports.identityStore.describeUser(candidate))) {
+      userId = candidate;
+      break;
+    }
+  }
+  const knownName = facts.flatMap((fact) => (fact.kind === 'user' && fact.userId === userId ? [fact.attributes.UserName] : []))[0];
+  const everyName = [...event.named, ...personKeys(knownName, [])];
+  await advance(run, [...everyName, ...membershipSetKeys(everyName)], 'deleted', userId === undefined ? undefined : { kind: 'user-deleted', userId });
+  const reason =
+    userId === undefined
+      ? 'the user does not exist (already deleted)'
+      : `the user does not exist (already deleted): ${userId}, the user this service knew by these names, is gone`;
+  return { outcome: 'NOOP', reason, userId, userName: event.userName ?? knownName, writes: 0 };
+}
+
 /** The person the event names, found as find-person.ts finds people. */
-async function findUser(run: EngineRun, by: { userName?: string; externalIds: ExternalId[] }): Promise<StoredUser | undefined> {
+async function findPersonOf(run: EngineRun, by: { userName?: string; externalIds: ExternalId[] }): Promise<PersonFound> {
   const { identityStore, state } = run.ports;
-  return (await findPerson({ identityStore, state, describe: (userId) => identityStore.describeUser(userId) }, by)).user;
+  return findPerson({ identityStore, state, describe: (userId) => identityStore.describeUser(userId) }, by);
+}
+
+async function findUser(run: EngineRun, by: { userName?: string; externalIds: ExternalId[] }): Promise<StoredUser | undefined> {
+  return (await findPersonOf(run, by)).user;
 }
 
 /**

@@ -19,12 +19,15 @@ import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-process
 import { IdentityStoreAdapter } from '../../lambdas/adapters/identity-store';
 import { createIdentityStoreClient } from '../../lambdas/adapters/identity-store-client';
 import type { RetryNotice } from '../../lambdas/adapters/retry-after-strategy';
+import { detectDrift } from '../../lambdas/domain/drift';
 import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
-import type { OutcomeRecord } from '../../lambdas/domain/ports';
+import type { IdentityChange } from '../../lambdas/domain/identity-change';
+import { subjectKey } from '../../lambdas/domain/ordering';
+import type { AuditLogPort, OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
-import { useDynalite, type TestDynamo } from '../support/dynalite';
+import { startTestDynamo, useDynalite, type TestDynamo } from '../support/dynalite';
 import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
@@ -60,6 +63,16 @@ async function harness(
   });
   const { documentClient, tables } = on.dynamo.current;
   const audit = new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 });
+  // An audit outage right after a write: the call was made, its WRITE record is lost.
+  const faults = { loseWriteRecords: 0 };
+  const auditPort: AuditLogPort = {
+    recordIntent: (record) => audit.recordIntent(record),
+    recordWrite: async (record) => {
+      if (faults.loseWriteRecords-- > 0) throw new Error('audit table unavailable');
+      return audit.recordWrite(record);
+    },
+    recordOutcome: (record) => audit.recordOutcome(record),
+  };
   const state = new DynamoDbProcessingState({ client: documentClient, tableName: tables.state });
   // One cache for the harness, as a warm function instance keeps one across deliveries.
   const idCache = new IdCache(on.idCacheMs ?? 0, { now: () => new Date() });
@@ -73,7 +86,7 @@ async function harness(
     return processDelivery(
       JSON.stringify(event),
       { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
-      { identityStore, state, audit, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) }, pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+      { identityStore, state, audit: auditPort, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) }, pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
       on.settings,
       tally,
     );
@@ -85,7 +98,7 @@ async function harness(
     );
     return GroupMemberships.map((m) => m.GroupId!);
   };
-  return { emulator, client, reader, retries, deliver, query, groupsOf, published };
+  return { emulator, client, reader, retries, deliver, query, groupsOf, published, state, audit, faults };
 }
 
 let current: { emulator: RunningEmulator; client: IdentitystoreClient; reader: IdentitystoreClient } | undefined;
@@ -247,6 +260,119 @@ describe('deletions against the emulator: the Identity Store removes the members
       expect.objectContaining({ kind: 'WRITE', action: 'DeleteGroup', groupId: created.record.groupId, groupDisplayName: group, sequence: 0 }),
     ]);
     expect(trail.find((r) => r.kind === 'OUTCOME')).toMatchObject({ outcome: 'APPLIED', groupId: created.record.groupId });
+  });
+});
+
+describe('a deletion whose WRITE record was lost (an audit outage right after the call), redelivered', () => {
+  // Tables of its own per test: drift reads every applied fact in the state table.
+  let own: TestDynamo | undefined;
+  afterEach(async () => {
+    await own?.stop();
+    own = undefined;
+  });
+  const lossy = async () => {
+    own = await startTestDynamo();
+    return harness({ tps: 0 }, 50, { dynamo: { current: own }, settings: { ...settings, deletionCap: 10 } });
+  };
+
+  /** detectDrift with the real adapters, action repair, keeping the repair events it would send. */
+  async function drift(h: Awaited<ReturnType<typeof harness>>) {
+    const sent: IdentityChange[] = [];
+    const report = await detectDrift(
+      {
+        identityStore: new IdentityStoreAdapter({ client: h.client, identityStoreId: STORE }),
+        state: h.state,
+        applied: h.state,
+        memory: h.state,
+        audit: h.audit,
+        publisher: { publishDrift: async () => undefined },
+        repair: { send: async (repairs) => (sent.push(...repairs), { sent: repairs.length, failed: [] }) },
+        clock: { now: () => new Date() },
+        yieldToEvents: async () => undefined,
+      },
+      { identityStoreId: STORE, managedGroupScope: settings.managedGroupScope, action: 'repair' },
+    );
+    return { report, sent };
+  }
+
+  it.each([
+    ['ExternalId', (_userName: string, externalId: { Issuer: string; Id: string }) => ({ externalId })],
+    ['userName', (userName: string) => ({ userName })],
+  ])('user.deleted by %s: the retry names the UserId, leaves the user-deleted fact and tombstones, and drift has no leaver to re-create', async (_by, named) => {
+    const h = (current = await lossy());
+    const group = unique('managed');
+    expect((await h.deliver(events.groupUpserted(group, { at: at(1), id: unique('group') }))).record.outcome).toBe('APPLIED');
+    const userName = unique('leaver');
+    const externalId = { Issuer: 'workday', Id: unique('W') };
+    const joined = await h.deliver(events.userUpserted({ ...person(userName), ExternalIds: [externalId] }, { groups: [group], at: at(2), id: unique('join') }));
+    const userId = joined.record.userId!;
+    expect((await drift(h)).report.findings).toEqual([]);
+
+    const leaver = events.userDeleted(named(userName, externalId), { at: at(4), id: unique('leave') });
+    h.faults.loseWriteRecords = 1;
+    const first = await h.deliver(leaver);
+    expect(first.record).toMatchObject({ outcome: 'RETRYING', errorCode: 'AUDIT_UNAVAILABLE' });
+    expect(h.emulator.writes().filter((w) => w.action === 'DeleteUser').map((w) => w.userId)).toEqual([userId]);
+
+    const second = await h.deliver(leaver, 2);
+    expect(second.record).toMatchObject({ outcome: 'NOOP', writes: 0, userId, userName });
+    expect(second.record.errorMessage).toBe(`the user does not exist (already deleted): ${userId}, the user this service knew by these names, is gone`);
+
+    // The applied fact, on the keys the event named and under the name the service gave the user.
+    const tombstoned = [subjectKey.userName(userName), ...('externalId' in leaver.data ? [subjectKey.userExternalId(externalId)] : [])];
+    const marks = await h.state.getWatermarks(tombstoned);
+    expect(tombstoned.map((key) => marks.get(key))).toEqual(
+      tombstoned.map(() => expect.objectContaining({ eventId: leaver.id, kind: 'deleted', applied: { kind: 'user-deleted', userId } })),
+    );
+
+    // The trail: attempt 1's DeleteUser by its intent only (the WRITE record was lost); the final
+    // outcome names the same UserId, gone, and is in the user's history.
+    const trail = (await h.query.eventHistory(leaver.id)).records;
+    expect(trail.map((r) => [r.kind, r.attempt, r.kind === 'OUTCOME' ? r.outcome : r.kind === 'DRIFT' ? '' : r.action, r.userId])).toEqual([
+      ['INTENT', 1, 'DeleteUser', userId],
+      ['OUTCOME', 1, 'RETRYING', undefined],
+      ['OUTCOME', 2, 'NOOP', userId],
+    ]);
+    const history = (await h.query.userTimeline(userName)).records;
+    expect(history.filter((r) => r.eventId === leaver.id).at(-1)).toMatchObject({ kind: 'OUTCOME', outcome: 'NOOP', userId });
+
+    // Drift: the facts say the user should not exist, and it does not: nothing to find, nothing sent.
+    const { report, sent } = await drift(h);
+    expect(report.findings).toEqual([]);
+    expect(sent).toEqual([]);
+
+    // A late joiner event under the name alone (older than the leave) cannot bring the leaver back.
+    const late = await h.deliver(events.userUpserted(person(userName), { at: at(3), id: unique('late') }));
+    expect(late.record.outcome).toBe('SUPERSEDED');
+    expect(h.emulator.writes().filter((w) => w.action === 'CreateUser')).toHaveLength(1);
+  });
+
+  it('group.deleted: the retry names the GroupId, leaves the group-deleted fact and drops the creation intent, so a group made later under the name is not taken as ours', async () => {
+    const h = (current = await lossy());
+    const group = unique('project');
+    const groupId = (await h.deliver(events.groupUpserted(group, { at: at(1), id: unique('group') }))).record.groupId!;
+    const member = unique('member');
+    expect((await h.deliver(events.userUpserted(person(member), { groups: [group], at: at(2), id: unique('join') }))).record.outcome).toBe('APPLIED');
+
+    const deletion = events.groupDeleted(group, { at: at(3), id: unique('gdel') });
+    h.faults.loseWriteRecords = 1;
+    expect((await h.deliver(deletion)).record).toMatchObject({ outcome: 'RETRYING', errorCode: 'AUDIT_UNAVAILABLE' });
+    const second = await h.deliver(deletion, 2);
+    expect(second.record).toMatchObject({ outcome: 'NOOP', writes: 0, groupId, groupDisplayName: group });
+    const mark = (await h.state.getWatermarks([subjectKey.group(group)])).get(subjectKey.group(group));
+    expect(mark).toMatchObject({ eventId: deletion.id, kind: 'deleted', applied: { kind: 'group-deleted', groupId } });
+    const trail = (await h.query.eventHistory(deletion.id)).records;
+    expect(trail.map((r) => [r.kind, r.attempt, r.kind === 'OUTCOME' ? r.outcome : r.kind === 'DRIFT' ? '' : r.action, r.groupId])).toEqual([
+      ['INTENT', 1, 'DeleteGroup', groupId],
+      ['OUTCOME', 1, 'RETRYING', undefined],
+      ['OUTCOME', 2, 'NOOP', groupId],
+    ]);
+
+    // Someone makes a group under the name in the console: it is not this service's to change.
+    expect(await h.state.hasGroupCreationIntent(group)).toBe(false);
+    await h.reader.send(new CreateGroupCommand({ IdentityStoreId: STORE, DisplayName: group }));
+    const added = await h.deliver(events.membership('membership.added', member, group, { at: at(4), id: unique('add') }));
+    expect(added.record).toMatchObject({ outcome: 'REJECTED', errorCode: 'GROUP_NOT_MANAGED' });
   });
 });
 

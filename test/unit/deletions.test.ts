@@ -221,10 +221,29 @@ describe('a user deleted twice', () => {
     expect(h.identityStore.users.size).toBe(0);
     expect(h.identityStore.memberships.size).toBe(0);
     const second = await h.deliver(leaver, 2);
-    expect(second.record).toMatchObject({ outcome: 'NOOP', writes: 0 });
+    // The retry's outcome names the UserId the intent named, gone, and its tombstones say so.
+    expect(second.record).toMatchObject({ outcome: 'NOOP', writes: 0, userId });
+    expect((await h.state.getWatermarks(['user:name:ada'])).get('user:name:ada')?.applied).toEqual({ kind: 'user-deleted', userId });
     // The deletion is in the trail by its intent, with the UserId that ends the memberships.
     expect(h.trailOf(leaver.id)).toEqual({ intents: [expect.objectContaining({ action: 'DeleteUser', userId, attempt: 1 })], writes: [] });
     expect(await h.reserved()).toEqual([leaver.id]);
+  });
+
+  it('deleted again, by each of its names in turn: every NOOP keeps the deletion on record, so drift never finds the leaver missing', async () => {
+    const h = harness();
+    const [e1, e2] = [{ Issuer: 'workday', Id: 'E-1' }, { Issuer: 'badge', Id: 'B-1' }];
+    await applied(h, events.userUpserted(ada({ ExternalIds: [e1, e2] }), { at: at(1) }));
+    const userId = await idOf(h, 'ada');
+    // Applied by one ExternalId: the other keeps the joiner's fact (the store holds no ExternalIds to tombstone it by).
+    await applied(h, events.userDeleted({ externalId: e1 }, { at: at(2) }));
+    // The same leave sent again, by name and by the first ExternalId: nobody to delete.
+    for (const [data, minute] of [[{ userName: 'ada' }, 3], [{ externalId: e1 }, 4]] as const) {
+      const again = await h.deliver(events.userDeleted(data, { at: at(minute) }));
+      expect(again.record).toMatchObject({ outcome: 'NOOP', writes: 0, userId });
+    }
+    const marks = await h.state.getWatermarks(['user:name:ada', 'user:ext:workday:E-1']);
+    expect([...marks.values()].map((mark) => mark.applied)).toEqual([{ kind: 'user-deleted', userId }, { kind: 'user-deleted', userId }]);
+    expect((await h.drift()).findings).toEqual([]);
   });
 
   it('re-hired under the same ExternalId (a new UserId): the old deletion redelivered is superseded and the new user keeps its groups; a new deletion ends them', async () => {
