@@ -113,6 +113,8 @@ export interface SharedQuotaOptions {
   policy?: Partial<QuotaPolicy>;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where in its slot a call goes: [0, 1), like Math.random. */
+  random?: () => number;
   /** A ledger call failed (the instance uses its static share for a while). */
   onLedgerError?: (error: unknown) => void;
 }
@@ -127,6 +129,7 @@ export class SharedQuota implements CallPacer {
   private readonly policy: QuotaPolicy;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
   private readonly fallback: RateLimiter;
   private readonly onLedgerError?: (error: unknown) => void;
   /** Attempts waiting for a slot, in arrival order. */
@@ -146,11 +149,12 @@ export class SharedQuota implements CallPacer {
     this.policy = { ...QUOTA_POLICY, ...options.policy };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
     this.onLedgerError = options.onLedgerError;
     this.fallback = new RateLimiter({ requestsPerSecond: options.fallbackRequestsPerSecond, now: this.now, sleep: this.sleep });
   }
 
-  /** Resolves when the caller may send one request, with its slot's time (earlier when banked). */
+  /** Resolves when the caller may send one request, with the time it was given (earlier when banked). */
   async acquire(): Promise<number> {
     for (;;) {
       const slotMs = await new Promise<number>((resolve) => {
@@ -252,7 +256,10 @@ export class SharedQuota implements CallPacer {
           burstMs: this.policy.burstSeconds * 1000,
         });
         this.observe(state);
-        return Array.from({ length: count }, (_, index) => firstSlotMs + index * slotMs);
+        // Each call goes at a random point of its slot. Calls at the very instant each token comes
+        // would win every race for the service's bucket: another caller would then be the one
+        // throttled, always, and we would never learn it is there.
+        return Array.from({ length: count }, (_, index) => firstSlotMs + (index + this.random()) * slotMs);
       } catch (error) {
         this.ledgerFailed(error);
       }

@@ -44,6 +44,8 @@ function instance(clock: Clock, overrides: Partial<SharedQuotaOptions> = {}): Sh
     fallbackRequestsPerSecond: BUDGET / 4,
     now: clock.now,
     sleep: clock.sleep,
+    // At the start of each slot, so the slot arithmetic can be checked exactly.
+    random: () => 0,
     onLedgerError: (error) => ledgerErrors.push(error),
     ...overrides,
   });
@@ -133,6 +135,23 @@ describe('SharedQuota over one ledger', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(1000 / BUDGET + 1e-6);
   });
 
+  it('sends each call at a random point of its own slot, never outside it', async () => {
+    const clock = virtualClock();
+    const draws = [0, 0.999, 0.5, 0.25];
+    let draw = 0;
+    const a = instance(clock, { random: () => draws[draw++ % draws.length] });
+    // One caller, one slot per claim: call k has slot k of the grid the idle cursor restarted on.
+    const times = await work(a, 1, BANKED + 8);
+    const slotMs = 1000 / BUDGET;
+    const gridStart = START - QUOTA_POLICY.burstSeconds * 1000 + slotMs;
+    times.forEach((time, k) => {
+      const offset = time - (gridStart + k * slotMs);
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(offset).toBeLessThan(slotMs);
+    });
+    expect(new Set(times.map((time, k) => Math.round(time - (gridStart + k * slotMs))))).not.toEqual(new Set([0]));
+  });
+
   it('restarts an idle cursor with the banked calls due at once, then paces', async () => {
     const clock = virtualClock();
     const a = instance(clock);
@@ -208,6 +227,7 @@ describe('SharedQuota over one ledger', () => {
       fallbackRequestsPerSecond: BUDGET / 4,
       now: () => t,
       sleep: (ms) => new Promise<void>((wake) => sleepers.push({ until: t + ms, wake })),
+      random: () => 0,
       onLedgerError: (error) => ledgerErrors.push(error),
     });
     // The banked calls go at once; the next three get slots 50, 100 and 150 ms ahead.
