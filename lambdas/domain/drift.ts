@@ -317,10 +317,11 @@ export const DRIFT_REPAIR_ACTOR = 'drift-detector';
 
 /**
  * Ordinary events that put the findings back: user.upserted with the attributes the service
- * applied (one event per user), membership.removed / membership.added, group.upserted with the
- * description. occurredAt is `now`, so ordering lets them through; each id is derived from the
- * findings it repairs and when they were first seen, so sending the same repair twice is one
- * change (the pipeline's idempotency) while a difference that comes back later gets a new one.
+ * applied to a user that still exists (one event per user), membership.removed / membership.added,
+ * group.upserted with the description. Nothing gone from the store is made again (a user, a
+ * group). occurredAt is `now`, so ordering lets them through; each id is derived from the findings
+ * it repairs and when they were first seen, so sending the same repair twice is one change (the
+ * pipeline's idempotency) while a difference that comes back later gets a new one.
  */
 export function repairEventsFor(
   findings: SeenFinding[],
@@ -336,10 +337,10 @@ export function repairEventsFor(
   };
   const skip = (finding: SeenFinding, reason: string) => plan.notRepaired.push({ key: finding.key, reason });
 
-  // Attributes and missing users: one user.upserted per user, carrying what was applied.
+  // Attributes: one user.upserted per user, carrying what was applied.
   const byUser = new Map<string, SeenFinding[]>();
   for (const finding of findings) {
-    if (finding.kind !== 'attribute-differs' && finding.kind !== 'user-missing') continue;
+    if (finding.kind !== 'attribute-differs') continue;
     byUser.set(finding.userId!, [...(byUser.get(finding.userId!) ?? []), finding]);
   }
   for (const covered of byUser.values()) {
@@ -360,7 +361,12 @@ export function repairEventsFor(
   for (const finding of findings) {
     switch (finding.kind) {
       case 'attribute-differs':
+        break;
       case 'user-missing':
+        // Never re-create a person from the facts: a user gone from the store may have been
+        // offboarded (in the console, or by a deletion whose record was lost), and a new user under
+        // the name would restore a leaver's account. Only a producer's event may bring them back.
+        skip(finding, 'the user was deleted outside this service: it is not re-created from what was applied, as it may be a leaver (send user.upserted if they should exist)');
         break;
       case 'unexplained-member':
         skip(finding, 'no change of this service decided this membership: nothing to put back (remove it by hand, or send membership.removed)');

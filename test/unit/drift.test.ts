@@ -247,6 +247,19 @@ describe('repairEventsFor', () => {
     expect(plan.events).toEqual([]);
     expect(plan.notRepaired.map((n) => n.key)).toEqual(['attribute:u1:userName', 'attribute:u1:title']);
   });
+
+  it('never re-creates a missing user: it may be a leaver (deleted in the console, or by a deletion whose record was lost)', () => {
+    const plan = repairEventsFor(
+      [
+        seen({ key: 'user-missing:u1', kind: 'user-missing', userId: 'u1', userName: 'ada', appliedAttributes: attrs }),
+        seen({ key: 'attribute:u2:title', kind: 'attribute-differs', userId: 'u2', userName: 'bob', path: 'title', expected: 'Engineer', appliedAttributes: { ...attrs!, UserName: 'bob' } }),
+      ],
+      { now },
+    );
+    expect(plan.events.map((e) => [e.type, e.type === 'user.upserted' && e.data.user.UserName])).toEqual([['user.upserted', 'bob']]);
+    expect(plan.repairOf.has('user-missing:u1')).toBe(false);
+    expect(plan.notRepaired).toEqual([{ key: 'user-missing:u1', reason: expect.stringContaining('not re-created') }]);
+  });
 });
 
 class MemoryOfFindings implements DriftMemoryPort {
