@@ -113,6 +113,6 @@ async function groupAlreadyDeleted(run: EngineRun, keys: string[], displayName: 
   const reason =
     groupId === undefined
       ? 'the group does not exist (already deleted)'
-      : `the group does not exist (already deleted): ${groupId}, the group this service knew by this name, is gone`;
+      : 'the group does not exist (already deleted): the group this service knew by this name is gone';
   return { outcome: 'NOOP', reason, groupId, groupDisplayName: displayName, writes: 0 };
 }

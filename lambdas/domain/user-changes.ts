@@ -153,7 +153,7 @@ async function alreadyDeleted(run: EngineRun, event: { named: string[]; userName
   const reason =
     userId === undefined
       ? 'the user does not exist (already deleted)'
-      : `the user does not exist (already deleted): ${userId}, the user this service knew by these names, is gone`;
+      : 'the user does not exist (already deleted): the user this service knew by these names is gone';
   return { outcome: 'NOOP', reason, userId, userName: event.userName ?? knownName, writes: 0 };
 }
 
