@@ -130,31 +130,36 @@ export async function applyUserDeleted(change: UserDeleted, run: EngineRun): Pro
  * response or WRITE record was lost, or a deletion outside the service), the outcome names that
  * UserId and the tombstones carry the `user-deleted` fact, as if this attempt had made the
  * deletion. Without it the joiner's facts would still say the user exists (drift: user-missing).
- * The UserId comes from the lookups that found it gone (the ExternalId mapping first), else from
- * the facts on the event's own keys (its latest first), checked gone with DescribeUser.
  */
 async function alreadyDeleted(run: EngineRun, event: { named: string[]; userName?: string }, gone: string[]): Promise<ApplyResult> {
-  const marks = [...(await run.ports.state.getWatermarks([...event.named, ...membershipSetKeys(event.named)])).values()];
-  const facts = marks
+  const known = await knownUserGone(run, [...event.named, ...membershipSetKeys(event.named)], gone);
+  // The name the service gave them too, as the applied path tombstones the name the store held.
+  const everyName = [...event.named, ...personKeys(known?.userName, [])];
+  await advance(run, [...everyName, ...membershipSetKeys(everyName)], 'deleted', known && { kind: 'user-deleted', userId: known.userId });
+  if (!known) return { outcome: 'NOOP', reason: 'the user does not exist (already deleted)', userName: event.userName, writes: 0 };
+  const reason = 'the user does not exist (already deleted): the user this service knew by these names is gone';
+  return { outcome: 'NOOP', reason, userId: known.userId, userName: event.userName ?? known.userName, writes: 0 };
+}
+
+/**
+ * The UserId this service knew the person by, gone from the store: one the lookups found gone
+ * (the ExternalId mapping's first), else one the facts on the event's keys name (the latest
+ * first): a deletion already recorded stays recorded, any other id must be gone (DescribeUser).
+ */
+async function knownUserGone(run: EngineRun, keys: string[], gone: string[]): Promise<{ userId: string; userName?: string } | undefined> {
+  const facts = [...(await run.ports.state.getWatermarks(keys)).values()]
     .sort((a, b) => (a.occurredAt < b.occurredAt ? 1 : a.occurredAt > b.occurredAt ? -1 : 0))
     .flatMap(({ applied }) => (applied?.kind === 'user' || applied?.kind === 'user-deleted' || applied?.kind === 'memberships' ? [applied] : []));
+  const known = (userId: string) => ({
+    userId,
+    userName: facts.flatMap((fact) => (fact.kind === 'user' && fact.userId === userId ? [fact.attributes.UserName] : []))[0],
+  });
+  if (gone[0] !== undefined) return known(gone[0]);
   const recorded = new Set(facts.flatMap((fact) => (fact.kind === 'user-deleted' ? [fact.userId] : [])));
-  let userId = gone[0];
-  for (const candidate of userId === undefined ? new Set(facts.map((fact) => fact.userId)) : []) {
-    // A deletion already recorded stays recorded; any other id must be gone from the store.
-    if (recorded.has(candidate) || !(await run.ports.identityStore.describeUser(candidate))) {
-      userId = candidate;
-      break;
-    }
+  for (const userId of new Set(facts.map((fact) => fact.userId))) {
+    if (recorded.has(userId) || !(await run.ports.identityStore.describeUser(userId))) return known(userId);
   }
-  const knownName = facts.flatMap((fact) => (fact.kind === 'user' && fact.userId === userId ? [fact.attributes.UserName] : []))[0];
-  const everyName = [...event.named, ...personKeys(knownName, [])];
-  await advance(run, [...everyName, ...membershipSetKeys(everyName)], 'deleted', userId === undefined ? undefined : { kind: 'user-deleted', userId });
-  const reason =
-    userId === undefined
-      ? 'the user does not exist (already deleted)'
-      : 'the user does not exist (already deleted): the user this service knew by these names is gone';
-  return { outcome: 'NOOP', reason, userId, userName: event.userName ?? knownName, writes: 0 };
+  return undefined;
 }
 
 /** The person the event names, found as find-person.ts finds people. */
