@@ -1,5 +1,5 @@
 /** user.upserted and user.deleted. */
-import { groupInGrant } from '../shared/producers';
+import { DRIFT_REPAIR_PRODUCER, groupInGrant } from '../shared/producers';
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
 import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
@@ -34,6 +34,12 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
   if (!user && !applyAttributes) {
     // A newer change to this person was applied, yet the person is gone: nothing left to do here.
     return { outcome: 'SUPERSEDED', reason: describeNewer(newerUserChange!), userName: attributes.UserName, writes: 0 };
+  }
+  if (!user && run.context.sender.producer === DRIFT_REPAIR_PRODUCER) {
+    // Drift never asks for a missing user (drift.ts: it may be a leaver); a repair whose user was
+    // deleted since drift read it (in the console, or by a leaver applied meanwhile) must not
+    // re-create them either.
+    return { outcome: 'NOOP', reason: 'the user no longer exists, and a drift repair does not re-create a user', userName: attributes.UserName, writes: 0 };
   }
   let created = false;
   if (!user) {

@@ -3,12 +3,12 @@
  * with every safety rule as before (grants, managed scope, deletion cap, leases, watermarks,
  * applied facts, write-ahead intents), and a trail that still says which memberships ended.
  */
-import { detectDrift, type DriftMemoryPort } from '../../lambdas/domain/drift';
+import { detectDrift, repairEventsFor, type DriftMemoryPort } from '../../lambdas/domain/drift';
 import { RetryableError } from '../../lambdas/domain/errors';
 import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import type { RecordOrigin } from '../../lambdas/domain/producer';
-import type { RuntimeProducer } from '../../lambdas/shared/producers';
+import { DRIFT_REPAIR_EVENT_TYPES, DRIFT_REPAIR_PRODUCER, type RuntimeProducer } from '../../lambdas/shared/producers';
 import { ada, at, events, person } from '../support/events';
 import { FixedClock, InMemoryAuditLog, InMemoryIdentityStore, InMemoryProcessingState } from '../support/in-memory-ports';
 import { TEST_ORIGIN, testProcessSettings } from '../support/producers';
@@ -268,6 +268,27 @@ describe('a user deleted twice', () => {
     expect(h.trailOf(leavesAgain.id).writes).toEqual([expect.objectContaining({ action: 'DeleteUser', userId: newId })]);
     expect(h.identityStore.memberships.size).toBe(0);
     expect(await h.reserved()).toEqual([leaver.id, leavesAgain.id]);
+  });
+});
+
+describe('a drift repair never brings a leaver back', () => {
+  const DRIFT_QUEUE = 'arn:aws:sqs:us-east-1:000000000000:drift-repair';
+  const driftRepair: RuntimeProducer = { name: DRIFT_REPAIR_PRODUCER, via: 'queue', queueArn: DRIFT_QUEUE, eventTypes: [...DRIFT_REPAIR_EVENT_TYPES], groups: ['*'] };
+  const fromDrift: RecordOrigin = { queueArn: DRIFT_QUEUE, senderId: 'AROADRIFT:drift' };
+
+  it('an attribute repair whose user was deleted after drift read it does not re-create the user', async () => {
+    const h = harness({ producers: [...testProcessSettings().producers, driftRepair] });
+    await applied(h, events.userUpserted(ada({ Title: 'Engineer' }), { at: at(1) }));
+    h.identityStore.users.get(await idOf(h, 'ada'))!.attributes.Title = 'Chief Everything Officer';
+    const report = await h.drift();
+    expect(report.findings.map((f) => [f.kind, f.path])).toEqual([['attribute-differs', 'title']]);
+    const [repair] = repairEventsFor(report.findings, { now: h.clock.now() }).events;
+    // The leaver is applied before the repair arrives; the repair is the newer event.
+    await applied(h, events.userDeleted({ userName: 'ada' }, { at: at(2) }));
+    const result = await h.deliver(repair!, 1, fromDrift);
+    expect(result.record).toMatchObject({ outcome: 'NOOP', producer: DRIFT_REPAIR_PRODUCER, writes: 0 });
+    expect(h.identityStore.users.size).toBe(0);
+    expect(h.identityStore.writeCalls.filter((c) => c === 'CreateUser')).toHaveLength(1);
   });
 });
 
