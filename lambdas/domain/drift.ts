@@ -319,23 +319,28 @@ export const DRIFT_REPAIR_ACTOR = 'drift-detector';
  * Ordinary events that put the findings back: user.upserted with the attributes the service
  * applied to a user that still exists (one event per user), membership.removed / membership.added,
  * group.upserted with the description. Nothing gone from the store is made again (a user, a
- * group). occurredAt is `now`, so ordering lets them through; each id is derived from the findings
- * it repairs and when they were first seen, so sending the same repair twice is one change (the
+ * group). Each is dated at the applied change it restores (the finding's `departsFrom`), not at
+ * `now`: it is no newer decision, so ordering supersedes it when anything newer touched the subject
+ * since, and it must never supersede a producer's older event still on its way (the engine moves
+ * no watermark for it: engine-run.ts, isDriftRepair). Each id is derived from the findings it
+ * repairs and when they were first seen, so sending the same repair twice is one change (the
  * pipeline's idempotency) while a difference that comes back later gets a new one.
  */
-export function repairEventsFor(
-  findings: SeenFinding[],
-  context: { now: Date; actor?: string },
-): RepairPlan {
-  const occurredAt = context.now.toISOString();
+export function repairEventsFor(findings: SeenFinding[], context: { actor?: string } = {}): RepairPlan {
   const actor = context.actor ?? DRIFT_REPAIR_ACTOR;
   const plan: RepairPlan = { events: [], repairOf: new Map(), notRepaired: [] };
-  const add = (covered: SeenFinding[], build: (id: string) => IdentityChange) => {
+  const skip = (finding: SeenFinding, reason: string) => plan.notRepaired.push({ key: finding.key, reason });
+  const add = (covered: SeenFinding[], build: (id: string, occurredAt: string) => IdentityChange) => {
+    // The findings of one event depart from one applied change (a user's attributes: its `user` fact).
+    const occurredAt = covered[0]!.departsFrom?.occurredAt;
+    if (occurredAt === undefined) {
+      for (const finding of covered) skip(finding, 'the applied change it departs from is not at hand');
+      return;
+    }
     const id = repairEventId(covered);
-    plan.events.push(build(id));
+    plan.events.push(build(id, occurredAt));
     for (const finding of covered) plan.repairOf.set(finding.key, id);
   };
-  const skip = (finding: SeenFinding, reason: string) => plan.notRepaired.push({ key: finding.key, reason });
 
   // Attributes: one user.upserted per user, carrying what was applied.
   const byUser = new Map<string, SeenFinding[]>();
@@ -355,7 +360,7 @@ export function repairEventsFor(
       for (const finding of covered) skip(finding, 'the user name was changed outside this service: rename it back by hand (or send user.upserted with its ExternalIds)');
       continue;
     }
-    add(covered, (id) => ({ id, type: 'user.upserted', occurredAt, actor, data: { user: structuredClone(applied) } }));
+    add(covered, (id, occurredAt) => ({ id, type: 'user.upserted', occurredAt, actor, data: { user: structuredClone(applied) } }));
   }
 
   for (const finding of findings) {
@@ -382,7 +387,7 @@ export function repairEventsFor(
           break;
         }
         const data = { userName: finding.userName, groupDisplayName: finding.groupDisplayName };
-        add([finding], (id) =>
+        add([finding], (id, occurredAt) =>
           finding.kind === 'member-missing'
             ? { id, type: 'membership.added', occurredAt, actor, data }
             : { id, type: 'membership.removed', occurredAt, actor, data },
@@ -390,7 +395,7 @@ export function repairEventsFor(
         break;
       }
       case 'description-differs':
-        add([finding], (id) => ({
+        add([finding], (id, occurredAt) => ({
           id,
           type: 'group.upserted',
           occurredAt,
@@ -551,7 +556,7 @@ export async function detectDrift(deps: DriftDependencies, settings: DriftSettin
   const gone = [...remembered.keys()].filter((key) => !present.has(key));
   if (gone.length > 0) await deps.memory.forget(gone);
 
-  const plan = settings.action === 'repair' ? repairEventsFor(findings, { now: at, actor: settings.repairActor }) : undefined;
+  const plan = settings.action === 'repair' ? repairEventsFor(findings, { actor: settings.repairActor }) : undefined;
   const notRepairedOf = new Map(plan?.notRepaired.map((n) => [n.key, n.reason]));
   // The record comes first: no repair is sent for a finding the trail does not hold.
   for (const finding of findings) {

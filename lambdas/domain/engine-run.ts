@@ -2,7 +2,7 @@
  * The engine's types: what one change's application sees (EngineRun) and returns (ApplyResult).
  * Their own module so imports run one way: engine.ts -> appliers -> engine-run.ts, never back.
  */
-import type { ProducerGrant } from '../shared/producers';
+import { DRIFT_REPAIR_PRODUCER, type ProducerGrant } from '../shared/producers';
 import type { ManagedGroupScope } from './managed-scope';
 import type { AuditLogPort, Clock, IdentityStorePort, ProcessingStatePort } from './ports';
 import type { WriteContext, WriteRecorder } from './write-recorder';
@@ -56,4 +56,15 @@ export interface EngineRun {
 
 export function outcomeOf(run: EngineRun): AppliedOutcome {
   return run.writes.count > 0 ? 'APPLIED' : 'NOOP';
+}
+
+/**
+ * A drift repair (drift.ts, repairEventsFor) puts back a fact this service already applied, and is
+ * dated at that fact: it is no newer decision. The ordinary check applies it only while nothing
+ * newer than the fact touched its subjects, and it moves no watermark and records no fact (advance),
+ * so an older real event still on its way (a leaver held back by the deletion cap, a late HR move)
+ * is applied after it instead of ending SUPERSEDED. Nor does it re-create a user (user-changes.ts).
+ */
+export function isDriftRepair(run: EngineRun): boolean {
+  return run.context.sender.producer === DRIFT_REPAIR_PRODUCER;
 }

@@ -1,6 +1,6 @@
 /** Steps several appliers share: the ordering check, the deletion allowance, group resolution. */
 import { EventRejectedError, RetryableError } from './errors';
-import type { ApplyResult, EngineRun } from './engine-run';
+import { isDriftRepair, type ApplyResult, type EngineRun } from './engine-run';
 import { isInManagedScope, describeScope } from './managed-scope';
 import { newerWatermark } from './ordering';
 import type { AppliedFacts, StoredGroup, Watermark } from './ports';
@@ -25,8 +25,12 @@ export async function supersededBy(
   return undefined;
 }
 
-/** Moves the subjects' watermarks to this event, with what it left them as (for drift detection), when known. */
+/**
+ * Moves the subjects' watermarks to this event, with what it left them as (for drift detection), when
+ * known. A drift repair moves none: it restores the fact already there (isDriftRepair).
+ */
 export async function advance(run: EngineRun, keys: string[], kind: string, applied?: AppliedFacts): Promise<void> {
+  if (isDriftRepair(run)) return;
   const mark: Watermark = { occurredAt: run.context.occurredAt, eventId: run.context.eventId, kind, ...(applied && { applied }) };
   await run.ports.state.advanceWatermarks([...new Set(keys)], mark);
 }

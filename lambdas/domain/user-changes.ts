@@ -1,8 +1,8 @@
 /** user.upserted and user.deleted. */
-import { DRIFT_REPAIR_PRODUCER, groupInGrant } from '../shared/producers';
+import { groupInGrant } from '../shared/producers';
 import type { ExternalId, UserAttributes, UserDeleted, UserUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
-import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
+import { type ApplyResult, type EngineRun, isDriftRepair, outcomeOf } from './engine-run';
 import { membershipSetKeys, newerWatermark, personKeys, subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredUser, type Watermark } from './ports';
 import { advance, findGroupRef, groupNotFound, isManaged, requireManaged, reserveDeletion, staleOrGone, supersededBy, type GroupRef } from './steps';
@@ -35,7 +35,7 @@ export async function applyUserUpserted(change: UserUpserted, run: EngineRun): P
     // A newer change to this person was applied, yet the person is gone: nothing left to do here.
     return { outcome: 'SUPERSEDED', reason: describeNewer(newerUserChange!), userName: attributes.UserName, writes: 0 };
   }
-  if (!user && run.context.sender.producer === DRIFT_REPAIR_PRODUCER) {
+  if (!user && isDriftRepair(run)) {
     // Drift never asks for a missing user (drift.ts: it may be a leaver); a repair whose user was
     // deleted since drift read it (in the console, or by a leaver applied meanwhile) must not
     // re-create them either.

@@ -12,6 +12,7 @@ import {
   GetUserIdCommand,
   IdentitystoreClient,
   ListGroupMembershipsForMemberCommand,
+  UpdateUserCommand,
 } from '@aws-sdk/client-identitystore';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/dynamodb-audit-log';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
@@ -24,10 +25,12 @@ import { IdCache, withCachedLookups } from '../../lambdas/domain/id-cache';
 import type { IdentityChange } from '../../lambdas/domain/identity-change';
 import { subjectKey } from '../../lambdas/domain/ordering';
 import type { AuditLogPort, OutcomeRecord } from '../../lambdas/domain/ports';
+import type { RecordOrigin } from '../../lambdas/domain/producer';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { ada, at, events, OCCURRED_AT_BOUNDS, person } from '../support/events';
 import { startTestDynamo, useDynalite, type TestDynamo } from '../support/dynalite';
+import { DRIFT_REPAIR_EVENT_TYPES, DRIFT_REPAIR_PRODUCER, type RuntimeProducer } from '../../lambdas/shared/producers';
 import { fullGrantQueueProducer, TEST_ORIGIN } from '../support/producers';
 
 const STORE = 'd-1234567890';
@@ -79,13 +82,13 @@ async function harness(
   const query = new DynamoDbAuditQuery({ client: documentClient, tableName: tables.audit });
   const published: OutcomeRecord[] = [];
   let message = 0;
-  const deliver = async (event: unknown, receiveCount = 1) => {
+  const deliver = async (event: unknown, receiveCount = 1, origin: RecordOrigin = TEST_ORIGIN) => {
     const tally = { waitedMs: 0 };
     const adapter = new IdentityStoreAdapter({ client, identityStoreId: STORE, onCall: (c) => (tally.waitedMs += c.waitedMs) });
     const identityStore = withCachedLookups(adapter, idCache, STORE);
     return processDelivery(
       JSON.stringify(event),
-      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
+      { messageId: `m-${++message}`, receiveCount, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin },
       { identityStore, state, audit: auditPort, clock: { now: () => new Date() }, publisher: { publish: async (r) => void published.push(r) }, pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
       on.settings,
       tally,
@@ -263,6 +266,26 @@ describe('deletions against the emulator: the Identity Store removes the members
   });
 });
 
+/** detectDrift with the real adapters, action repair, keeping the repair events it would send. */
+async function drift(h: Awaited<ReturnType<typeof harness>>) {
+  const sent: IdentityChange[] = [];
+  const report = await detectDrift(
+    {
+      identityStore: new IdentityStoreAdapter({ client: h.client, identityStoreId: STORE }),
+      state: h.state,
+      applied: h.state,
+      memory: h.state,
+      audit: h.audit,
+      publisher: { publishDrift: async () => undefined },
+      repair: { send: async (repairs) => (sent.push(...repairs), { sent: repairs.length, failed: [] }) },
+      clock: { now: () => new Date() },
+      yieldToEvents: async () => undefined,
+    },
+    { identityStoreId: STORE, managedGroupScope: settings.managedGroupScope, action: 'repair' },
+  );
+  return { report, sent };
+}
+
 describe('a deletion whose WRITE record was lost (an audit outage right after the call), redelivered', () => {
   // Tables of its own per test: drift reads every applied fact in the state table.
   let own: TestDynamo | undefined;
@@ -274,26 +297,6 @@ describe('a deletion whose WRITE record was lost (an audit outage right after th
     own = await startTestDynamo();
     return harness({ tps: 0 }, 50, { dynamo: { current: own }, settings: { ...settings, deletionCap: 10 } });
   };
-
-  /** detectDrift with the real adapters, action repair, keeping the repair events it would send. */
-  async function drift(h: Awaited<ReturnType<typeof harness>>) {
-    const sent: IdentityChange[] = [];
-    const report = await detectDrift(
-      {
-        identityStore: new IdentityStoreAdapter({ client: h.client, identityStoreId: STORE }),
-        state: h.state,
-        applied: h.state,
-        memory: h.state,
-        audit: h.audit,
-        publisher: { publishDrift: async () => undefined },
-        repair: { send: async (repairs) => (sent.push(...repairs), { sent: repairs.length, failed: [] }) },
-        clock: { now: () => new Date() },
-        yieldToEvents: async () => undefined,
-      },
-      { identityStoreId: STORE, managedGroupScope: settings.managedGroupScope, action: 'repair' },
-    );
-    return { report, sent };
-  }
 
   it.each([
     ['ExternalId', (_userName: string, externalId: { Issuer: string; Id: string }) => ({ externalId })],
@@ -432,5 +435,53 @@ describe('a warm id cache holding the id of a user or group deleted outside the 
     const second = await h.deliver(added, 2);
     expect(second.record).toMatchObject({ outcome: 'APPLIED', groupId: newer });
     expect(await h.groupsOf(second.record.userId!)).toEqual([newer]);
+  });
+});
+
+describe('a drift repair against the emulator and dynalite: dated at the fact it restores, it supersedes no pending producer event', () => {
+  const DRIFT_QUEUE = 'arn:aws:sqs:us-east-1:000000000000:drift-repair';
+  const driftRepair: RuntimeProducer = { name: DRIFT_REPAIR_PRODUCER, via: 'queue', queueArn: DRIFT_QUEUE, eventTypes: [...DRIFT_REPAIR_EVENT_TYPES], groups: ['*'] };
+  const fromDrift: RecordOrigin = { queueArn: DRIFT_QUEUE, senderId: 'AROADRIFT:drift' };
+  // Tables of its own: drift reads every applied fact in the state table.
+  let own: TestDynamo | undefined;
+  afterEach(async () => {
+    await own?.stop();
+    own = undefined;
+  });
+
+  it('a leaver held back by the deletion cap, then the repair of their title, then the leaver\'s retry: the user is deleted, not SUPERSEDED', async () => {
+    own = await startTestDynamo();
+    const capped: ProcessSettings = { ...settings, deletionCap: 1, producers: [fullGrantQueueProducer(), driftRepair] };
+    const h = (current = await harness({ tps: 0 }, 50, { dynamo: { current: own }, settings: capped }));
+    const group = unique('managed');
+    const [ada, bob] = [unique('ada'), unique('bob')];
+    expect((await h.deliver(events.groupUpserted(group, { at: at(1), id: unique('group') }))).record.outcome).toBe('APPLIED');
+    const joined = await h.deliver(events.userUpserted({ ...person(ada), Title: 'Engineer' }, { groups: [group], at: at(1), id: unique('join') }));
+    const userId = joined.record.userId!;
+    expect((await h.deliver(events.userUpserted(person(bob), { at: at(1), id: unique('join') }))).record.outcome).toBe('APPLIED');
+    await h.reader.send(new UpdateUserCommand({ IdentityStoreId: STORE, UserId: userId, Operations: [{ AttributePath: 'title', AttributeValue: 'Chief' }] }));
+
+    // bob's leave takes the window's one deletion; ada's is held back, to be retried.
+    expect((await h.deliver(events.userDeleted({ userName: bob }, { at: at(2), id: unique('leave') }))).record.outcome).toBe('APPLIED');
+    const leaver = events.userDeleted({ userName: ada }, { at: at(3), id: unique('leave') });
+    expect((await h.deliver(leaver)).record).toMatchObject({ outcome: 'RETRYING', errorCode: 'DELETION_CAP_REACHED' });
+
+    // Drift runs now (its clock is the wall clock, after every event here) and repairs the title.
+    const { report, sent } = await drift(h);
+    expect(report.findings.map((f) => [f.kind, f.path])).toEqual([['attribute-differs', 'title']]);
+    expect(sent).toEqual([expect.objectContaining({ type: 'user.upserted', occurredAt: joined.record.occurredAt })]);
+    const repaired = await h.deliver(sent[0], 1, fromDrift);
+    expect(repaired.record).toMatchObject({ outcome: 'APPLIED', producer: DRIFT_REPAIR_PRODUCER, writes: 1 });
+    expect((await h.reader.send(new DescribeUserCommand({ IdentityStoreId: STORE, UserId: userId }))).Title).toBe('Engineer');
+    // The joiner's watermark and fact stay: the repair restored them, it did not replace them.
+    expect((await h.state.getWatermarks([subjectKey.userName(ada)])).get(subjectKey.userName(ada))).toMatchObject({ eventId: joined.eventId });
+
+    // The next window (here, where one window spans years: the cap raised): the leaver's retry deletes her.
+    capped.deletionCap = 2;
+    const retried = await h.deliver(leaver, 2);
+    expect(retried.record).toMatchObject({ outcome: 'APPLIED', userId, writes: 1 });
+    expect(h.emulator.writes().filter((w) => w.action === 'DeleteUser').map((w) => w.userId)).toContain(userId);
+    await expect(h.reader.send(new DescribeUserCommand({ IdentityStoreId: STORE, UserId: userId }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    expect((await drift(h)).report.findings).toEqual([]);
   });
 });

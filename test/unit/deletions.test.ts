@@ -271,24 +271,115 @@ describe('a user deleted twice', () => {
   });
 });
 
-describe('a drift repair never brings a leaver back', () => {
+describe('a drift repair restores an applied fact: it is no newer decision than that fact', () => {
   const DRIFT_QUEUE = 'arn:aws:sqs:us-east-1:000000000000:drift-repair';
   const driftRepair: RuntimeProducer = { name: DRIFT_REPAIR_PRODUCER, via: 'queue', queueArn: DRIFT_QUEUE, eventTypes: [...DRIFT_REPAIR_EVENT_TYPES], groups: ['*'] };
   const fromDrift: RecordOrigin = { queueArn: DRIFT_QUEUE, senderId: 'AROADRIFT:drift' };
 
-  it('an attribute repair whose user was deleted after drift read it does not re-create the user', async () => {
-    const h = harness({ producers: [...testProcessSettings().producers, driftRepair] });
-    await applied(h, events.userUpserted(ada({ Title: 'Engineer' }), { at: at(1) }));
-    h.identityStore.users.get(await idOf(h, 'ada'))!.attributes.Title = 'Chief Everything Officer';
+  /**
+   * ada joined at minute 1 as an Engineer, in Eng; then her title was changed in the console. Drift
+   * runs at 10:00 (the clock), after every event of these tests, and builds the repair of her title.
+   */
+  async function titleDrifted(overrides: Partial<ProcessSettings> = {}) {
+    const h = harness({ producers: [...testProcessSettings().producers, driftRepair], ...overrides });
+    await applied(h, events.groupUpserted('Eng', { at: at(1) }), events.userUpserted(ada({ Title: 'Engineer' }), { groups: ['Eng'], at: at(1) }));
+    const userId = await idOf(h, 'ada');
+    h.identityStore.users.get(userId)!.attributes.Title = 'Chief Everything Officer';
     const report = await h.drift();
     expect(report.findings.map((f) => [f.kind, f.path])).toEqual([['attribute-differs', 'title']]);
-    const [repair] = repairEventsFor(report.findings, { now: h.clock.now() }).events;
-    // The leaver is applied before the repair arrives; the repair is the newer event.
-    await applied(h, events.userDeleted({ userName: 'ada' }, { at: at(2) }));
-    const result = await h.deliver(repair!, 1, fromDrift);
+    const [repair] = repairEventsFor(report.findings).events;
+    const marks = () => h.state.getWatermarks(['user:name:ada', 'memberships-of|user:name:ada']);
+    return { h, userId, repair: repair!, marks };
+  }
+  const titleOf = (h: ReturnType<typeof harness>, userId: string) => h.identityStore.users.get(userId)?.attributes.Title;
+
+  it('a leaver held back by the deletion cap, then the repair of their title, then the leaver\'s retry: the user is deleted, not SUPERSEDED', async () => {
+    const { h, userId, repair, marks } = await titleDrifted({ deletionCap: 1 });
+    await applied(h, events.userUpserted(person('bob'), { at: at(1) }), events.userDeleted({ userName: 'bob' }, { at: at(2) }));
+    const leaver = events.userDeleted({ userName: 'ada' }, { at: at(3) });
+    expect((await h.deliver(leaver)).record).toMatchObject({ outcome: 'RETRYING', errorCode: 'DELETION_CAP_REACHED' });
+
+    const before = await marks();
+    const repaired = await h.deliver(repair, 1, fromDrift);
+    expect(repaired.record).toMatchObject({ outcome: 'APPLIED', producer: DRIFT_REPAIR_PRODUCER, occurredAt: at(1), writes: 1 });
+    expect(titleOf(h, userId)).toBe('Engineer');
+    // It put back what the joiner's fact says, and left the joiner's watermark and fact as they were.
+    expect(await marks()).toEqual(before);
+
+    h.clock.advance(3600 * 1000);
+    const retried = await h.deliver(leaver, 2);
+    expect(retried.record).toMatchObject({ outcome: 'APPLIED', userId, writes: 1 });
+    expect(h.identityStore.users.has(userId)).toBe(false);
+    expect(h.trailOf(leaver.id).writes).toEqual([expect.objectContaining({ action: 'DeleteUser', userId })]);
+  });
+
+  it('an HR move that arrives after the repair, older than the drift run but newer than the fact it restores, still applies', async () => {
+    const { h, userId, repair } = await titleDrifted();
+    expect((await h.deliver(repair, 1, fromDrift)).record.outcome).toBe('APPLIED');
+    await applied(h, events.groupUpserted('Platform', { at: at(1) }));
+    const move = events.userUpserted(ada({ Title: 'Staff Engineer' }), { groups: ['Platform'], at: at(5) });
+    expect((await h.deliver(move)).record).toMatchObject({ outcome: 'APPLIED', userId });
+    expect(titleOf(h, userId)).toBe('Staff Engineer');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Platform'] });
+    expect((await h.drift()).findings).toEqual([]);
+  });
+
+  it('a repair whose user a producer changed after drift read the facts ends SUPERSEDED and changes nothing', async () => {
+    const { h, userId, repair, marks } = await titleDrifted();
+    await applied(h, events.userUpserted(ada({ Title: 'Manager' }), { at: at(5) }));
+    const before = await marks();
+    const writes = h.identityStore.writeCalls.length;
+    const result = await h.deliver(repair, 1, fromDrift);
+    expect(result.record).toMatchObject({ outcome: 'SUPERSEDED', writes: 0 });
+    expect(titleOf(h, userId)).toBe('Manager');
+    expect(h.identityStore.writeCalls).toHaveLength(writes);
+    expect(await marks()).toEqual(before);
+  });
+
+  it('a membership repair whose pair a producer decided after drift read the facts ends SUPERSEDED and changes nothing', async () => {
+    const h = harness({ producers: [...testProcessSettings().producers, driftRepair] });
+    await applied(h, ...['Eng', 'Platform'].map((g) => events.groupUpserted(g, { at: at(1) })), events.userUpserted(ada(), { groups: ['Eng'], at: at(1) }));
+    // Added in the console: the joiner's group list (minute 1) left her out of Platform.
+    await h.identityStore.createMembership(await groupIdOf(h, 'Platform'), await idOf(h, 'ada'));
+    const report = await h.drift();
+    expect(report.findings.map((f) => f.kind)).toEqual(['unexpected-member']);
+    const [repair] = repairEventsFor(report.findings).events;
+    expect(repair).toMatchObject({ type: 'membership.removed', occurredAt: at(1) });
+    // A producer then says she belongs there (she already does: nothing to write, the pair decided).
+    expect((await h.deliver(events.membership('membership.added', 'ada', 'Platform', { at: at(5) }))).record.outcome).toBe('NOOP');
+    expect((await h.deliver(repair!, 1, fromDrift)).record).toMatchObject({ outcome: 'SUPERSEDED', writes: 0 });
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Eng', 'Platform'] });
+  });
+
+  it('a membership repair applied moves no watermark: the pair gets no fact of its own, and a producer\'s change of the pair as old as the restored fact still applies', async () => {
+    const h = harness({ producers: [...testProcessSettings().producers, driftRepair] });
+    await applied(h, ...['Eng', 'Platform'].map((g) => events.groupUpserted(g, { at: at(1) })), events.userUpserted(ada(), { groups: ['Eng'], at: at(1) }));
+    await h.identityStore.createMembership(await groupIdOf(h, 'Platform'), await idOf(h, 'ada'));
+    const [repair] = repairEventsFor((await h.drift()).findings).events;
+    expect((await h.deliver(repair!, 1, fromDrift)).record).toMatchObject({ outcome: 'APPLIED', writes: 1 });
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Eng'] });
+    expect(await h.state.getWatermarks(['membership:ada|platform'])).toEqual(new Map());
+    // The repair is dated at the group list it restores (minute 1); a producer's add from minute 1, sent
+    // then and arriving only now, is no older than what the repair put back: it applies.
+    expect((await h.deliver(events.membership('membership.added', 'ada', 'Platform', { at: at(1) }))).record.outcome).toBe('APPLIED');
+    expect(h.identityStore.snapshot()).toEqual({ ada: ['Eng', 'Platform'] });
+  });
+
+  it('an attribute repair whose user was deleted in the console after drift read it does not re-create the user (NOOP)', async () => {
+    const { h, userId, repair } = await titleDrifted();
+    await h.identityStore.deleteUser(userId);
+    const result = await h.deliver(repair, 1, fromDrift);
     expect(result.record).toMatchObject({ outcome: 'NOOP', producer: DRIFT_REPAIR_PRODUCER, writes: 0 });
     expect(h.identityStore.users.size).toBe(0);
     expect(h.identityStore.writeCalls.filter((c) => c === 'CreateUser')).toHaveLength(1);
+  });
+
+  it('an attribute repair whose user a leaver deleted after drift read it ends SUPERSEDED: the leaver is newer than the fact', async () => {
+    const { h, repair } = await titleDrifted();
+    await applied(h, events.userDeleted({ userName: 'ada' }, { at: at(2) }));
+    const result = await h.deliver(repair, 1, fromDrift);
+    expect(result.record).toMatchObject({ outcome: 'SUPERSEDED', producer: DRIFT_REPAIR_PRODUCER, writes: 0 });
+    expect(h.identityStore.users.size).toBe(0);
   });
 });
 

@@ -145,7 +145,7 @@ describe('expectedState and findDrift', () => {
     const findings = findDrift(expectedState(facts), view([group('g3', 'Everyone')]));
     expect(findings).toEqual([{ key: 'group-missing:g1', kind: 'group-missing', groupId: 'g1', groupDisplayName: 'Platform', departsFrom: { eventId: 'e1', occurredAt: at(1) } }]);
     // Recreating it would not bring its members back: reported, never repaired.
-    const repair = repairEventsFor(findings.map((f) => ({ ...f, firstSeen: at(5) })), { now: new Date(at(6)), actor: 'drift-repair' });
+    const repair = repairEventsFor(findings.map((f) => ({ ...f, firstSeen: at(5) })), { actor: 'drift-repair' });
     expect(repair.events).toEqual([]);
     expect(repair.notRepaired).toEqual([{ key: 'group-missing:g1', reason: expect.stringMatching(/deleted outside this service/) }]);
   });
@@ -195,8 +195,11 @@ describe('expectedState and findDrift', () => {
 });
 
 describe('repairEventsFor', () => {
-  const now = new Date('2026-11-22T10:00:00.000Z');
-  const seen = (finding: Omit<SeenFinding, 'firstSeen'>, firstSeen = '2026-11-22T09:30:00.000Z'): SeenFinding => ({ ...finding, firstSeen });
+  // The applied changes the findings depart from: ada's joiner, bob's group list, the group's creation.
+  const joiner = { eventId: 'e-joiner', occurredAt: at(1) };
+  const list = { eventId: 'e-list', occurredAt: at(2) };
+  const created = { eventId: 'e-group', occurredAt: at(3) };
+  const seen = (finding: Omit<SeenFinding, 'firstSeen'>, firstSeen = '2026-11-22T09:30:00.000Z'): SeenFinding => ({ departsFrom: joiner, ...finding, firstSeen });
   const attrs = { ...person('ada'), Title: 'Engineer' } as SeenFinding['appliedAttributes'];
 
   it('builds valid v1 events: one user.upserted per user with the applied attributes, membership and group events', () => {
@@ -204,22 +207,22 @@ describe('repairEventsFor', () => {
       [
         seen({ key: 'attribute:u1:title', kind: 'attribute-differs', userId: 'u1', userName: 'ada', path: 'title', expected: 'Engineer', actual: 'x', appliedAttributes: attrs }),
         seen({ key: 'attribute:u1:displayName', kind: 'attribute-differs', userId: 'u1', userName: 'ada', path: 'displayName', expected: 'ada', appliedAttributes: attrs }),
-        seen({ key: 'extra-member:g1:u2', kind: 'unexpected-member', userId: 'u2', userName: 'bob', groupId: 'g1', groupDisplayName: 'app-wiki' }),
+        seen({ key: 'extra-member:g1:u2', kind: 'unexpected-member', userId: 'u2', userName: 'bob', groupId: 'g1', groupDisplayName: 'app-wiki', departsFrom: list }),
         seen({ key: 'missing-member:g1:u1', kind: 'member-missing', userId: 'u1', userName: 'ada', groupId: 'g1', groupDisplayName: 'app-wiki' }),
-        seen({ key: 'description:g1', kind: 'description-differs', groupId: 'g1', groupDisplayName: 'app-wiki', expected: 'The wiki' }),
-        seen({ key: 'extra-member:g1:u3', kind: 'unexplained-member', userId: 'u3', userName: 'eve', groupId: 'g1', groupDisplayName: 'app-wiki' }),
+        seen({ key: 'description:g1', kind: 'description-differs', groupId: 'g1', groupDisplayName: 'app-wiki', expected: 'The wiki', departsFrom: created }),
+        seen({ key: 'extra-member:g1:u3', kind: 'unexplained-member', userId: 'u3', userName: 'eve', groupId: 'g1', groupDisplayName: 'app-wiki', departsFrom: undefined }),
       ],
-      { now, actor: 'drift-detector' },
+      { actor: 'drift-detector' },
     );
-    expect(plan.events.map((e) => [e.type, e.data])).toEqual([
-      ['user.upserted', { user: attrs }],
-      ['membership.removed', { userName: 'bob', groupDisplayName: 'app-wiki' }],
-      ['membership.added', { userName: 'ada', groupDisplayName: 'app-wiki' }],
-      ['group.upserted', { group: { DisplayName: 'app-wiki', Description: 'The wiki' } }],
+    // Each is dated at the applied change it puts back: no newer decision than that change.
+    expect(plan.events.map((e) => [e.type, e.data, e.occurredAt])).toEqual([
+      ['user.upserted', { user: attrs }, at(1)],
+      ['membership.removed', { userName: 'bob', groupDisplayName: 'app-wiki' }, at(2)],
+      ['membership.added', { userName: 'ada', groupDisplayName: 'app-wiki' }, at(1)],
+      ['group.upserted', { group: { DisplayName: 'app-wiki', Description: 'The wiki' } }, at(3)],
     ]);
     for (const event of plan.events) {
       expect(identityChangeSchema.safeParse(event).success).toBe(true);
-      expect(event.occurredAt).toBe(now.toISOString());
       expect(event.actor).toBe('drift-detector');
       expect(event.id).toMatch(/^drift-[0-9a-f]{32}$/);
     }
@@ -230,9 +233,9 @@ describe('repairEventsFor', () => {
 
   it('ids are the same for the same findings first seen at the same time, and new when a finding comes back later', () => {
     const finding = { key: 'missing-member:g1:u1', kind: 'member-missing' as const, userName: 'ada', groupDisplayName: 'app-wiki' };
-    const first = repairEventsFor([seen(finding)], { now }).events[0]!.id;
-    expect(repairEventsFor([seen(finding)], { now: new Date(now.getTime() + 60_000) }).events[0]!.id).toBe(first);
-    expect(repairEventsFor([seen(finding, '2026-11-23T00:00:00.000Z')], { now }).events[0]!.id).not.toBe(first);
+    const first = repairEventsFor([seen(finding)]).events[0]!.id;
+    expect(repairEventsFor([seen(finding)]).events[0]!.id).toBe(first);
+    expect(repairEventsFor([seen(finding, '2026-11-23T00:00:00.000Z')]).events[0]!.id).not.toBe(first);
     expect(repairEventId([{ key: 'a', firstSeen: 't' }, { key: 'b', firstSeen: 't' }])).toBe(repairEventId([{ key: 'b', firstSeen: 't' }, { key: 'a', firstSeen: 't' }]));
   });
 
@@ -242,7 +245,6 @@ describe('repairEventsFor', () => {
         seen({ key: 'attribute:u1:userName', kind: 'attribute-differs', userId: 'u1', userName: 'ada.x', path: 'userName', expected: 'ada', appliedAttributes: attrs }),
         seen({ key: 'attribute:u1:title', kind: 'attribute-differs', userId: 'u1', userName: 'ada.x', path: 'title', expected: 'Engineer', appliedAttributes: attrs }),
       ],
-      { now },
     );
     expect(plan.events).toEqual([]);
     expect(plan.notRepaired.map((n) => n.key)).toEqual(['attribute:u1:userName', 'attribute:u1:title']);
@@ -254,11 +256,16 @@ describe('repairEventsFor', () => {
         seen({ key: 'user-missing:u1', kind: 'user-missing', userId: 'u1', userName: 'ada', appliedAttributes: attrs }),
         seen({ key: 'attribute:u2:title', kind: 'attribute-differs', userId: 'u2', userName: 'bob', path: 'title', expected: 'Engineer', appliedAttributes: { ...attrs!, UserName: 'bob' } }),
       ],
-      { now },
     );
     expect(plan.events.map((e) => [e.type, e.type === 'user.upserted' && e.data.user.UserName])).toEqual([['user.upserted', 'bob']]);
     expect(plan.repairOf.has('user-missing:u1')).toBe(false);
     expect(plan.notRepaired).toEqual([{ key: 'user-missing:u1', reason: expect.stringContaining('not re-created') }]);
+  });
+
+  it('does not send a repair it cannot date at the applied change it restores', () => {
+    const plan = repairEventsFor([seen({ key: 'missing-member:g1:u1', kind: 'member-missing', userId: 'u1', userName: 'ada', groupId: 'g1', groupDisplayName: 'app-wiki', departsFrom: undefined })]);
+    expect(plan.events).toEqual([]);
+    expect(plan.notRepaired).toEqual([{ key: 'missing-member:g1:u1', reason: expect.stringContaining('not at hand') }]);
   });
 });
 
