@@ -61,15 +61,22 @@ What counts as drift:
   unexplained member   a member of a managed group no change of the service put there
   member missing       a member the service put in a managed group is not there
   description differs  a managed group's description is not the one the service set
+  group missing        a group the service created or updated no longer exists
 Groups outside the managed scope never count.
 
 Options:
   --repair              also put things back: send the events that undo each finding
                         (user.upserted with the applied attributes, membership.removed,
-                        membership.added, group.upserted) as the producer drift-repair, through
-                        its door, like any producer's events. An unexplained member, or a user
-                        renamed outside the service, is reported but not repaired (nothing was
-                        applied to go back to; an event under the old name would make a new user).
+                        membership.added, group.upserted with the description) as the producer
+                        drift-repair, through its door, like any producer's events. Each is dated
+                        at the applied change it puts back: a newer change supersedes it, and it
+                        supersedes no producer's event. Reported but never repaired:
+                          an unexplained member (nothing was applied to go back to),
+                          a user renamed outside the service (an event under the old name would
+                            make a new user),
+                          a missing user (it may be a leaver: send user.upserted if they should
+                            exist),
+                          a missing group (made again, it would not have its members back).
                         Not with --stack: there the drift function repairs, when the deployment
                         sets driftAction: repair
   --format table|json   table (default) for people; json has every field of every finding

@@ -283,7 +283,7 @@ describe('renderDeployedDrift', () => {
   it('wraps to the width, never cutting; the audit command to copy stays on one line', () => {
     const run = { stackName: STACK, functionName: DRIFT_FUNCTION, region: 'eu-west-1', profile: 'ops' };
     const text = renderDeployedDrift(
-      summary({ action: 'repair', findings: 1, newFindings: 1, counts: { ...noKinds, 'user-missing': 1 }, repairEventIds: ['drift-ccc'], repairsSent: 1, repairsFailed: [], notRepaired: 0 }) satisfies DeployedDriftSummary,
+      summary({ action: 'repair', findings: 1, newFindings: 1, counts: { ...noKinds, 'attribute-differs': 1 }, repairEventIds: ['drift-ccc'], repairsSent: 1, repairsFailed: [], notRepaired: 0 }) satisfies DeployedDriftSummary,
       run,
       60,
     );
