@@ -1,7 +1,7 @@
 /** group.upserted and group.deleted. */
 import type { GroupDeleted, GroupUpserted } from './identity-change';
 import { EventRejectedError, RetryableError } from './errors';
-import { type ApplyResult, type EngineRun, outcomeOf } from './engine-run';
+import { type ApplyResult, type EngineRun, isDriftRepair, outcomeOf } from './engine-run';
 import { describeScope, mayCreateGroup } from './managed-scope';
 import { subjectKey } from './ordering';
 import { AlreadyExistsError, NotFoundError, type StoredGroup } from './ports';
@@ -15,6 +15,12 @@ export async function applyGroupUpserted(change: GroupUpserted, run: EngineRun):
 
   const { identityStore, state } = run.ports;
   let group = await findGroup(run, displayName);
+  if (!group && isDriftRepair(run)) {
+    // Drift never asks for a missing group (drift.ts: a recreated group would not have its
+    // members); a description repair whose group was deleted since drift read it must not
+    // re-create it either.
+    return { outcome: 'NOOP', reason: 'the group no longer exists, and a drift repair does not re-create a group', groupDisplayName: displayName, writes: 0 };
+  }
   if (!group) {
     if (!mayCreateGroup(run.settings.managedGroupScope, displayName)) {
       throw new EventRejectedError(

@@ -374,6 +374,21 @@ describe('a drift repair restores an applied fact: it is no newer decision than 
     expect(h.identityStore.writeCalls.filter((c) => c === 'CreateUser')).toHaveLength(1);
   });
 
+  it('a description repair whose group was deleted in the console after drift read it does not re-create the group (NOOP)', async () => {
+    const h = harness({ producers: [...testProcessSettings().producers, driftRepair] });
+    await applied(h, events.groupUpserted('Eng', { at: at(1), description: 'Engineers' }));
+    const [group] = [...h.identityStore.groups.values()];
+    group!.description = 'Changed in the console';
+    const report = await h.drift();
+    expect(report.findings.map((f) => f.kind)).toEqual(['description-differs']);
+    const [repair] = repairEventsFor(report.findings).events;
+    await h.identityStore.deleteGroup(group!.groupId);
+    const result = await h.deliver(repair!, 1, fromDrift);
+    expect(result.record).toMatchObject({ outcome: 'NOOP', producer: DRIFT_REPAIR_PRODUCER, writes: 0 });
+    expect(h.identityStore.groups.size).toBe(0);
+    expect(h.identityStore.writeCalls.filter((c) => c === 'CreateGroup')).toHaveLength(1);
+  });
+
   it('an attribute repair whose user a leaver deleted after drift read it ends SUPERSEDED: the leaver is newer than the fact', async () => {
     const { h, repair } = await titleDrifted();
     await applied(h, events.userDeleted({ userName: 'ada' }, { at: at(2) }));
