@@ -12,7 +12,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** Every field a record can have, in output order (the CSV columns). */
 export const RECORD_FIELDS = [
   'kind', 'at', 'eventId', 'attempt', 'sequence', 'type', 'action', 'outcome', 'errorCode', 'errorMessage',
-  'producer', 'via', 'senderId', 'actor', 'source', 'identityStoreId', 'userName', 'userId', 'groupDisplayName', 'groupId', 'membershipId',
+  'producer', 'via', 'senderId', 'actor', 'source', 'identityStoreId', 'userName', 'userId', 'externalIds', 'groupDisplayName', 'groupId', 'membershipId',
   'changes', 'writes', 'requestId', 'attempts', 'waitedMs', 'owedWaitMs', 'receivedAt', 'occurredAt',
   'drift', 'findingKey', 'summary', 'path', 'expected', 'actual', 'firstSeen', 'driftAction', 'repairEventId', 'notRepaired',
 ] as const;

@@ -2,6 +2,7 @@
  * The append-only audit trail in DynamoDB (layout: lambdas/shared/tables.ts, AUDIT TABLE).
  * Every put is conditional on the key being new; nothing here updates or deletes.
  */
+import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DriftAuditPort, DriftRecord } from '../domain/drift';
 import type { AuditLogPort, IntentRecord, OutcomeRecord, WriteRecord } from '../domain/ports';
@@ -53,7 +54,30 @@ export const auditKeys = {
   /** A drift finding's records, one per run that saw it (the key is ids only: drift.ts). */
   drift: (findingKey: string) => partitionKey('DRIFT#', findingKey),
   driftSk: (at: string) => `${toUtcIso(at)}#DRIFT`,
+  /** byPerson: every record that names the user's UserId, whatever their name was then. */
+  person: (userId: string) => partitionKey('USERID#', userId),
+  /** byPerson: the links from an ExternalId (the HR system's id) to the UserIds it named. */
+  externalId: (issuer: string, id: string) => partitionKey('EXTID#', `${encodeURIComponent(issuer)}:${encodeURIComponent(id)}`),
+  /** Sorts before the OUTCOME it belongs to ("LINK" < "OUTCOME"): links are written first. */
+  linkSk: (at: string, attempt: number, n: number) => `${toUtcIso(at)}#LINK#${pad4(attempt)}#${pad4(n)}`,
 };
+
+/**
+ * "This ExternalId named this UserId": written with the outcome of a user event that named
+ * ExternalIds and resolved the person, one per ExternalId, under the event (before its OUTCOME),
+ * in byPerson under the ExternalId and in byDay. Only the query side reads these: they are how
+ * `--external-id` finds the person (or the persons, after a re-hire) an HR id stood for.
+ */
+export interface PersonLink {
+  kind: 'LINK';
+  eventId: string;
+  attempt: number;
+  at: string;
+  issuer: string;
+  externalId: string;
+  userId: string;
+  userName?: string;
+}
 
 /**
  * The keys records about a user or group were written under before names were folded and long
@@ -77,6 +101,7 @@ const TABLE_ATTRIBUTES = new Set<string>([
   AUDIT_TABLE.timeToLiveAttribute,
   ...Object.values(AUDIT_TABLE.indexes).map((index) => index.partitionKey),
   'kind',
+  'contentHash',
   'changesJson',
   'expectedJson',
   'actualJson',
@@ -107,17 +132,67 @@ export function toAuditItem(record: AuditRecord, options: { retentionDays?: numb
   // An intent is found through its event only: the indexes answer what happened, and a confirmed
   // intent says nothing its WRITE does not. An unconfirmed one is reached from its attempt's
   // outcome (RETRYING or FAILED, with AUDIT_UNAVAILABLE or the write's failure).
-  if (record.kind === 'INTENT') {
-    delete item.day;
-    return withRetention(item, record.at, options.retentionDays ?? 0);
-  }
+  // It is in byDay (the digests cover every record) and byPerson, not in the other indexes.
+  if (record.userId !== undefined) item.personKey = auditKeys.person(record.userId);
+  if (record.kind === 'INTENT') return sealed(item, record.at, options.retentionDays ?? 0);
   if (record.userName !== undefined) item.userKey = auditKeys.user(record.userName);
   if (record.groupDisplayName !== undefined) item.groupKey = auditKeys.group(record.groupDisplayName);
   if (record.actor !== undefined) item.actorDay = auditKeys.actorDay(record.actor, day);
   if (record.kind === 'OUTCOME' && isProblem(record.outcome)) {
     item.problemDay = auditKeys.problemDay(record.outcome, day);
   }
-  return withRetention(item, record.at, options.retentionDays ?? 0);
+  return sealed(item, record.at, options.retentionDays ?? 0);
+}
+
+/** The LINK items an outcome brings: one per ExternalId it named, once the person is known. */
+export function toLinkItems(record: OutcomeRecord, options: { retentionDays?: number } = {}): AuditItem[] {
+  if (record.userId === undefined || record.externalIds === undefined) return [];
+  return record.externalIds.map((externalId, n) => {
+    const link: PersonLink = {
+      kind: 'LINK',
+      eventId: record.eventId,
+      attempt: record.attempt,
+      at: record.at,
+      issuer: externalId.Issuer,
+      externalId: externalId.Id,
+      userId: record.userId!,
+      ...(record.userName !== undefined && { userName: record.userName }),
+    };
+    const item: AuditItem = {
+      pk: auditKeys.event(record.eventId),
+      sk: auditKeys.linkSk(record.at, record.attempt, n),
+      day: auditKeys.day(record.at),
+      personKey: auditKeys.externalId(externalId.Issuer, externalId.Id),
+      ...link,
+    };
+    return sealed(item, record.at, options.retentionDays ?? 0);
+  });
+}
+
+/** The link an item holds (the query side's reading of a LINK item). */
+export function fromLinkItem(item: AuditItem): PersonLink {
+  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !TABLE_ATTRIBUTES.has(name)));
+  return { kind: 'LINK', ...(fields as Omit<PersonLink, 'kind'>) };
+}
+
+/**
+ * The SHA-256 of an item's content: every attribute but the hash itself and `expiresAt` (a
+ * changed retention setting does not make it another record), as JSON with sorted keys. Each
+ * item carries it (`contentHash`) and the digests keep it (lambdas/domain/audit-digest.ts), so a
+ * record changed after its digest was written no longer matches.
+ */
+export function auditContentHash(item: AuditItem): string {
+  const content = { ...item };
+  delete content.contentHash;
+  delete content[AUDIT_TABLE.timeToLiveAttribute];
+  return createHash('sha256').update(canonical(content), 'utf8').digest('hex');
+}
+
+/** The item with its expiry (when retention is on) and its content hash, ready to put. */
+function sealed(item: AuditItem, at: string, retentionDays: number): AuditItem {
+  const withExpiry = withRetention(item, at, retentionDays);
+  withExpiry.contentHash = auditContentHash(withExpiry);
+  return withExpiry;
 }
 
 /**
@@ -136,7 +211,8 @@ function toDriftItem(record: DriftAuditRecord, retentionDays: number): AuditItem
   if (record.actual !== undefined) item.actualJson = JSON.stringify(record.actual);
   if (record.userName !== undefined) item.userKey = auditKeys.user(record.userName);
   if (record.groupDisplayName !== undefined) item.groupKey = auditKeys.group(record.groupDisplayName);
-  return withRetention(item, record.at, retentionDays);
+  if (record.userId !== undefined) item.personKey = auditKeys.person(record.userId);
+  return sealed(item, record.at, retentionDays);
 }
 
 function withRetention(item: AuditItem, at: string, retentionDays: number): AuditItem {
@@ -204,8 +280,10 @@ export class DynamoDbAuditLog implements AuditLogPort, DriftAuditPort {
     return this.append({ kind: 'WRITE', ...record });
   }
 
-  recordOutcome(record: OutcomeRecord): Promise<void> {
-    return this.append({ kind: 'OUTCOME', ...record });
+  /** Its LINK items first: the OUTCOME marks the event's records complete (a retry puts the same items). */
+  async recordOutcome(record: OutcomeRecord): Promise<void> {
+    for (const link of toLinkItems(record, { retentionDays: this.retentionDays })) await this.put(link);
+    await this.append({ kind: 'OUTCOME', ...record });
   }
 
   recordDrift(record: DriftRecord): Promise<void> {
@@ -213,8 +291,11 @@ export class DynamoDbAuditLog implements AuditLogPort, DriftAuditPort {
   }
 
   /** Any record, by its kind (tools and tests that replay a trail). */
-  async append(record: AuditRecord): Promise<void> {
-    const item = toAuditItem(record, { retentionDays: this.retentionDays });
+  append(record: AuditRecord): Promise<void> {
+    return this.put(toAuditItem(record, { retentionDays: this.retentionDays }));
+  }
+
+  private async put(item: AuditItem): Promise<void> {
     try {
       await this.client.send(
         new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -246,7 +327,7 @@ function withoutExpiry(item: AuditItem): AuditItem {
 }
 
 /** JSON with sorted keys, so equal items compare equal whatever order their attributes came in. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -92,7 +92,7 @@ export class DynamoDbAuditQuery {
 
   /** One event: every attempt's outcome and every write, in order. */
   eventHistory(eventId: string, options: LimitOptions = {}): Promise<AuditQueryResult> {
-    return this.newest([[{ partitionValue: auditKeys.event(eventId) }]], options.limit);
+    return this.newest([[{ partitionValue: auditKeys.event(eventId), onlyKinds: ['OUTCOME', 'WRITE', 'INTENT'] }]], options.limit);
   }
 
   /** The Identity Store writes made in a window, and the drift found in it (changes made outside this service). */
@@ -124,7 +124,7 @@ export class DynamoDbAuditQuery {
    */
   byProducer(producer: string, options: WindowOptions): Promise<AuditQueryResult> {
     return this.newest(
-      this.perDay(options, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween, onlyProducer: producer }]),
+      this.perDay(options, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween, onlyProducer: producer, onlyKinds: ['OUTCOME', 'WRITE'] }]),
       options.limit,
     );
   }

@@ -170,6 +170,8 @@ export interface OutcomeRecord extends ProducerFacts {
   groupDisplayName?: string;
   userId?: string;
   groupId?: string;
+  /** A user event's ExternalIds (the HR system's ids): with userId, what `audit --external-id` finds. */
+  externalIds?: ExternalId[];
   outcome: Outcome;
   errorCode?: ErrorCode;
   errorMessage?: string;

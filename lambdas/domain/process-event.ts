@@ -15,7 +15,7 @@ import type { ApplyContext, ApplyResult, EnginePorts, EngineSettings } from './e
 import { applyChange } from './engine';
 import { ERROR_CODES } from './error-codes';
 import { errorMessage, type Failure } from './errors';
-import type { IdentityChange } from './identity-change';
+import type { ExternalId, IdentityChange } from './identity-change';
 import { leaseKeysOf, normalizeOccurredAt, occurredAtRefusal, type OccurredAtBounds } from './ordering';
 import { factsOfReading, readDelivery, type EventFacts, type Reading } from './parse-event';
 import type { Outcome, OutcomeRecord, ProducerFacts } from './ports';
@@ -237,6 +237,7 @@ function outcomeRecord(
     groupDisplayName: result?.groupDisplayName ?? subject.groupDisplayName,
     userId: result?.userId,
     groupId: result?.groupId,
+    externalIds: subject.externalIds,
     outcome,
     errorCode: failure?.code,
     errorMessage: failure?.message ?? result?.reason,
@@ -314,12 +315,12 @@ function senderOf(via: 'bus' | 'queue', delivery: Delivery, producer: string | u
   return { producer: producer ?? UNVERIFIED_PRODUCER, senderId: delivery.origin.senderId, via };
 }
 
-function subjectOf(change: IdentityChange): { userName?: string; groupDisplayName?: string } {
+function subjectOf(change: IdentityChange): { userName?: string; groupDisplayName?: string; externalIds?: ExternalId[] } {
   switch (change.type) {
     case 'user.upserted':
-      return { userName: change.data.user.UserName };
+      return { userName: change.data.user.UserName, externalIds: change.data.user.ExternalIds };
     case 'user.deleted':
-      return { userName: change.data.userName };
+      return { userName: change.data.userName, externalIds: change.data.externalId && [change.data.externalId] };
     case 'group.upserted':
       return { groupDisplayName: change.data.group.DisplayName };
     case 'group.deleted':

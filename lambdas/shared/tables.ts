@@ -7,14 +7,21 @@
  *   pk = EVENT#<eventId>                     sk = <at ISO>#OUTCOME#<attempt 4 digits>   (outcome records)
  *   pk = EVENT#<eventId>                     sk = <at ISO>#WRITE#<attempt 4>#<seq 4>    (write records)
  *   -> Query pk = EVENT#<id>: one event, all attempts and writes, in time order.
+ *   pk = EVENT#<eventId>                     sk = <at ISO>#INTENT#<attempt 4>#<seq 4>   (before each write)
+ *   pk = EVENT#<eventId>                     sk = <at ISO>#LINK#<attempt 4>#<n 4>       (ExternalId -> UserId,
+ *                                            written before the OUTCOME of a user event that named ExternalIds)
  *   pk = DRIFT#<finding key>                 sk = <at ISO>#DRIFT   (one per drift run that saw the finding;
  *                                            in byUser, byGroup and byDay like the records of events)
+ *   Every item carries `contentHash`: SHA-256 of its content (all but the hash and expiresAt), which
+ *   the digests keep (lambdas/domain/audit-digest.ts) so a later change or removal shows.
  *   GSIs (all project ALL; sort key `sk` keeps time order and uniqueness):
  *   byUser    userKey  = USER#<nameKey(userName)>     (outcomes and writes that concern the user)
  *   byGroup   groupKey = GROUP#<nameKey(displayName)> (outcomes and writes that concern the group)
- *   byDay     day      = <YYYY-MM-DD>               (every record: time-window queries, one Query per day)
+ *   byDay     day      = <YYYY-MM-DD>               (every item: time-window queries, one Query per day; digests)
  *   byActor   actorDay = <actor>#<YYYY-MM-DD>       (every record of an actor, per day)
  *   byProblem problemDay = <FAILED|REJECTED>#<YYYY-MM-DD>  (sparse: only final failures)
+ *   byPerson  personKey = USERID#<userId>          (every record naming the UserId, across renames)
+ *             personKey = EXTID#<issuer>:<id>      (LINK items: which UserIds an ExternalId named)
  *   Optional TTL attribute `expiresAt` (epoch seconds), off unless retention is configured.
  *
  * STATE TABLE (processing state; small, overwritten in place):
@@ -50,6 +57,7 @@ export const AUDIT_TABLE = {
     byDay: { partitionKey: 'day', sortKey: 'sk' },
     byActor: { partitionKey: 'actorDay', sortKey: 'sk' },
     byProblem: { partitionKey: 'problemDay', sortKey: 'sk' },
+    byPerson: { partitionKey: 'personKey', sortKey: 'sk' },
   },
 } as const;
 
