@@ -168,7 +168,7 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
   };
 }
 
-function chooseTarget(
+export function chooseTarget(
   values: { table?: string; region?: string; 'dynamodb-endpoint'?: string; 'local-dir'?: string; stack?: string; profile?: string },
   env: NodeJS.ProcessEnv,
 ): TargetChoice {
@@ -242,7 +242,7 @@ export class NoLocalPipelineError extends Error {
 
 const endpointsFileSchema = z.object({ dynamodbEndpoint: z.string().url(), auditTableName: z.string().min(1) });
 
-async function openTarget(choice: TargetChoice): Promise<OpenTarget> {
+export async function openTarget(choice: TargetChoice): Promise<OpenTarget> {
   switch (choice.kind) {
     case 'aws': {
       const client = new DynamoDBClient({ region: choice.region });
