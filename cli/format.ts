@@ -1,12 +1,14 @@
 /**
- * How audit records are printed: a table for people (fits 80 columns), JSON and CSV for export.
+ * How audit records are printed: a table for people (fits 80 columns), JSON and CSV for export,
+ * HTML as one page to attach to a ticket (cli/format-html.ts).
  * JSON and CSV carry every field, in one fixed order, with times in UTC ISO-8601.
  */
 import type { AuditRecord, DriftAuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
 import type { DriftRecord } from '../lambdas/domain/drift';
 import type { IntentRecord, OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
+import { recordsToHtml, type HtmlContext } from './format-html';
 
-export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
+export const OUTPUT_FORMATS = ['table', 'json', 'csv', 'html'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Every field a record can have, in output order (the CSV columns). */
@@ -23,8 +25,11 @@ export const EVERY_FIELD_LISTED: [UnlistedField] extends [never] ? true : Unlist
 
 const TIME_FIELDS = new Set<string>(['at', 'receivedAt', 'occurredAt', 'firstSeen']);
 
-export function formatRecords(records: AuditRecord[], format: OutputFormat, width = 80): string {
+/** `context` titles the html page and names what was read; the other formats ignore it. */
+export function formatRecords(records: AuditRecord[], format: OutputFormat, width = 80, context?: HtmlContext): string {
   switch (format) {
+    case 'html':
+      return recordsToHtml(records, context ?? { title: 'Audit records', generatedAt: new Date(), source: 'the audit trail' });
     case 'json':
       return `${JSON.stringify(records.map(orderedRecord), null, 2)}\n`;
     case 'csv':
