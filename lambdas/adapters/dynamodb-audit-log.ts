@@ -2,11 +2,11 @@
  * The append-only audit trail in DynamoDB (layout: lambdas/shared/tables.ts, AUDIT TABLE).
  * Every put is conditional on the key being new; nothing here updates or deletes.
  */
-import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DriftAuditPort, DriftRecord } from '../domain/drift';
 import type { AuditLogPort, IntentRecord, OutcomeRecord, WriteRecord } from '../domain/ports';
 import { AUDIT_TABLE } from '../shared/tables';
+import { auditContentHash, canonical } from '../domain/canonical-hash';
 import { nameKey } from '../domain/names';
 import { asDocumentClient, isConditionalCheckFailed, type AnyDynamoDbClient } from './dynamodb-document-client';
 import { fitsKeyLimit, partitionKey } from './dynamodb-keys';
@@ -24,6 +24,9 @@ export type AuditRecord =
  */
 export type DriftAuditRecord = { kind: 'DRIFT' } & DriftRecord & { attempt?: undefined; producer?: undefined; via?: undefined; senderId?: undefined };
 export type AuditItem = Record<string, unknown>;
+
+// The content hash lives in the domain (the digests compute it too); re-exported for the callers of this module.
+export { auditContentHash, canonical };
 
 /** Outcomes that end an event badly; only these are indexed in byProblem. */
 export const PROBLEM_OUTCOMES = ['FAILED', 'REJECTED'] as const;
@@ -175,19 +178,6 @@ export function fromLinkItem(item: AuditItem): PersonLink {
   return { kind: 'LINK', ...(fields as Omit<PersonLink, 'kind'>) };
 }
 
-/**
- * The SHA-256 of an item's content: every attribute but the hash itself and `expiresAt` (a
- * changed retention setting does not make it another record), as JSON with sorted keys. Each
- * item carries it (`contentHash`) and the digests keep it (lambdas/domain/audit-digest.ts), so a
- * record changed after its digest was written no longer matches.
- */
-export function auditContentHash(item: AuditItem): string {
-  const content = { ...item };
-  delete content.contentHash;
-  delete content[AUDIT_TABLE.timeToLiveAttribute];
-  return createHash('sha256').update(canonical(content), 'utf8').digest('hex');
-}
-
 /** The item with its expiry (when retention is on) and its content hash, ready to put. */
 function sealed(item: AuditItem, at: string, retentionDays: number): AuditItem {
   const withExpiry = withRetention(item, at, retentionDays);
@@ -324,15 +314,6 @@ function withoutExpiry(item: AuditItem): AuditItem {
   const copy = { ...item };
   delete copy[AUDIT_TABLE.timeToLiveAttribute];
   return copy;
-}
-
-/** JSON with sorted keys, so equal items compare equal whatever order their attributes came in. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
 }
 
 function toUtcIso(at: string): string {
