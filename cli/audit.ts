@@ -17,6 +17,8 @@ import {
 import { localDynamoDbClient, startDynalite } from '../local/dynalite';
 import { isPidAlive, LOCK, readLock } from '../local/state-dir';
 import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
+import { groupsOfAnswer, membersAnswer, personAnswer, type AnswerContext, type Printed } from './audit-answers';
+import type { PersonQuery } from './audit-history';
 import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
 import { stackOutputs } from './stack';
 import { userDirectory } from '../local/cli/event-file';
@@ -29,7 +31,14 @@ const DEFAULT_LIMIT = 200;
 const HELP = `Usage: npm run audit -- <command> [options]
 
 Commands:
-  user <userName>                 everything recorded about a user
+  user <userName | UserId>        a person's whole history, across renames: every record
+                                  naming their UserId or filed under a name they had
+                                  (any case); each row shows the name at that time
+  user --external-id ISSUER/ID    the same, for the person(s) the HR system's id named
+  members <displayName> [--at T]  who was in the group at T (default now): when each was
+                                  added, by which event, producer and actor
+  groups-of <userName | UserId> [--at T]
+                                  the groups the person was in at T, the same way
   group <displayName>             everything recorded about a group and its memberships
   event <eventId>                 one event: each attempt's outcome and its writes
   changes --since T [--until T]   Identity Store writes and DRIFT records in a window
@@ -41,8 +50,16 @@ Commands:
                                   everything events claiming this actor caused in a window
                                   (the actor is what the sender wrote: a claim, not a proof)
 
+  verify [--since T]              recompute the trail against its digests: every record
+                                  changed, removed or added after its digest (exit 1)
+                                  (npm run audit -- verify --help)
+
 Options:
-  --format table|json|csv   output format (default table; json and csv carry every field)
+  --format table|json|csv|html
+                            output format (default table; json and csv carry every field;
+                            html: one self-contained page to attach to a ticket)
+  --at T                    members, groups-of: the point in time (default now)
+  --external-id ISSUER/ID   user, groups-of: find the person by an ExternalId
   --limit N                 keep the newest N records (default ${DEFAULT_LIMIT})
   --since T, --until T      ISO-8601 (2024-05-01, 2024-05-01T09:00:00Z) or relative
                             to now (30m, 24h, 7d); the window is [since, until)
@@ -69,10 +86,12 @@ ${exitCodesHelp({
 })}
 `;
 
-const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'producer', 'actor'] as const;
+const COMMANDS = ['user', 'group', 'event', 'changes', 'failures', 'producer', 'actor', 'members', 'groups-of'] as const;
 type Command = (typeof COMMANDS)[number];
 const NEEDS_SUBJECT: Record<Command, string | undefined> = {
-  user: 'userName',
+  user: 'userName or UserId (or --external-id ISSUER/ID)',
+  'groups-of': 'userName or UserId (or --external-id ISSUER/ID)',
+  members: 'group displayName',
   group: 'displayName',
   event: 'eventId',
   producer: 'producer name',
@@ -81,10 +100,17 @@ const NEEDS_SUBJECT: Record<Command, string | undefined> = {
   failures: undefined,
 };
 const WINDOWED: readonly Command[] = ['changes', 'failures', 'producer', 'actor'];
+/** The commands about a person, which --external-id can name instead of the subject. */
+const BY_PERSON: readonly Command[] = ['user', 'groups-of'];
+const AT_A_TIME: readonly Command[] = ['members', 'groups-of'];
 
 export interface AuditRequest {
   command: Command;
   subject?: string;
+  /** --external-id ISSUER/ID, instead of the subject (user, groups-of). */
+  externalId?: string;
+  /** members, groups-of: the point in time (now when absent). */
+  at?: Date;
   since?: Date;
   until?: Date;
   format: OutputFormat;
@@ -106,6 +132,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
+  at: { type: 'string' },
+  'external-id': { type: 'string' },
   table: { type: 'string' },
   region: { type: 'string' },
   'dynamodb-endpoint': { type: 'string' },
@@ -131,12 +159,22 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
   }
   const command = commandName as Command;
 
+  const externalId = values['external-id'];
+  if (externalId !== undefined) {
+    if (!BY_PERSON.includes(command)) throw new UsageError(`--external-id applies to ${BY_PERSON.join(', ')}, not to ${command}`);
+    if (subject !== undefined) throw new UsageError(`${command} takes a name or --external-id, not both`);
+    if (!/^[^/\s]+(\/[^/\s]*)*\/[^/\s]+$/.test(externalId) || !externalId.includes('/')) {
+      throw new UsageError(`--external-id must be ISSUER/ID (no whitespace), got "${externalId}"`);
+    }
+  }
   const subjectName = NEEDS_SUBJECT[command];
-  if (subjectName !== undefined && (subject === undefined || subject === '')) {
+  if (subjectName !== undefined && externalId === undefined && (subject === undefined || subject === '')) {
     throw new UsageError(`${command} needs a ${subjectName}`);
   }
   const unexpected = subjectName === undefined ? positionals.slice(1) : extra;
   if (unexpected.length > 0) throw new UsageError(`unexpected argument "${unexpected[0]}"`);
+  if (values.at !== undefined && !AT_A_TIME.includes(command)) throw new UsageError(`--at applies to ${AT_A_TIME.join(', ')}, not to ${command}`);
+  const at = values.at === undefined ? undefined : parseTime(values.at, now, '--at');
 
   const windowed = WINDOWED.includes(command);
   if (!windowed && (values.since !== undefined || values.until !== undefined)) {
@@ -158,6 +196,8 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
   return {
     command,
     subject: subjectName === undefined ? undefined : subject,
+    externalId,
+    at,
     since,
     until,
     format: format as OutputFormat,
@@ -312,12 +352,33 @@ export async function localTarget(localDir: string, command = 'audit'): Promise<
   };
 }
 
+/** The command's answer, printed in the requested format. */
+async function answer(query: DynamoDbAuditQuery, request: AuditRequest, context: AnswerContext): Promise<Printed> {
+  const person: PersonQuery = request.externalId !== undefined ? { kind: 'external-id', text: request.externalId } : { kind: 'user', text: request.subject! };
+  switch (request.command) {
+    case 'user':
+      return personAnswer(query, person, context);
+    case 'groups-of':
+      return groupsOfAnswer(query, person, request.at ?? context.generatedAt, context);
+    case 'members':
+      return membersAnswer(query, request.subject!, request.at ?? context.generatedAt, context);
+    default: {
+      const result = await runQuery(query, request);
+      const title = `Audit records: ${request.command}${request.subject === undefined ? '' : ` ${request.subject}`}`;
+      return { text: formatRecords(result.records, request.format, context.width, { title, generatedAt: context.generatedAt, source: context.source }), truncated: result.truncated };
+    }
+  }
+}
+
+/** The records of a record command (every command but user, members and groups-of, which answer about persons). */
 export function runQuery(query: DynamoDbAuditQuery, request: AuditRequest): Promise<AuditQueryResult> {
   const limit = { limit: request.limit };
   const window = { since: request.since!, until: request.until, limit: request.limit };
   switch (request.command) {
     case 'user':
+    case 'groups-of':
       return query.userTimeline(request.subject!, limit);
+    case 'members':
     case 'group':
       return query.groupHistory(request.subject!, limit);
     case 'event':
@@ -361,9 +422,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     target = await openTarget(request.target);
     const query = new DynamoDbAuditQuery({ client: target.client, tableName: target.tableName, pageSize: request.pageSize });
-    const result = await runQuery(query, request);
     const width = process.stdout.isTTY ? Math.max(80, process.stdout.columns ?? 80) : 80;
-    process.stdout.write(formatRecords(result.records, request.format, width));
+    const result = await answer(query, request, { format: request.format, width, limit: request.limit, source: target.description, generatedAt: new Date() });
+    process.stdout.write(result.text);
     if (result.truncated) {
       process.stderr.write(`audit: showing the newest ${request.limit} records; older ones exist (raise --limit or narrow the window)\n`);
     }

@@ -9,7 +9,16 @@
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/ports';
 import { AUDIT_TABLE, type AuditIndexName } from '../shared/tables';
-import { auditKeys, fromAuditItem, legacyAuditKeys, PROBLEM_OUTCOMES, type AuditItem, type AuditRecord } from './dynamodb-audit-log';
+import {
+  auditKeys,
+  fromAuditItem,
+  fromLinkItem,
+  legacyAuditKeys,
+  PROBLEM_OUTCOMES,
+  type AuditItem,
+  type AuditRecord,
+  type PersonLink,
+} from './dynamodb-audit-log';
 import { asDocumentClient, type AnyDynamoDbClient } from './dynamodb-document-client';
 
 export interface AuditQueryResult {
@@ -49,7 +58,7 @@ interface PartitionQuery {
   index?: AuditIndexName;
   partitionValue: string;
   skBetween?: [string, string];
-  onlyKinds?: AuditRecord['kind'][];
+  onlyKinds?: (AuditRecord['kind'] | PersonLink['kind'])[];
   /** Only records of this verified producer (a filter: the partition is still read). */
   onlyProducer?: string;
 }
@@ -137,6 +146,32 @@ export class DynamoDbAuditQuery {
       ]),
       options.limit,
     );
+  }
+
+  /**
+   * Every record that names this UserId (byPerson), whatever the user was called then: outcomes,
+   * writes and drift findings, oldest first. Records written before byPerson existed are not here;
+   * they are under the names the user had (recordsOfUserName).
+   */
+  async recordsOfUserId(userId: string): Promise<AuditRecord[]> {
+    const partition: PartitionQuery = { index: 'byPerson', partitionValue: auditKeys.person(userId), onlyKinds: ['OUTCOME', 'WRITE', 'DRIFT'] };
+    return (await this.newest([[partition]])).records;
+  }
+
+  /** Every record filed under a user name (any case; today's key and the legacy one), oldest first. */
+  async recordsOfUserName(userName: string): Promise<AuditRecord[]> {
+    return (await this.newest([withLegacy('byUser', auditKeys.user(userName), legacyAuditKeys.user(userName))])).records;
+  }
+
+  /** Every record filed under a group display name (any case), oldest first. */
+  async recordsOfGroupName(displayName: string): Promise<AuditRecord[]> {
+    return (await this.newest([withLegacy('byGroup', auditKeys.group(displayName), legacyAuditKeys.group(displayName))])).records;
+  }
+
+  /** The LINK items of an ExternalId: each UserId it named, and when (oldest first). */
+  async linksOfExternalId(issuer: string, id: string): Promise<PersonLink[]> {
+    const items = await this.newestIn({ index: 'byPerson', partitionValue: auditKeys.externalId(issuer, id), onlyKinds: ['LINK'] }, Infinity);
+    return items.reverse().map(fromLinkItem);
   }
 
   /** The window's partitions, one group per UTC day, newest day first. */

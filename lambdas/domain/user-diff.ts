@@ -7,7 +7,7 @@ import type { UserAttributes } from './identity-change';
 import type { AttributeOperation } from './ports';
 
 /** Contract (CreateUser) attribute name -> UpdateUser AttributePath. */
-const TOP_LEVEL_PATHS: Record<Exclude<keyof UserAttributes, 'Name' | 'Extensions'>, string> = {
+export const TOP_LEVEL_PATHS: Record<Exclude<keyof UserAttributes, 'Name' | 'Extensions'>, string> = {
   UserName: 'userName',
   DisplayName: 'displayName',
   NickName: 'nickName',

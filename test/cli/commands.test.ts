@@ -132,7 +132,7 @@ describe('the AWS SDK\'s Node-version warning never reaches the user', () => {
   it('npm run audit, with SDK clients at work', async () => {
     const result = await run('cli/audit.ts', ['user', 'nobody', '--dynamodb-endpoint', dynamo.current.endpoint, '--table', dynamo.current.tables.audit]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('(no records)\n');
+    expect(result.stdout).toBe('No records about nobody.\n');
     expect(result.stderr).not.toMatch(SDK_WARNING);
     expect(result.stderr).toBe('');
   });
