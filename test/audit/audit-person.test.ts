@@ -260,6 +260,27 @@ describe('audit members and groups-of at a point in time', () => {
   });
 });
 
+describe('--format html: one page to attach to a ticket', () => {
+  it("a person's history: her names, her ExternalId, every event, no script", async () => {
+    const run = await audit('user', 'ADA.BYRON', '--format', 'html');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^<!DOCTYPE html>/i);
+    expect(run.stdout).toContain(`Person ${adaId}: ada -&gt; ada.lovelace -&gt; Ada.Byron; ExternalIds HR/E1001`);
+    for (const eventId of ADA_EVENTS) expect(run.stdout).toContain(eventId);
+    expect(run.stdout).not.toMatch(/<script/i);
+  });
+
+  it('members at a point in time, and a group history', async () => {
+    const members = await audit('members', 'Platform', '--at', moments.afterMove!, '--format', 'html');
+    expect(members.stdout).toMatch(/^<!DOCTYPE html>/i);
+    expect(members.stdout).toContain(adaId);
+    expect(members.stdout).toContain('evt-move');
+    const group = await audit('group', 'Engineering', '--format', 'html');
+    expect(group.stdout).toContain('evt-join');
+    expect(group.stdout).toContain('Audit records: group Engineering');
+  });
+});
+
 async function rawItems(eventId: string): Promise<{ items: Record<string, unknown>[] }> {
   const { documentClient, tables } = dynamo.current;
   const page = await documentClient.send(new QueryCommand({ TableName: tables.audit, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `EVENT#${eventId}` } }));
