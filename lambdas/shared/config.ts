@@ -167,3 +167,34 @@ export const DRIFT_RUNTIME_ENV_KEYS = Object.keys(driftRuntimeConfigSchema.shape
 export function staticShareOf(config: { REQUESTS_PER_SECOND: number; QUOTA_INSTANCES: number }): number {
   return config.REQUESTS_PER_SECOND / config.QUOTA_INSTANCES;
 }
+
+/**
+ * The audit digester's configuration (lambdas/handlers/audit-digester.ts, deployed by
+ * lib/audit-digests.ts): where the trail is read and where its digests are kept, and the two
+ * times that shape the digests.
+ */
+export const digesterRuntimeConfigSchema = runtimeConfigSchema.pick({ AUDIT_TABLE_NAME: true }).extend({
+  /** The Object Lock bucket the digests are written to. */
+  AUDIT_DIGEST_BUCKET_NAME: z.string().min(1),
+  /**
+   * How long after a window ends its digest may be made: a record dated T can reach the table up to
+   * the consumer's timeout (at most 15 minutes) after T, so a window is digested only once settled.
+   */
+  AUDIT_DIGEST_SETTLE_MINUTES: z.coerce.number().int().min(15).max(120),
+  /** The span of one digest; windows end on its multiples (whole hours for 60). */
+  AUDIT_DIGEST_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440),
+});
+
+export type DigesterRuntimeConfig = z.output<typeof digesterRuntimeConfigSchema>;
+
+export function loadDigesterRuntimeConfig(env: NodeJS.ProcessEnv = process.env): DigesterRuntimeConfig {
+  const parsed = digesterRuntimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid audit digester configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The audit digester's env var names, for lib/ to set. */
+export const DIGESTER_RUNTIME_ENV_KEYS = Object.keys(digesterRuntimeConfigSchema.shape) as (keyof typeof digesterRuntimeConfigSchema.shape)[];

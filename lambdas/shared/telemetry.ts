@@ -42,4 +42,6 @@ export const METRIC = {
   quotaLedgerErrors: 'QuotaLedgerErrors',
   /** Findings of the last drift run (0 when none): the drift alarm watches it. */
   driftFindings: 'DriftFindings',
+  /** Audit digests a digester run wrote (0 included): the staleness alarm watches its sum. */
+  digestsWritten: 'DigestsWritten',
 } as const;
