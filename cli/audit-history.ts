@@ -213,9 +213,9 @@ function replay(records: AuditRecord[], at: Date): MembershipAt[] {
       const { userId, groupId } = record;
       if (record.action === 'CreateGroupMembership' && userId && groupId) current.set(pair(userId, groupId), membershipFrom(record, userId, groupId, 'added'));
       if (record.action === 'DeleteGroupMembership' && userId && groupId) current.delete(pair(userId, groupId));
-      if (record.action === 'DeleteUser' && userId) for (const key of [...current.keys()]) if (key.startsWith(`${userId} `)) current.delete(key);
-      if (record.action === 'DeleteGroup' && groupId) for (const key of [...current.keys()]) if (key.endsWith(` ${groupId}`)) current.delete(key);
     }
+    if (record.userId && ends(record, 'DeleteUser', record.userId)) for (const key of [...current.keys()]) if (key.startsWith(`${record.userId} `)) current.delete(key);
+    if (record.groupId && ends(record, 'DeleteGroup', record.groupId)) for (const key of [...current.keys()]) if (key.endsWith(` ${record.groupId}`)) current.delete(key);
     // An event that found the membership already there (or already gone) is evidence too.
     if (record.kind === 'OUTCOME' && record.outcome === 'NOOP' && record.userId && record.groupId) {
       const key = pair(record.userId, record.groupId);
@@ -283,12 +283,20 @@ function existedAt(records: AuditRecord[], groupId: string, at: Date): boolean {
 function deletedBy(records: AuditRecord[], action: 'DeleteUser' | 'DeleteGroup', id: string, at: Date, after?: string): boolean {
   return records.some(
     (record) =>
-      record.kind === 'WRITE' &&
-      record.action === action &&
-      (action === 'DeleteUser' ? record.userId : record.groupId) === id &&
-      Date.parse(record.at) <= at.getTime() &&
-      (after === undefined || Date.parse(record.at) >= Date.parse(after)),
+      ends(record, action, id) && Date.parse(record.at) <= at.getTime() && (after === undefined || Date.parse(record.at) >= Date.parse(after)),
   );
+}
+
+/**
+ * The record says the user (DeleteUser) or group (DeleteGroup) is gone: its deletion's WRITE, or
+ * the outcome of the deletion event naming the id, which is there even when the WRITE record was
+ * lost (the retry ends NOOP, naming the id it found gone: docs/audit.md, Deletions).
+ */
+function ends(record: AuditRecord, action: 'DeleteUser' | 'DeleteGroup', id: string): boolean {
+  const ofUser = action === 'DeleteUser';
+  if ((ofUser ? record.userId : record.groupId) !== id) return false;
+  if (record.kind === 'WRITE') return record.action === action;
+  return record.kind === 'OUTCOME' && record.type === (ofUser ? 'user.deleted' : 'group.deleted') && (record.outcome === 'APPLIED' || record.outcome === 'NOOP');
 }
 
 /** The user's name at `at`: the latest name a record carried by then (a rename's write carries the new one). */

@@ -15,7 +15,7 @@ import { DynamoDbAuditLog } from '../../lambdas/adapters/dynamodb-audit-log';
 import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-processing-state';
 import { IdentityStoreAdapter } from '../../lambdas/adapters/identity-store';
 import { createIdentityStoreClient } from '../../lambdas/adapters/identity-store-client';
-import type { OutcomeRecord } from '../../lambdas/domain/ports';
+import type { AuditLogPort, OutcomeRecord } from '../../lambdas/domain/ports';
 import { processDelivery, type ProcessSettings } from '../../lambdas/domain/process-event';
 import { startEmulator, type RunningEmulator } from '../../local/emulator';
 import { useDynalite } from '../support/dynalite';
@@ -47,16 +47,16 @@ let newAdaId: string;
 const HR = { Issuer: 'HR', Id: 'E1001' };
 const adaAs = (UserName: string) => ({ ...person(UserName), DisplayName: 'Ada Lovelace', ExternalIds: [HR] });
 
-async function deliver(event: unknown): Promise<OutcomeRecord> {
+async function deliver(event: unknown, options: { receiveCount?: number; loseWriteRecord?: boolean } = {}): Promise<OutcomeRecord> {
   const { client } = createIdentityStoreClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials: { accessKeyId: 't', secretAccessKey: 't' }, requestsPerSecond: 50, burst: 5 });
   const { documentClient, tables } = dynamo.current;
   const result = await processDelivery(
     JSON.stringify(event),
-    { messageId: `m-${outcomes.length}`, receiveCount: 1, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
+    { messageId: `m-${outcomes.length}`, receiveCount: options.receiveCount ?? 1, maxReceiveCount: 5, receivedAt: new Date(), deadline: new Date(Date.now() + 60_000), origin: TEST_ORIGIN },
     {
       identityStore: new IdentityStoreAdapter({ client, identityStoreId: STORE }),
       state: new DynamoDbProcessingState({ client: documentClient, tableName: tables.state }),
-      audit: new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 }),
+      audit: auditPort(new DynamoDbAuditLog({ client: documentClient, tableName: tables.audit, retentionDays: 0 }), options.loseWriteRecord ?? false),
       clock: { now: () => new Date() },
       publisher: { publish: async () => undefined },
       pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -67,6 +67,18 @@ async function deliver(event: unknown): Promise<OutcomeRecord> {
   client.destroy();
   outcomes.push(result.record);
   return result.record;
+}
+
+/** The trail, or one whose WRITE records are lost (an audit outage right after the write was made). */
+function auditPort(log: DynamoDbAuditLog, loseWriteRecord: boolean): AuditLogPort {
+  return {
+    recordIntent: (record) => log.recordIntent(record),
+    recordWrite: async (record) => {
+      if (loseWriteRecord) throw new Error('audit table unavailable');
+      return log.recordWrite(record);
+    },
+    recordOutcome: (record) => log.recordOutcome(record),
+  };
 }
 
 /** A moment strictly between the records before it and those after (record times are in ms). */
@@ -254,6 +266,20 @@ describe('audit members and groups-of at a point in time', () => {
     await mark('afterLeave');
     const now = JSON.parse((await audit('members', 'Engineering', '--at', moments.afterLeave!, '--format', 'json')).stdout);
     expect(now[0].members).toEqual([]);
+    // Grace joins Platform; her leaver's DeleteUser is made but its WRITE record is lost; the retry
+    // finds her gone (NOOP, naming her UserId): that outcome ends her membership.
+    const grace = await deliver(events.userUpserted(person('grace'), { at: at(9), id: 'evt-grace', groups: ['Platform'] }));
+    await mark('graceJoined');
+    expect(await deliver(events.userDeleted({ userName: 'grace' }, { at: at(10), id: 'evt-grace-leaves' }), { loseWriteRecord: true })).toMatchObject({ outcome: 'RETRYING' });
+    expect(await deliver(events.userDeleted({ userName: 'grace' }, { at: at(10), id: 'evt-grace-leaves' }), { receiveCount: 2 })).toMatchObject({ outcome: 'NOOP', userId: grace.userId });
+    await mark('graceGone');
+    const platformWith = JSON.parse((await audit('members', 'Platform', '--at', moments.graceJoined!, '--format', 'json')).stdout);
+    expect(platformWith[0].members.map((m: { userId: string }) => m.userId).sort()).toEqual([adaId, grace.userId].sort());
+    const platformAfter = JSON.parse((await audit('members', 'Platform', '--at', moments.graceGone!, '--format', 'json')).stdout);
+    expect(platformAfter[0].members.map((m: { userId: string }) => m.userId)).toEqual([adaId]);
+    const graceGroups = JSON.parse((await audit('groups-of', grace.userId!, '--at', moments.graceGone!, '--format', 'json')).stdout);
+    expect(graceGroups[0].groups).toEqual([]);
+
     const run = await audit('members', 'Nobody');
     expect(run).toMatchObject({ code: 0 });
     expect(run.stdout).toMatch(/^No group named Nobody existed at/);
