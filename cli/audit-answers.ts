@@ -3,8 +3,8 @@
  * as a header and the record table, memberships as a table of who, since when, by which event,
  * producer and actor. JSON and CSV carry the same facts for tools.
  */
-import { findPersons, groupsOfAt, membersAt, type GroupAt, type HistoryReader, type MembershipAt, type Person, type PersonAnswer, type PersonQuery } from './audit-history';
-import { formatRecords, type OutputFormat } from './format';
+import { findPersons, groupsOfAt, membersAt, nameAt, type GroupAt, type HistoryReader, type MembershipAt, type Person, type PersonAnswer, type PersonQuery } from './audit-history';
+import { formatRecords, wrap, type OutputFormat } from './format';
 import { renderHtmlPage } from './format-html';
 
 export interface Printed {
@@ -46,7 +46,7 @@ export async function personAnswer(reader: HistoryReader, query: PersonQuery, co
       };
     case 'table': {
       if (limited.length === 0 && unattributed.length === 0) return { text: `No records about ${describeQuery(query)}.\n`, truncated };
-      const blocks = limited.map((person) => `${personHeader(person)}\n${formatRecords(person.records, 'table', context.width)}`);
+      const blocks = limited.map((person) => `${wrap(personHeader(person), context.width).join('\n')}\n${formatRecords(person.records, 'table', context.width)}`);
       if (unattributed.length > 0) {
         blocks.push(`Filed under ${describeQuery(query)}, no UserId recorded (the events never reached an existing user):\n${formatRecords(unattributed, 'table', context.width)}`);
       }
@@ -62,8 +62,9 @@ export async function groupsOfAnswer(reader: HistoryReader, query: PersonQuery, 
   for (const person of persons) answers.push({ person, groups: await groupsOfAt(person, reader, at) });
   const when = utc(at);
   const sections = answers.map(({ person, groups }) => ({
-    heading: `${person.names.at(-1) ?? person.userId} (UserId ${person.userId}) at ${when}: ${count(groups.length, 'group')}`,
+    heading: `${nameAt(person.records, at) ?? person.names.at(-1) ?? person.userId} (UserId ${person.userId}) at ${when}: ${count(groups.length, 'group')}`,
     rows: groups.map((m) => [m.groupDisplayName ?? '-', m.groupId, utc(m.since), m.eventId, m.producer ?? '-', m.actor ?? '-', howShown(m)]),
+    blocks: groups.map((m) => [`${m.groupDisplayName ?? '-'} (GroupId ${m.groupId})`, membershipLine(m)]),
   }));
   const columns = ['GROUP', 'GROUPID', 'SINCE (UTC)', 'EVENT', 'PRODUCER', 'ACTOR', 'HOW'];
   const json = answers.map(({ person, groups }) => ({ userId: person.userId, names: person.names, at: at.toISOString(), groups }));
@@ -78,6 +79,7 @@ export async function membersAnswer(reader: HistoryReader, displayName: string, 
   const sections = groups.map((group) => ({
     heading: `${group.displayName} (GroupId ${group.groupId}) at ${when}: ${count(group.members.length, 'member')}`,
     rows: group.members.map((m) => [m.userName ?? '-', m.userId, utc(m.since), m.eventId, m.producer ?? '-', m.actor ?? '-', howShown(m)]),
+    blocks: group.members.map((m) => [`${m.userName ?? '-'} (UserId ${m.userId})`, membershipLine(m)]),
   }));
   const columns = ['USER', 'USERID', 'SINCE (UTC)', 'EVENT', 'PRODUCER', 'ACTOR', 'HOW'];
   const json = groups.map((group) => ({ ...group, at: at.toISOString() }));
@@ -95,6 +97,8 @@ function emptyAnswer(context: AnswerContext, message: string, json: unknown[]): 
 interface Section {
   heading: string;
   rows: string[][];
+  /** The rows as text when the table is wider than the terminal: a title line, then a sentence. */
+  blocks: string[][];
 }
 
 function printTables(title: string, columns: string[], sections: Section[], json: unknown[], context: AnswerContext): string {
@@ -108,7 +112,7 @@ function printTables(title: string, columns: string[], sections: Section[], json
     case 'html':
       return renderPage(title, columns, sections, context);
     case 'table':
-      return sections.map((section) => `${section.heading}\n${section.rows.length > 0 ? columnsTable(columns, section.rows) : ''}`).join('\n');
+      return sections.map((section) => `${wrap(section.heading, context.width).join('\n')}\n${section.rows.length > 0 ? columnsTable(columns, section, context.width) : ''}`).join('\n');
   }
 }
 
@@ -121,11 +125,24 @@ function renderPage(title: string, columns: string[], sections: Section[], conte
   });
 }
 
-/** Columns as wide as their widest cell; the last is never padded. Values are identifiers an auditor copies: none is clipped. */
-function columnsTable(columns: string[], rows: string[][]): string {
-  const flat = rows.map((row) => row.map((cell) => cell.replace(/[\r\n\t]+/g, ' ')));
+/**
+ * Columns as wide as their widest cell when the line fits `width`; else each row as a block (its
+ * title line, then a wrapped sentence). Values are identifiers an auditor copies: none is clipped.
+ */
+function columnsTable(columns: string[], section: Section, width: number): string {
+  const flat = section.rows.map((row) => row.map((cell) => cell.replace(/[\r\n\t]+/g, ' ')));
   const widths = columns.map((title, i) => Math.max(title.length, ...flat.map((row) => row[i]!.length)));
-  return [columns, ...flat].map((cells) => `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`).join('');
+  if (widths.reduce((sum, w) => sum + w + 2, -2) <= width) {
+    return [columns, ...flat].map((cells) => `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`).join('');
+  }
+  return section.blocks
+    .map(([title = '', sentence = '']) => [...wrap(title, width), ...wrap(sentence, width - 2).map((line) => `  ${line}`)].map((line) => `${line}\n`).join(''))
+    .join('');
+}
+
+function membershipLine(m: MembershipAt): string {
+  const how = m.how === 'added' ? 'added' : 'found already a member';
+  return `${how} ${utc(m.since)} by event ${m.eventId}, producer ${m.producer ?? '-'}, actor ${m.actor ?? '-'}`;
 }
 
 function personHeaders(answer: PersonAnswer): string[] {
