@@ -43,6 +43,7 @@ const outcomes: OutcomeRecord[] = [];
 const moments: Record<string, string> = {};
 let adaId: string;
 let newAdaId: string;
+let alanId: string;
 
 const HR = { Issuer: 'HR', Id: 'E1001' };
 const adaAs = (UserName: string) => ({ ...person(UserName), DisplayName: 'Ada Lovelace', ExternalIds: [HR] });
@@ -146,6 +147,8 @@ beforeAll(async () => {
   const other = await deliver(events.userUpserted({ ...person('ada'), ExternalIds: [{ Issuer: 'HR', Id: 'E2002' }] }, { at: at(7), id: 'evt-new-ada', groups: ['Engineering'] }));
   expect(other).toMatchObject({ outcome: 'APPLIED' });
   newAdaId = other.userId!;
+  const alan = await deliver(events.userUpserted({ ...person('alan'), ExternalIds: [{ Issuer: 'https://hr.example.com/people', Id: 'E/77' }] }, { at: at(7), id: 'evt-alan' }));
+  alanId = alan.userId!;
   expect(newAdaId).not.toBe(adaId);
 }, 60_000);
 
@@ -183,6 +186,10 @@ describe('audit user: a person across renames', () => {
     expect(eventsOf(byHr, adaId)).toEqual(ADA_EVENTS);
     expect(byHr.every((r) => r.userId === adaId)).toBe(true);
     expect(await historyJson('user', '--external-id', 'HR/E9999')).toEqual([]);
+    // An issuer is often a URL, and an id may hold a slash: every slash is tried as the place they meet.
+    const alan = await historyJson('user', '--external-id', 'https://hr.example.com/people/E/77');
+    expect(eventsOf(alan, alanId)).toEqual(['evt-alan']);
+    expect(await historyJson('user', '--external-id', 'https://hr.example.com/people/E/78')).toEqual([]);
   });
 
   it('a reused name names both persons, each apart with their own history', async () => {
@@ -222,6 +229,9 @@ describe('audit user: a person across renames', () => {
 
   it('exits 2 on --external-id without a slash, or with a name as well', async () => {
     expect(await auditProcess('user', '--external-id', 'E1001')).toMatchObject({ code: 2, stderr: expect.stringContaining('--external-id must be ISSUER/ID') });
+    for (const bad of ['HR/', '/E1001', 'HR /E1001', `HR/${'x'.repeat(600)}`]) {
+      expect(await audit('user', '--external-id', bad)).toMatchObject({ code: 2, stderr: expect.stringContaining('--external-id must be ISSUER/ID') });
+    }
     expect(await audit('user', 'ada', '--external-id', 'HR/E1001')).toMatchObject({ code: 2, stderr: expect.stringContaining('not both') });
     expect(await audit('changes', '--since', '1d', '--at', '1h')).toMatchObject({ code: 2, stderr: expect.stringContaining('--at applies to') });
   });
