@@ -16,7 +16,8 @@ import { join } from 'node:path';
 export const MARKER = '.identity-provisioner-state';
 export const LOCK = 'run.lock';
 /** What npm start writes into its state directory: all --fresh ever deletes. */
-export const STATE_ENTRIES = ['dynamodb', 'identitystore.json', 'logs', 'build', 'endpoints.json'] as const;
+/** The audit digests go with the tables they digest: kept alone, the next verify would find every record removed. */
+export const STATE_ENTRIES = ['dynamodb', 'audit-digests', 'identitystore.json', 'logs', 'build', 'endpoints.json'] as const;
 
 /** A state directory this run may not use (in use, or not ours to wipe): exit code 2. */
 export class StateDirError extends Error {

@@ -16,6 +16,9 @@ import {
   type StoredDigest,
 } from '../domain/audit-digest';
 
+/** Where npm start keeps its digests, inside its state directory. */
+export const LOCAL_DIGEST_DIR = 'audit-digests';
+
 export class DigestExistsError extends Error {
   constructor(file: string) {
     super(`${file} exists already: a digest is never overwritten`);

@@ -268,61 +268,57 @@ export async function verifyTrail(
   const readFrom = first === undefined ? since : since !== undefined && since.getTime() < Date.parse(first.from) ? since : new Date(first.from);
   // A day past now and past the last digest: records dated a little ahead (a skewed clock) are still seen.
   const readTo = new Date(Math.max(now.getTime(), last ? Date.parse(last.to) : 0) + DAY_MS);
-  const items = readFrom === undefined ? [] : await ports.source.itemsBetween(readFrom, readTo);
-
-  const itemByKey = new Map<string, Record<string, unknown>>();
-  for (const item of items) {
-    if (typeof item.pk === 'string' && typeof item.sk === 'string') itemByKey.set(keyOf(item.pk, item.sk), item);
-  }
-  const recordFindings = new Map<string, VerifyFinding>();
-  const digested = new Set<string>();
-  let expired = 0;
+  // Every entry of the checked digests by key; a key two overlapping digests list is checked against both.
+  const listed = new Map<string, { entry: DigestEntry; location: string; intact: boolean }[]>();
   let entryCount = 0;
-  const nowSeconds = now.getTime() / 1000;
-
   for (const { digest, location } of usable) {
     const intact = digestHashOf(digest) === digest.digestHash;
     for (const entry of digest.entries) {
       entryCount++;
       const key = keyOf(entry.pk, entry.sk);
-      const item = itemByKey.get(key);
-      if (item === undefined) {
-        if (entry.expiresAt !== undefined && entry.expiresAt <= nowSeconds) expired++;
-        else recordFindings.set(key, recordFinding('removed', entry.pk, entry.sk, undefined, location, 'listed in the digest, no longer in the table'));
-        continue;
-      }
-      digested.add(key);
-      if (auditContentHash(item) !== entry.hash) {
+      listed.set(key, [...(listed.get(key) ?? []), { entry, location, intact }]);
+    }
+  }
+
+  const recordFindings = new Map<string, VerifyFinding>();
+  const seen = new Set<string>();
+  let records = 0;
+  let notYetDigested = 0;
+  let withoutContentHash = 0;
+  let beforeFirstDigest = 0;
+  const checkItem = (item: Record<string, unknown>) => {
+    const { pk, sk } = item;
+    if (typeof pk !== 'string' || typeof sk !== 'string') return;
+    records++;
+    const key = keyOf(pk, sk);
+    if (typeof item.contentHash !== 'string') withoutContentHash++;
+    const listings = listed.get(key);
+    if (listings !== undefined) {
+      seen.add(key);
+      const hash = auditContentHash(item);
+      for (const { entry, location, intact } of listings) {
+        if (hash === entry.hash) continue;
         const detail = !intact
           ? 'its content does not match the digest, which was altered itself: either may have been changed'
           : selfHashBroken(item)
             ? 'its content no longer matches the digest, and its contentHash was not updated'
             : 'its content no longer matches the digest (its contentHash was rewritten to match)';
-        recordFindings.set(key, recordFinding('changed', entry.pk, entry.sk, item, location, detail));
+        recordFindings.set(key, recordFinding('changed', pk, sk, item, location, detail));
       }
+      return;
     }
-  }
-
-  let notYetDigested = 0;
-  let withoutContentHash = 0;
-  let beforeFirstDigest = 0;
-  for (const [key, item] of itemByKey) {
-    const pk = item.pk as string;
-    const sk = item.sk as string;
-    if (typeof item.contentHash !== 'string') withoutContentHash++;
-    if (digested.has(key)) continue;
     const time = skTime(sk);
     // The first digest ending after the item's time is the only one that can cover it (sorted by `to`).
     const index = firstEndingAfter(usable, time);
     const candidate = usable[index];
     if (candidate !== undefined && time >= candidate.digest.from) {
       recordFindings.set(key, recordFinding('added', pk, sk, item, candidate.location, "in the digest's window, not listed in it (written after the digest)"));
-      continue;
+      return;
     }
     // Outside every digest: before the first, after the last, or in a gap of the chain.
     if (candidate !== undefined && index > 0) {
       recordFindings.set(key, recordFinding('added', pk, sk, item, `the gap after ${usable[index - 1]!.location}`, 'in no digest: it is dated in a gap of the chain'));
-      continue;
+      return;
     }
     const undigested = last === undefined || time >= last.to;
     if (undigested) notYetDigested++;
@@ -331,13 +327,31 @@ export async function verifyTrail(
     if (selfHashBroken(item)) {
       recordFindings.set(key, recordFinding('changed', pk, sk, item, undigested ? '(not digested yet)' : '(before the first digest)', 'its contentHash does not match its content: changed, its hash not updated'));
     }
+  };
+  // A UTC day at a time: only the digests' entries are held throughout, never the whole trail.
+  if (readFrom !== undefined) {
+    for (let start = readFrom.getTime(); start < readTo.getTime(); ) {
+      const end = Math.min(readTo.getTime(), (Math.floor(start / DAY_MS) + 1) * DAY_MS);
+      for (const item of await ports.source.itemsBetween(new Date(start), new Date(end))) checkItem(item);
+      start = end;
+    }
+  }
+
+  let expired = 0;
+  const nowSeconds = now.getTime() / 1000;
+  for (const [key, listings] of listed) {
+    if (seen.has(key)) continue;
+    for (const { entry, location } of listings) {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= nowSeconds) expired++;
+      else recordFindings.set(key, recordFinding('removed', entry.pk, entry.sk, undefined, location, 'listed in the digest, no longer in the table'));
+    }
   }
 
   findings.push(...[...recordFindings.values()].sort((a, b) => compare(a.sk!, b.sk!) || compare(a.pk!, b.pk!)));
   return {
     ok: findings.length === 0,
     ...(since !== undefined && { since: since.toISOString() }),
-    checked: { digests: stored.length, from: first?.from, to: last?.to, records: itemByKey.size, entries: entryCount },
+    checked: { digests: stored.length, from: first?.from, to: last?.to, records, entries: entryCount },
     findings,
     notYetDigested,
     withoutContentHash,

@@ -5,9 +5,13 @@
  * very last line the same summary as one JSON object.
  */
 import '../../cli/quiet-sdk';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseCommandLine, projectVersion, UsageError } from '../../cli/conventions';
+import { DynamoDbAuditItemSource } from '../../lambdas/adapters/audit-item-source';
 import { DynamoDbAuditQuery } from '../../lambdas/adapters/dynamodb-audit-query';
+import { LOCAL_DIGEST_DIR, LocalDigestStore } from '../../lambdas/adapters/local-digest-store';
+import { writeDueDigests } from '../../lambdas/domain/audit-digest';
 import { IDENTITY_STORE_ID_PATTERN } from '../../lambdas/domain/identity-change';
 import { localDynamoDbClient } from '../dynalite';
 import { parseFaultSpec } from '../emulator';
@@ -33,6 +37,7 @@ const ROOT = resolve(__dirname, '../..');
 const DEFAULT_STATE_DIR = join(ROOT, '.local');
 const DEFAULT_EVENTS = join(ROOT, 'examples/onboarding.jsonl');
 const CDK_JSON = join(ROOT, 'cdk.json');
+const DAY_MS = 86_400_000;
 
 const HELP = `Usage: npm start -- [options]
 
@@ -90,7 +95,8 @@ Options:
                                 (default ${LOCAL_DEFAULTS.neighbourTps}; 0 = none)
   --timeout SECONDS             give up waiting for the queue to drain (default ${LOCAL_DEFAULTS.timeoutSeconds})
   --state-dir DIR               where state, logs and the handler bundle live (default .local/)
-  --fresh                       empty the state directory first (identity store, tables, logs);
+  --fresh                       empty the state directory first (identity store, tables, audit
+                                digests, logs);
                                 only one npm start created (it holds .identity-provisioner-state)
   --fail-on-reject              exit 1 also when an event is rejected or refused by policy
   --quiet                       no progress bar; the summary JSON line is still printed
@@ -285,15 +291,39 @@ async function main(): Promise<number> {
       startedAt,
       neighbourCalls: { action: NEIGHBOUR_ACTION, count: neighbour.calls },
     });
+    // Digested only once everything is written: a record landing after its window's digest would read as added.
+    const digests = drained ? await writeLocalDigests(dynamodb, options.stateDir, startedAt) : { written: 0, line: 'audit digests: none written (the run did not drain: the next run digests its records)' };
     dynamodb.destroy();
     const { deadLetters, apiCallsByAction, refusedByPolicyByProducer, ...counts } = summary;
     process.stdout.write(`${renderSummary(summary, { neighbourCalls: neighbour.calls, logFile })}\n\n`);
+    process.stdout.write(`${digests.line}\n`);
     process.stdout.write('Ask the audit trail, e.g.: npm run audit -- user ada.lovelace\n\n');
-    process.stdout.write(`${JSON.stringify({ ...counts, refusedByPolicyByProducer, apiCallsByAction, deadLetters: deadLetters.length })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...counts, refusedByPolicyByProducer, apiCallsByAction, deadLetters: deadLetters.length, auditDigestsWritten: digests.written })}\n`);
     return drained ? exitCodeOf(summary, { failOnReject: options.failOnReject }) : 1;
   } finally {
     neighbour.stop();
     await pipeline.stop();
+  }
+}
+
+/**
+ * The audit digests due, in <stateDir>/audit-digests: from the last digest's end (or the start of
+ * the UTC day the run started) to now, at most a week each. A failure is reported, not fatal: the
+ * events were applied, and the next run writes what is due.
+ */
+async function writeLocalDigests(client: DynamoDBClient, stateDir: string, startedAt: Date): Promise<{ written: number; line: string }> {
+  const directory = join(stateDir, LOCAL_DIGEST_DIR);
+  const shown = relative(process.cwd(), directory).startsWith('..') ? directory : relative(process.cwd(), directory) || '.';
+  try {
+    const now = new Date();
+    const { written } = await writeDueDigests(
+      { source: new DynamoDbAuditItemSource({ client, tableName: LOCAL_NAMES.tables.audit }), store: new LocalDigestStore(directory) },
+      { until: now, genesis: new Date(Math.floor(startedAt.getTime() / DAY_MS) * DAY_MS), maxWindowMs: 7 * DAY_MS, now },
+    );
+    return { written: written.length, line: `audit digests: ${written.length} written to ${shown} (chained; verify with npm run audit -- verify)` };
+  } catch (error) {
+    process.stderr.write(`audit digests: none written to ${shown}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { written: 0, line: `audit digests: none written (see the error above; the next run writes what is due)` };
   }
 }
 

@@ -301,12 +301,21 @@ describe('verifyTrail', () => {
   });
 
   it('refuses to check records against a malformed digest: its window counts as a gap', async () => {
-    const { verify, store } = await digestedTrail();
-    const [firstKey] = [...store.digests.keys()];
-    const first = store.digests.get(firstKey!)!;
-    (first as { format: string }).format = 'something-else';
-    const report = await verify();
-    expect(report.findings[0]).toEqual({ type: 'chain', digest: firstKey, detail: expect.stringContaining('its format is "something-else"') });
+    const source = new MemorySource(trailItems());
+    const store = new MemoryStore();
+    await writeDueDigests({ source, store }, { until: UNTIL, genesis: GENESIS, maxWindowMs: 12 * HOUR, now: UNTIL });
+    const keys = [...store.digests.keys()];
+    const malformed = store.digests.get(keys[2]!)!;
+    expect(malformed.entries.length).toBeGreaterThan(0);
+    (malformed as { format: string }).format = 'something-else';
+
+    const report = await verifyTrail({ source, store }, { now: NOW });
     expect(report.ok).toBe(false);
+    expect(report.findings.filter((f) => f.type === 'chain')).toEqual([
+      { type: 'chain', digest: keys[2], detail: 'its format is "something-else", not identity-provisioner-audit-digest/1' },
+      { type: 'chain', digest: keys[3], detail: `its previousDigestHash is not the digestHash of the digest before it (${keys[1]})` },
+      { type: 'chain', digest: keys[3], detail: expect.stringMatching(/^gap: /) },
+    ]);
+    expect(report.findings.filter((f) => f.type === 'added').map((f) => f.sk)).toEqual(malformed.entries.map((e) => e.sk));
   });
 });
