@@ -56,6 +56,12 @@ export interface ProvisionerSettings {
   readonly deletionWindowSeconds?: number;
   /** Audit records expire after this many days; 0 (default) keeps them forever. */
   readonly auditRetentionDays?: number;
+  /**
+   * Every audit digest (lib/audit-digests.ts) is locked this many days (S3 Object Lock, COMPLIANCE
+   * mode: nobody can delete or shorten it, not even the root user), 1..36500. At least
+   * auditRetentionDays when that is set, so a digest outlives the records it lists. Default 3650.
+   */
+  readonly auditDigestRetentionDays?: number;
   /** Reuse of looked-up UserId/GroupId within a warm function. Default 60; 0 disables. */
   readonly idCacheTtlSeconds?: number;
   /**
@@ -142,6 +148,10 @@ const stringList = z.preprocess((value) => {
   return trimmed.split(',').map((item) => item.trim()).filter(Boolean);
 }, z.array(z.string().min(1), { error: 'must be a list of strings (JSON array or comma-separated)' }));
 
+/** S3 Object Lock's longest retention: 100 years. */
+export const MAX_DIGEST_RETENTION_DAYS = 36_500;
+export const DEFAULT_DIGEST_RETENTION_DAYS = 3_650;
+
 const SNS_TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const EVENT_BUS_NAME_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -179,6 +189,7 @@ const settingFields = {
   deletionCap: atLeast(0).default(25),
   deletionWindowSeconds: atLeast(1).default(3600),
   auditRetentionDays: atLeast(0).default(0),
+  auditDigestRetentionDays: inRange(1, MAX_DIGEST_RETENTION_DAYS).default(DEFAULT_DIGEST_RETENTION_DAYS),
   idCacheTtlSeconds: atLeast(0).default(60),
   redeliveryBaseDelaySeconds: inRange(1, 900).default(30),
   retrySafetyMarginMs: atLeast(0).default(5000),
@@ -225,6 +236,7 @@ const settingsSchema = z
         message: `"repair" needs drift detection, but driftSchedule is "${DRIFT_OFF}": give a schedule or leave driftAction at "report"`,
       });
     }
+    addDigestRetentionIssue(settings, ctx);
     if (settings.retrySafetyMarginMs >= settings.functionTimeoutSeconds * 1000) {
       ctx.addIssue({
         code: 'custom',
@@ -353,12 +365,31 @@ export function parseProvisionerSettings(raw: unknown): ProvisionerConfig {
   return parseOrThrow(settingsSchema, raw);
 }
 
-/** The two settings the stateful half uses. */
-const stateSettingsSchema = z.strictObject({
-  removalPolicy: settingFields.removalPolicy,
-  auditRetentionDays: settingFields.auditRetentionDays,
-});
-export type StateSettings = Pick<ProvisionerSettings, 'removalPolicy' | 'auditRetentionDays'>;
+/** The settings the stateful half uses. */
+const stateSettingsSchema = z
+  .strictObject({
+    removalPolicy: settingFields.removalPolicy,
+    auditRetentionDays: settingFields.auditRetentionDays,
+    auditDigestRetentionDays: settingFields.auditDigestRetentionDays,
+  })
+  .superRefine(addDigestRetentionIssue);
+export type StateSettings = Pick<ProvisionerSettings, 'removalPolicy' | 'auditRetentionDays' | 'auditDigestRetentionDays'>;
+
+/** A digest locked for less time than the records it lists are kept could go before them. */
+function addDigestRetentionIssue(
+  settings: { auditRetentionDays: number; auditDigestRetentionDays: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (settings.auditRetentionDays > 0 && settings.auditDigestRetentionDays < settings.auditRetentionDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['auditDigestRetentionDays'],
+      message:
+        `must be at least auditRetentionDays (${settings.auditRetentionDays}): a digest must be kept as long as the ` +
+        'records it lists, or their removal could no longer be told from expiry',
+    });
+  }
+}
 export type StateConfig = z.output<typeof stateSettingsSchema>;
 
 export function parseStateSettings(raw: unknown): StateConfig {

@@ -13,9 +13,10 @@ import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement, Role, ServicePri
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE, IDEMPOTENCY_TABLE, STATE_TABLE } from '../lambdas/shared/tables';
+import { AuditDigestBucket } from './audit-digests';
 import { parseStateSettings, type StateSettings } from './config';
 
-/** removalPolicy (default retain) and auditRetentionDays (default 0: keep forever). */
+/** removalPolicy (default retain), auditRetentionDays (default 0: keep forever), auditDigestRetentionDays (default 3650). */
 export type IdentityProvisionerStateProps = StateSettings;
 
 export class IdentityProvisionerState extends Construct {
@@ -38,6 +39,11 @@ export class IdentityProvisionerState extends Construct {
   public readonly stateTable: Table;
   /** Powertools idempotency records. */
   public readonly idempotencyTable: Table;
+  /**
+   * Where the hourly audit digests are kept (Object Lock, always retained) and the digester's role,
+   * the only principal that may write there (lib/audit-digests.ts; the function is in the stateless half).
+   */
+  public readonly auditDigests: AuditDigestBucket;
 
   constructor(scope: Construct, id: string, props: IdentityProvisionerStateProps = {}) {
     super(scope, id);
@@ -100,6 +106,8 @@ export class IdentityProvisionerState extends Construct {
       partitionKey: { name: IDEMPOTENCY_TABLE.partitionKey, type: AttributeType.STRING },
       timeToLiveAttribute: IDEMPOTENCY_TABLE.timeToLiveAttribute,
     });
+
+    this.auditDigests = new AuditDigestBucket(this, 'AuditDigests', { retentionDays: config.auditDigestRetentionDays });
   }
 
   /**

@@ -52,6 +52,7 @@ import {
   ProvisionerConfigError,
   type ProvisionerSettings,
 } from './config';
+import { AuditDigester } from './audit-digests';
 import { DriftDetector } from './drift-detector';
 import type { IdentityProvisionerState } from './identity-provisioner-state';
 import { ProvisionerAlarms } from './provisioner-alarms';
@@ -108,6 +109,8 @@ export class IdentityProvisioner extends Construct {
   public readonly driftRole?: IRole;
   /** The scheduled drift function; absent with driftSchedule "off". */
   public readonly drift?: DriftDetector;
+  /** The hourly audit digester (lib/audit-digests.ts); its bucket and role are in the stateful half. */
+  public readonly auditDigester: AuditDigester;
   public readonly alarms: ProvisionerAlarms;
 
   constructor(scope: Construct, id: string, props: IdentityProvisionerProps) {
@@ -327,6 +330,14 @@ export class IdentityProvisioner extends Construct {
       checkDriftEnvironmentSize(this.drift);
     }
 
+    this.auditDigester = new AuditDigester(this, 'AuditDigester', {
+      // Imported by name, like the consumer's and the drift function's roles: its policy lives here.
+      role: Role.fromRoleName(this, 'AuditDigesterRole', state.auditDigests.digesterRole.roleName, { mutable: true }),
+      key: state.key,
+      auditTable: state.auditTable,
+      bucket: state.auditDigests.bucket,
+    });
+
     this.alarms = new ProvisionerAlarms(this, 'Alarms', {
       key: state.key,
       queue: this.queue,
@@ -338,6 +349,7 @@ export class IdentityProvisioner extends Construct {
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
       driftDeadLetterQueue: this.drift?.deadLetterQueue,
+      auditDigester: this.auditDigester.function,
     });
   }
 

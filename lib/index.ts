@@ -5,5 +5,6 @@ export * from './identity-provisioner';
 export * from './provisioner-function';
 export * from './provisioner-alarms';
 export * from './drift-detector';
+export * from './audit-digests';
 export * from './stacks';
 export * from './compliance';

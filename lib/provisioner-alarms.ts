@@ -20,6 +20,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IEventBus, IRule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -35,6 +36,8 @@ export const FAILURE_RATE_THRESHOLD_PERCENT = 10;
 export const THROTTLE_RATE_THRESHOLD_PERCENT = 5;
 
 const RATE_PERIOD = Duration.minutes(5);
+/** Hours without a new audit digest (one is due every hour) before AuditDigestsStale fires. */
+export const AUDIT_DIGESTS_STALE_HOURS = 3;
 
 export interface ProvisionerAlarmsProps {
   /** Encrypts the topic created here. */
@@ -54,6 +57,8 @@ export interface ProvisionerAlarmsProps {
   readonly alarmEmail?: string;
   /** The drift function's DLQ (runs that could not start or failed); absent when drift is off (no drift alarms). */
   readonly driftDeadLetterQueue?: IQueue;
+  /** The hourly audit digester (lib/audit-digests.ts). */
+  readonly auditDigester: IFunction;
 }
 
 export class ProvisionerAlarms extends Construct {
@@ -77,6 +82,10 @@ export class ProvisionerAlarms extends Construct {
   public readonly driftDetected?: Alarm;
   /** A drift run could not start or failed: drift goes unseen until one succeeds. */
   public readonly driftRunFailed?: Alarm;
+  /** A digester run failed (its error is in the function's log). */
+  public readonly auditDigesterErrors: Alarm;
+  /** No audit digest written for AUDIT_DIGESTS_STALE_HOURS hours: failing, not started, or stuck. */
+  public readonly auditDigestsStale: Alarm;
   /** Every alarm created here (the created topic lets exactly these publish). */
   public readonly all: Alarm[] = [];
 
@@ -203,6 +212,35 @@ export class ProvisionerAlarms extends Construct {
       });
     }
 
+    this.auditDigesterErrors = alarm('AuditDigesterErrors', {
+      alarmDescription:
+        'An audit digester run failed (see its log): the hours it did not digest are written by the next run, which ' +
+        'starts from the newest digest in the bucket. If every run fails, AuditDigestsStale follows.',
+      metric: props.auditDigester.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    this.auditDigestsStale = alarm('AuditDigestsStale', {
+      alarmDescription:
+        `No audit digest was written for ${AUDIT_DIGESTS_STALE_HOURS} hours (one is due every hour): the digester fails, ` +
+        'is not started by its schedule, or is stuck. Records written meanwhile are not yet covered by tamper evidence; ' +
+        'the next successful run digests every hour still due. (Also in ALARM during the first hours after the first deploy, ' +
+        'before the first digest.)',
+      metric: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: METRIC.digestsWritten,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: AUDIT_DIGESTS_STALE_HOURS,
+      datapointsToAlarm: AUDIT_DIGESTS_STALE_HOURS,
+      // No run at all publishes no data point: that is the failure this alarm is for.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+
     if (createdTopic !== undefined) this.letAlarmsPublish(createdTopic);
   }
 
@@ -251,6 +289,7 @@ type AlarmSettings = {
   evaluationPeriods?: number;
   datapointsToAlarm?: number;
   comparisonOperator?: ComparisonOperator;
+  treatMissingData?: TreatMissingData;
 };
 
 /**

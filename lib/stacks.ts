@@ -21,8 +21,13 @@ export class IdentityProvisionerStateStack extends Stack {
     this.state = new IdentityProvisionerState(this, 'State', {
       removalPolicy: props.settings.removalPolicy,
       auditRetentionDays: props.settings.auditRetentionDays,
+      auditDigestRetentionDays: props.settings.auditDigestRetentionDays,
     });
     new CfnOutput(this, 'AuditTableName', { value: this.state.auditTable.tableName });
+    new CfnOutput(this, 'AuditDigestBucketName', {
+      value: this.state.auditDigests.bucket.bucketName,
+      description: 'Hourly audit digests (Object Lock): npm run audit -- verify reads them',
+    });
     new CfnOutput(this, 'StateTableName', { value: this.state.stateTable.tableName });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.state.idempotencyTable.tableName });
     // Exported whether or not the stateless stack deploys the drift function: turning drift off
@@ -69,5 +74,10 @@ export class IdentityProvisionerStack extends Stack {
     // Repeated here so one stack's outputs are enough to operate the pipeline.
     new CfnOutput(this, 'AuditTableName', { value: props.state.auditTable.tableName });
     new CfnOutput(this, 'StateTableName', { value: props.state.stateTable.tableName });
+    new CfnOutput(this, 'AuditDigestBucketName', {
+      value: props.state.auditDigests.bucket.bucketName,
+      description: 'Hourly audit digests (Object Lock): npm run audit -- verify reads them',
+    });
+    new CfnOutput(this, 'AuditDigesterFunctionName', { value: provisioner.auditDigester.function.functionName });
   }
 }

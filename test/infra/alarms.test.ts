@@ -7,7 +7,7 @@ import { buildApp, defaultTemplates, EXAMPLE_SETTINGS, logicalId, resourcePolicy
  * Alarms of the typical deployment: 5 of before, the rule's 2, the producer queue's age, ProducerRefused,
  * OutcomeEventsNotPublished, and drift's 2 (DriftDetected, DriftRunFailed: test/infra/drift.test.ts).
  */
-const ALARM_COUNT = 12;
+const ALARM_COUNT = 14;
 
 const { stateless } = defaultTemplates();
 const topicId = logicalId(stateless, 'AWS::SNS::Topic', 'ProvisionerAlarmsTopic');
@@ -274,16 +274,18 @@ describe('alarms', () => {
   it('no rule alarms and no rule DLQ alarm when no producer uses the bus (and drift, whose repairs come by the bus, is off)', () => {
     const template = buildApp({ driftSchedule: 'off' }).stateless;
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    // DLQ depth, oldest message, failure rate, throttle rate, ProducerRefused, OutcomeEventsNotPublished.
-    expect(alarms).toHaveLength(6);
+    // DLQ depth, oldest message, failure rate, throttle rate, ProducerRefused, OutcomeEventsNotPublished,
+    // and the audit digester's two (lib/audit-digests.ts).
+    expect(alarms).toHaveLength(8);
     expect(JSON.stringify(alarms)).not.toContain('AWS/Events');
   });
 
-  it('every alarm notifies the topic and treats missing data as not breaching', () => {
-    const alarms = Object.values(stateless.findResources('AWS::CloudWatch::Alarm'));
+  it('every alarm notifies the topic and treats missing data as not breaching (but AuditDigestsStale, for which no data is the failure)', () => {
+    const alarms = Object.entries(stateless.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(ALARM_COUNT);
-    for (const alarm of alarms) {
-      expect(alarm.Properties).toMatchObject({ ...notifiesTheTopic, TreatMissingData: 'notBreaching' });
+    for (const [id, alarm] of alarms) {
+      const missing = id.startsWith('ProvisionerAlarmsAuditDigestsStale') ? 'breaching' : 'notBreaching';
+      expect(alarm.Properties).toMatchObject({ ...notifiesTheTopic, TreatMissingData: missing });
     }
   });
 });

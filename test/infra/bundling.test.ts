@@ -24,9 +24,10 @@ describe('the deployed functions bundles', () => {
       .map((file) => JSON.parse(readFileSync(file, 'utf8')) as SourceMap);
   });
 
-  it('are two: the consumer and the drift function', () => {
+  it('are three: the consumer, the drift function and the audit digester', () => {
     const entries = maps.map((map) => map.sources.find((source) => /lambdas\/handlers\/[a-z-]+\.ts$/.test(source) && !source.endsWith('-runtime.ts')));
     expect(entries.map((entry) => entry?.replace(/^.*lambdas\//, 'lambdas/')).sort()).toEqual([
+      'lambdas/handlers/audit-digester.ts',
       'lambdas/handlers/drift-detector.ts',
       'lambdas/handlers/sqs-consumer.ts',
     ]);

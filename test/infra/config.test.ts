@@ -48,6 +48,7 @@ describe('settings validation', () => {
       deletionCap: 25,
       deletionWindowSeconds: 3600,
       auditRetentionDays: 0,
+      auditDigestRetentionDays: 3650,
       idCacheTtlSeconds: 60,
       redeliveryBaseDelaySeconds: 30,
       retrySafetyMarginMs: 5000,

@@ -66,7 +66,8 @@ function errorOf(settings: Record<string, unknown>): string {
 
 describe('the drift schedule', () => {
   it('runs the drift function daily by default (EventBridge Scheduler, UTC), with a retry policy and a DLQ', () => {
-    stateless.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    // Two schedules: this one, and the audit digester's (test/infra/audit-digests.test.ts).
+    stateless.resourceCountIs('AWS::Scheduler::Schedule', 2);
     stateless.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 day)',
       ScheduleExpressionTimezone: 'Etc/UTC',
@@ -112,9 +113,10 @@ describe('the drift schedule', () => {
 
   it('with driftSchedule "off": no drift function, schedule, role policy, alarms, nor drift-repair producer', () => {
     const off = buildApp({ ...EXAMPLE_SETTINGS, driftSchedule: 'off' }).stateless;
-    off.resourceCountIs('AWS::Scheduler::Schedule', 0);
-    off.resourceCountIs('AWS::Lambda::Function', 1);
-    off.resourceCountIs('AWS::IAM::Role', 0);
+    // What remains is the consumer and the audit digester (its function, schedule and scheduler role).
+    expect(Object.keys(off.findResources('AWS::Scheduler::Schedule'))).toEqual([expect.stringMatching(/^ProvisionerAuditDigesterSchedule/)]);
+    expect(Object.keys(off.findResources('AWS::Lambda::Function')).filter((id) => !id.startsWith('ProvisionerAuditDigester'))).toHaveLength(1);
+    expect(Object.keys(off.findResources('AWS::IAM::Role'))).toEqual([expect.stringMatching(/^ProvisionerAuditDigesterSchedulerRole/)]);
     expect(rolePolicyStatements(off, /DriftRole/)).toEqual([]);
     expect(JSON.stringify(off.toJSON())).not.toContain(DRIFT_REPAIR_SOURCE);
     expect(Object.keys(off.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('Drift'))).toEqual([]);

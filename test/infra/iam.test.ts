@@ -28,8 +28,9 @@ describe('consumer role', () => {
   it('is the stateful stack\'s role, imported: the stateless stack creates no role for the function', () => {
     const fn = Object.values(stateless.findResources('AWS::Lambda::Function'))[0];
     expect(fn.Properties.Role).toEqual(CONSUMER_ROLE_ARN);
-    // The one role created here is the drift schedule's (trusted by EventBridge Scheduler only).
+    // The only roles created here are the drift and audit digest schedules' (trusted by EventBridge Scheduler only).
     expect(Object.values(stateless.findResources('AWS::IAM::Role')).map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal)).toEqual([
+      { Service: 'scheduler.amazonaws.com' },
       { Service: 'scheduler.amazonaws.com' },
     ]);
   });
