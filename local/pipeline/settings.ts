@@ -44,6 +44,7 @@ export const NOT_USED_LOCALLY: Readonly<Partial<Record<SettingKey, string>>> = {
   alarmEmail: 'no alarms locally',
   removalPolicy: 'no stack to delete locally',
   auditRetentionDays: 'nothing expires in the local store',
+  auditDigestRetentionDays: 'local digests are files in the state directory, with no lock',
   driftAction: 'no scheduled drift run locally: npm run drift reports, npm run drift -- --repair puts back',
 };
 
