@@ -57,7 +57,7 @@ Options:
   --version                 the version
 
 ${exitCodesHelp({
-  ok: 'no finding: every digested record is as its digest has it, and the chain is whole',
+  ok: 'no finding: every digested record is as its digest has it, and the chain is whole (also when there is no digest yet: the report then says "Nothing verified")',
   failed: 'a finding (a record changed, removed or added after its digest, or a break in the chain), or the trail or its digests could not be read',
   usage: 'a bad option or time; no local pipeline and no local store',
 })}
@@ -219,7 +219,8 @@ export function renderReport(report: VerifyReport, context: { table: string; dig
     [report.expired, 'listed in a digest and gone after their expiresAt: removed by retention, as configured'],
   ] as const;
   for (const [count, what] of counted) if (count > 0) lines.push(`  ${count} record${plural(count)} ${what}`);
-  if (report.ok) lines.push('OK: no record changed, removed or added after its digest; the chain of digests is whole.');
+  if (report.ok && checked.digests === 0) lines.push(`Nothing verified: no digest in ${context.digests}.`);
+  else if (report.ok) lines.push('OK: no record changed, removed or added after its digest; the chain of digests is whole.');
   else {
     const byType = (['changed', 'removed', 'added', 'chain'] as const)
       .map((type) => [type, report.findings.filter((f) => f.type === type).length] as const)

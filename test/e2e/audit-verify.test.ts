@@ -169,6 +169,15 @@ describe('usage', () => {
     expect(direct).toEqual({ code: 2, stderr: 'audit verify: --dynamodb-endpoint needs --digest-dir DIR: where the digests of that table are\nRun with --help for usage.\n' });
   }, 60_000);
 
+  it('says when there is nothing to verify against: no digest in the directory', async () => {
+    const empty = mkdtempSync(join(workDir, 'no-digests-'));
+    const result = await verify('--digest-dir', empty);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('No digests found: nothing to check the records against.');
+    expect(result.stdout).toContain(`Nothing verified: no digest in ${empty}.`);
+    expect(result.stdout).not.toContain('OK:');
+  });
+
   it('--help says what it finds and its exit codes', async () => {
     const help = await verify('--help');
     expect(help.code).toBe(0);
