@@ -15,8 +15,10 @@ import { join } from 'node:path';
 
 export const MARKER = '.identity-provisioner-state';
 export const LOCK = 'run.lock';
-/** What npm start writes into its state directory: all --fresh ever deletes. */
-/** The audit digests go with the tables they digest: kept alone, the next verify would find every record removed. */
+/**
+ * What npm start writes into its state directory: all --fresh ever deletes. The audit digests go
+ * with the tables they digest: kept alone, the next verify would find every record removed.
+ */
 export const STATE_ENTRIES = ['dynamodb', 'audit-digests', 'identitystore.json', 'logs', 'build', 'endpoints.json'] as const;
 
 /** A state directory this run may not use (in use, or not ours to wipe): exit code 2. */

@@ -322,8 +322,8 @@ async function writeLocalDigests(client: DynamoDBClient, stateDir: string, start
     );
     return { written: written.length, line: `audit digests: ${written.length} written to ${shown} (chained; verify with npm run audit -- verify)` };
   } catch (error) {
-    process.stderr.write(`audit digests: none written to ${shown}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return { written: 0, line: `audit digests: none written (see the error above; the next run writes what is due)` };
+    process.stderr.write(`audit digests: writing to ${shown} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { written: 0, line: 'audit digests: writing failed (see the error above; the next run writes what is due)' };
   }
 }
 
