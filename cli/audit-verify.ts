@@ -12,7 +12,8 @@ import { DynamoDbAuditItemSource } from '../lambdas/adapters/audit-item-source';
 import { LOCAL_DIGEST_DIR, LocalDigestStore } from '../lambdas/adapters/local-digest-store';
 import { S3DigestStore } from '../lambdas/adapters/s3-digest-store';
 import { verifyTrail, type DigestStorePort, type FindingType, type VerifyFinding, type VerifyReport } from '../lambdas/domain/audit-digest';
-import { chooseTarget, NoLocalPipelineError, openTarget, parseTime, type OpenTarget, type TargetChoice } from './audit';
+import { chooseTarget, NoLocalPipelineError, openTarget, type OpenTarget, type TargetChoice } from './audit-target';
+import { parseTime } from './conventions';
 import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
 import { stackOutputs } from './stack';
 

@@ -5,27 +5,21 @@
  * Exit codes (cli/conventions.ts): 0 ok, 1 the operation failed, 2 usage error.
  */
 import './quiet-sdk';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
 import {
   DynamoDbAuditQuery,
   InvalidAuditQueryError,
   type AuditQueryResult,
 } from '../lambdas/adapters/dynamodb-audit-query';
-import { localDynamoDbClient, startDynalite } from '../local/dynalite';
-import { isPidAlive, LOCK, readLock } from '../local/state-dir';
-import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
+import { closest, EXIT, exitCodesHelp, parseCommandLine, parseTime, projectVersion, runCommand, UsageError } from './conventions';
+import { chooseTarget, NoLocalPipelineError, openTarget, type OpenTarget, type TargetChoice } from './audit-target';
+import { verifyMain } from './audit-verify';
 import { groupsOfAnswer, membersAnswer, personAnswer, type AnswerContext, type Printed } from './audit-answers';
 import type { PersonQuery } from './audit-history';
 import { formatRecords, OUTPUT_FORMATS, type OutputFormat } from './format';
-import { stackOutputs } from './stack';
-import { userDirectory } from '../local/cli/event-file';
 
-export { UsageError };
+export { UsageError, parseTime };
+export { chooseTarget, DEFAULT_AUDIT_TABLE, localTarget, NoLocalPipelineError, openTarget, type OpenTarget, type TargetChoice } from './audit-target';
 
-export const DEFAULT_AUDIT_TABLE = 'identity-provisioner-audit';
 const DEFAULT_LIMIT = 200;
 
 const HELP = `Usage: npm run audit -- <command> [options]
@@ -122,12 +116,6 @@ export interface AuditRequest {
   profile?: string;
 }
 
-export type TargetChoice =
-  | { kind: 'local'; localDir: string }
-  | { kind: 'aws'; tableName: string; region: string }
-  | { kind: 'stack'; stackName: string; region?: string }
-  | { kind: 'endpoint'; endpoint: string; tableName: string; region?: string };
-
 const OPTIONS = {
   format: { type: 'string' },
   limit: { type: 'string' },
@@ -153,9 +141,9 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
   if (values.version) return 'version';
 
   const [commandName, subject, ...extra] = positionals;
-  if (commandName === undefined) throw new UsageError(`missing command: ${COMMANDS.join(', ')}`);
+  if (commandName === undefined) throw new UsageError(`missing command: ${[...COMMANDS, 'verify'].join(', ')}`);
   if (!(COMMANDS as readonly string[]).includes(commandName)) {
-    const guess = closest(commandName, COMMANDS);
+    const guess = closest(commandName, [...COMMANDS, 'verify']);
     throw new UsageError(`unknown command "${commandName}"${guess ? ` (did you mean ${guess}?)` : ''}`);
   }
   const command = commandName as Command;
@@ -211,148 +199,9 @@ export function parseAuditArgs(argv: string[], now: Date, env: NodeJS.ProcessEnv
   };
 }
 
-export function chooseTarget(
-  values: { table?: string; region?: string; 'dynamodb-endpoint'?: string; 'local-dir'?: string; stack?: string; profile?: string },
-  env: NodeJS.ProcessEnv,
-): TargetChoice {
-  const endpoint = values['dynamodb-endpoint'];
-  if (values.profile !== undefined && values.stack === undefined && values.table === undefined) {
-    throw new UsageError('--profile goes with --stack or --table (a deployed stack)');
-  }
-  if (values.stack !== undefined) {
-    if (values.table !== undefined) throw new UsageError('--stack and --table are alternatives: the stack names its audit table');
-    if (endpoint !== undefined) throw new UsageError('--stack does not go with --dynamodb-endpoint');
-    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --stack');
-    return { kind: 'stack', stackName: values.stack, region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION };
-  }
-  if (endpoint !== undefined) {
-    if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError(`--dynamodb-endpoint must be an http(s) URL, got "${endpoint}"`);
-    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --dynamodb-endpoint');
-    return { kind: 'endpoint', endpoint, tableName: values.table ?? DEFAULT_AUDIT_TABLE, region: values.region };
-  }
-  if (values.table !== undefined) {
-    if (values['local-dir'] !== undefined) throw new UsageError('--local-dir does not go with --table');
-    const region = values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-    if (!region) throw new UsageError('--table needs --region (or AWS_REGION)');
-    return { kind: 'aws', tableName: values.table, region };
-  }
-  if (values.region !== undefined) throw new UsageError('--region goes with --stack, --table or --dynamodb-endpoint');
-  return { kind: 'local', localDir: path.resolve(userDirectory(), values['local-dir'] ?? path.join(__dirname, '..', '.local')) };
-}
-
-const RELATIVE_TIME = /^(\d+)([smhdw])$/;
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-/** A date, or a date-time with Z or an offset: a zone-less date-time would silently mean local time. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-/** `7d`, `24h`, `30m` (before now) or ISO-8601 (a bare date is midnight UTC). */
-export function parseTime(text: string, now: Date, option: string): Date {
-  const relative = RELATIVE_TIME.exec(text);
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
-  const parsed = ISO_TIME.test(text) ? new Date(text) : undefined;
-  if (!parsed || Number.isNaN(parsed.getTime())) {
-    throw new UsageError(`${option} must be ISO-8601 with a zone (2024-05-01T09:00:00Z, 2024-05-01) or relative (30m, 24h, 7d), got "${text}"`);
-  }
-  return parsed;
-}
-
 function positiveInteger(text: string, option: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option} must be a whole number >= 1, got "${text}"`);
   return Number(text);
-}
-
-export interface OpenTarget {
-  /** For npm start's running store: the endpoints.json it was found through. */
-  endpointsFile?: string;
-  client: DynamoDBClient;
-  tableName: string;
-  /** For error messages: where we looked. */
-  description: string;
-  close(): Promise<void>;
-}
-
-/** No local pipeline to ask (none running, a stale endpoints.json, no store): exit code 2. */
-export class NoLocalPipelineError extends Error {
-  constructor(what: string, command = 'audit') {
-    super(
-      `No local pipeline is running: ${what}.\n` +
-        `Start one with \`npm start\` (it keeps its store in .local/, or --state-dir DIR), or point the ${command} elsewhere: ` +
-        '--local-dir DIR (another npm start state dir), --dynamodb-endpoint URL, or --stack NAME or --table NAME --region R (a deployed stack).',
-    );
-    this.name = 'NoLocalPipelineError';
-  }
-}
-
-const endpointsFileSchema = z.object({ dynamodbEndpoint: z.string().url(), auditTableName: z.string().min(1) });
-
-export async function openTarget(choice: TargetChoice): Promise<OpenTarget> {
-  switch (choice.kind) {
-    case 'aws': {
-      const client = new DynamoDBClient({ region: choice.region });
-      return { client, tableName: choice.tableName, description: `${choice.tableName} in ${choice.region}`, close: async () => client.destroy() };
-    }
-    case 'stack': {
-      const outputs = await stackOutputs(choice.stackName, choice.region);
-      const tableName = outputs.AuditTableName;
-      if (!tableName) throw new Error(`stack ${choice.stackName} has no AuditTableName output: name the IdentityProvisioner stack or its state stack`);
-      const client = new DynamoDBClient({ ...(choice.region && { region: choice.region }) });
-      return {
-        client,
-        tableName,
-        description: `${tableName} (stack ${choice.stackName}${choice.region ? ` in ${choice.region}` : ''})`,
-        close: async () => client.destroy(),
-      };
-    }
-    case 'endpoint':
-      return endpointTarget(choice.endpoint, choice.tableName, choice.region);
-    case 'local':
-      return localTarget(choice.localDir);
-  }
-}
-
-function endpointTarget(endpoint: string, tableName: string, region?: string): OpenTarget {
-  const client = region
-    ? new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-    : localDynamoDbClient(endpoint);
-  return { client, tableName, description: `${tableName} at ${endpoint}`, close: async () => client.destroy() };
-}
-
-/** npm start's store: its running endpoint if it wrote one, else its files opened here (also for plan, drift, reconcile: `command` names the asker). */
-export async function localTarget(localDir: string, command = 'audit'): Promise<OpenTarget> {
-  const endpointsFile = path.join(localDir, 'endpoints.json');
-  // The run that holds the state dir (npm start's lock: pid, start time, command).
-  const lock = readLock(localDir);
-  if (existsSync(endpointsFile)) {
-    if (lock !== undefined && !isPidAlive(lock.pid)) {
-      throw new NoLocalPipelineError(`${endpointsFile} was left by an npm start that did not stop cleanly (pid ${lock.pid}, since ${lock.startedAt}, is no longer running)`, command);
-    }
-    let content: unknown;
-    try {
-      content = JSON.parse(readFileSync(endpointsFile, 'utf8'));
-    } catch {
-      content = undefined;
-    }
-    const parsed = endpointsFileSchema.safeParse(content);
-    if (!parsed.success) throw new NoLocalPipelineError(`${endpointsFile} is not a valid endpoints file (left by an npm start that did not stop cleanly?)`, command);
-    return { ...endpointTarget(parsed.data.dynamodbEndpoint, parsed.data.auditTableName), endpointsFile };
-  }
-  if (lock !== undefined && isPidAlive(lock.pid)) {
-    throw new NoLocalPipelineError(`an npm start (pid ${lock.pid}, since ${lock.startedAt}) holds ${localDir} but has not published ${endpointsFile} yet; try again in a moment`, command);
-  }
-  const dataDir = path.join(localDir, 'dynamodb');
-  if (!existsSync(dataDir)) {
-    throw new NoLocalPipelineError(`no endpoints.json and no local store in ${localDir} (its ${LOCK} says nothing runs there)`, command);
-  }
-  const dynalite = await startDynalite({ path: dataDir });
-  const target = endpointTarget(dynalite.endpoint, DEFAULT_AUDIT_TABLE);
-  return {
-    ...target,
-    description: `${DEFAULT_AUDIT_TABLE} in ${dataDir}`,
-    close: async () => {
-      await target.close();
-      await dynalite.stop();
-    },
-  };
 }
 
 /** The command's answer, printed in the requested format. */
@@ -410,6 +259,8 @@ function explain(error: unknown, target: OpenTarget | undefined): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `verify` checks the trail against its digests: its own options and report (cli/audit-verify.ts).
+  if (argv[0] === 'verify') return verifyMain(argv.slice(1));
   const request = parseAuditArgs(argv, new Date()); // a UsageError: exit 2 (runCommand)
   if (request === 'help') {
     process.stdout.write(HELP);

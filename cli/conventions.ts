@@ -226,3 +226,21 @@ export function runCommand(name: string, main: () => Promise<number>): void {
     },
   );
 }
+
+/** Times on the command line (--since, --until, --at). */
+const RELATIVE_TIME = /^(\d+)([smhdw])$/;
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** A date, or a date-time with Z or an offset: a zone-less date-time would silently mean local time. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `7d`, `24h`, `30m` (before now) or ISO-8601 (a bare date is midnight UTC). */
+export function parseTime(text: string, now: Date, option: string): Date {
+  const relative = RELATIVE_TIME.exec(text);
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
+  const parsed = ISO_TIME.test(text) ? new Date(text) : undefined;
+  if (!parsed || Number.isNaN(parsed.getTime())) {
+    throw new UsageError(`${option} must be ISO-8601 with a zone (2024-05-01T09:00:00Z, 2024-05-01) or relative (30m, 24h, 7d), got "${text}"`);
+  }
+  return parsed;
+}
+

@@ -38,7 +38,7 @@ import { resolveUserPath, userDirectory } from '../local/cli/event-file';
 import { LocalSettingsError, localQueueArn, planLocalIngestion } from '../local/pipeline/ingestion';
 import { functionEnvironment, LOCAL_ACCOUNT_ID, LOCAL_NAMES, LOCAL_REGION } from '../local/pipeline/pipeline';
 import { readCdkJsonSettings, readSettingsFile, resolveLocalSettings, SettingsFileError, type SettingsSource } from '../local/pipeline/settings';
-import { localTarget, NoLocalPipelineError } from './audit';
+import { localTarget, NoLocalPipelineError } from './audit-target';
 import { UsageError } from './conventions';
 import { stackOutputs } from './stack';
 

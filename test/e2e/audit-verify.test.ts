@@ -133,8 +133,8 @@ it('names a record put into a digested window as added', async () => {
   expect(line(result.stdout, 'ADDED', forged)).toContain("not listed in it");
   expect(result.stdout).toContain('FAILED: 3 findings (1 changed, 1 removed, 1 added).');
 
-  // The same through the script run directly, as JSON.
-  const direct = await run('npx', ['tsx', 'cli/audit-verify.ts', '--local-dir', stateDir, '--format', 'json'], { cwd: ROOT, timeout: 60_000 }).then(
+  // The same as `npm run audit -- verify` runs it (cli/audit.ts hands verify on), as JSON.
+  const direct = await run('npx', ['tsx', 'cli/audit.ts', 'verify', '--local-dir', stateDir, '--format', 'json'], { cwd: ROOT, timeout: 60_000 }).then(
     () => ({ code: 0, stdout: '' }),
     (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
   );
