@@ -33,7 +33,7 @@ import { type ISchedule, type IScheduleTarget, Schedule, ScheduleExpression, typ
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { DIGESTER_RUNTIME_ENV_KEYS, type DigesterRuntimeConfig } from '../lambdas/shared/config';
-import { ServiceFunction, type ServiceFunctionProps } from './provisioner-function';
+import { schedulerRole, ServiceFunction, type ServiceFunctionProps } from './provisioner-function';
 
 /** The handler is someone else's code; this construct only points at it. */
 export const AUDIT_DIGESTER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'audit-digester.ts');
@@ -241,7 +241,6 @@ export class AuditDigester extends Construct {
 
   constructor(scope: Construct, id: string, props: AuditDigesterProps) {
     super(scope, id);
-    const stack = Stack.of(this);
 
     this.function = new AuditDigesterFunction(this, 'Function', {
       role: props.role,
@@ -254,18 +253,8 @@ export class AuditDigester extends Construct {
     fn.setRuntimeEnv('AUDIT_DIGEST_SETTLE_MINUTES', String(AUDIT_DIGEST_SETTLE_MINUTES));
     fn.setRuntimeEnv('AUDIT_DIGEST_WINDOW_MINUTES', String(AUDIT_DIGEST_WINDOW_MINUTES));
 
-    // As the drift schedule's: Scheduler assumes it for this account's default schedule group only.
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
-          },
-        },
-      }),
-      description: 'identity-provisioner audit digest schedule: invokes the digester function',
-    });
+    // It may invoke this one function.
+    this.schedulerRole = schedulerRole(this, 'SchedulerRole', 'identity-provisioner audit digest schedule: invokes the digester function');
     this.schedule = new Schedule(this, 'Schedule', {
       schedule: ScheduleExpression.expression(AUDIT_DIGEST_SCHEDULE),
       description: 'identity-provisioner audit digests (hourly)',

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { AnyPrincipal, Effect, type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, type IRole, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { type ISchedule, type IScheduleTarget, Schedule, ScheduleExpression, type ScheduleTargetConfig } from 'aws-cdk-lib/aws-scheduler';
@@ -31,7 +31,7 @@ import { DRIFT_REPAIR_EVENT_TYPES, DRIFT_REPAIR_SOURCE } from '../lambdas/shared
 import { DRIFT_DETAIL_TYPE, OUTCOME_EVENT_SOURCE } from '../lambdas/shared/telemetry';
 import { QUOTA_LEDGER_KEY } from '../lambdas/shared/tables';
 import type { DriftAction } from './config';
-import { AUDIT_TABLE_ACTIONS, ServiceFunction, type ServiceFunctionProps } from './provisioner-function';
+import { AUDIT_TABLE_ACTIONS, schedulerRole, ServiceFunction, type ServiceFunctionProps } from './provisioner-function';
 
 /** The handler is someone else's code; this construct only points at it. */
 export const DRIFT_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'drift-detector.ts');
@@ -189,7 +189,6 @@ export class DriftDetector extends Construct {
 
   constructor(scope: Construct, id: string, props: DriftDetectorProps) {
     super(scope, id);
-    const stack = Stack.of(this);
 
     // SQS-managed encryption, like the rule's DLQ: Scheduler and Lambda write to it as the
     // scheduler's and the function's roles, with no key grant to keep in step.
@@ -232,19 +231,8 @@ export class DriftDetector extends Construct {
     fn.setRuntimeEnv('MANAGED_GROUP_SCOPE', props.managedGroupScope);
     fn.setRuntimeEnv('RETRY_SAFETY_MARGIN_MS', String(props.retrySafetyMarginMs));
 
-    // Scheduler assumes this role for schedules of this account's default group only (the
-    // confused-deputy conditions AWS documents); it may invoke this one function and write the DLQ.
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
-          },
-        },
-      }),
-      description: 'identity-provisioner drift schedule: invokes the drift function',
-    });
+    // It may invoke this one function and write the DLQ.
+    this.schedulerRole = schedulerRole(this, 'SchedulerRole', 'identity-provisioner drift schedule: invokes the drift function');
     this.schedule = new Schedule(this, 'Schedule', {
       schedule: ScheduleExpression.expression(props.schedule),
       description: `identity-provisioner drift detection (${props.action})`,

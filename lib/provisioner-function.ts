@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, type IDestination, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -344,4 +344,23 @@ export class ProvisionerFunction extends ServiceFunction<RuntimeEnvKey> {
 export function estimatedLength(value: string): number {
   const tokens = value.match(/\$\{Token\[[^\]]*\]\}/g) ?? [];
   return value.length - tokens.reduce((sum, token) => sum + token.length, 0) + tokens.length * TOKEN_ESTIMATE_CHARS;
+}
+
+/**
+ * The role EventBridge Scheduler assumes to start a scheduled function (drift, audit digests): for
+ * schedules of this account's default group only (the confused-deputy conditions AWS documents).
+ */
+export function schedulerRole(scope: Construct, id: string, description: string): Role {
+  const stack = Stack.of(scope);
+  return new Role(scope, id, {
+    assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: {
+        StringEquals: {
+          'aws:SourceAccount': stack.account,
+          'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
+        },
+      },
+    }),
+    description,
+  });
 }
