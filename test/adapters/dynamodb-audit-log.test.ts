@@ -1,9 +1,11 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  auditContentHash,
   AuditRecordConflictError,
   DynamoDbAuditLog,
   fromAuditItem,
   toAuditItem,
+  toLinkItems,
   type AuditRecord,
 } from '../../lambdas/adapters/dynamodb-audit-log';
 import type { OutcomeRecord, WriteRecord } from '../../lambdas/domain/ports';
@@ -248,4 +250,45 @@ describe('DynamoDbAuditLog indexes return records in time order', () => {
     expect(ids(await queryIndex('byProblem', `FAILED#${day}`))).toEqual(['ord-0/OUTCOME', 'ord-3/OUTCOME']));
   it('byProblem (REJECTED only)', async () =>
     expect(ids(await queryIndex('byProblem', `REJECTED#${day}`))).toEqual(['ord-2/OUTCOME']));
+});
+
+describe('DynamoDbAuditLog: a person, and each record sealed with its content hash', () => {
+  const table = () => dynamo.current.tables.audit;
+  const get = async (pk: string, sk: string) =>
+    (await dynamo.current.documentClient.send(new GetCommand({ TableName: table(), Key: { pk, sk } }))).Item!;
+
+  it('puts every record that names a UserId in byPerson, an intent too, and every record in byDay', () => {
+    const intent = toAuditItem({ kind: 'INTENT', ...write({ userId: 'u-7' }) });
+    expect(intent).toMatchObject({ personKey: 'USERID#u-7', day: '2024-05-01' });
+    expect(intent).not.toHaveProperty('userKey');
+    expect(toAuditItem({ kind: 'OUTCOME', ...outcome({ userId: 'u-7' }) })).toMatchObject({ personKey: 'USERID#u-7' });
+    expect(toAuditItem({ kind: 'OUTCOME', ...outcome({ userId: undefined }) })).not.toHaveProperty('personKey');
+  });
+
+  it("links each of a user event's ExternalIds to its UserId, before the outcome; a retry puts the same links", async () => {
+    const record = outcome({ eventId: 'evt-links', userId: 'u-8', externalIds: [{ Issuer: 'https://hr.example.com/', Id: 'E 1' }, { Issuer: 'workday', Id: 'W-8' }] });
+    await auditLog().recordOutcome(record);
+    await auditLog().recordOutcome(record);
+    const links = toLinkItems(record);
+    expect(links.map((link) => link.personKey)).toEqual([`EXTID#${encodeURIComponent('https://hr.example.com/')}:E%201`, 'EXTID#workday:W-8']);
+    for (const link of links) {
+      expect(await get(String(link.pk), String(link.sk))).toEqual(link);
+      expect(String(link.sk) < String(toAuditItem({ kind: 'OUTCOME', ...record }).sk)).toBe(true);
+    }
+    expect(toLinkItems({ ...record, userId: undefined })).toEqual([]);
+  });
+
+  it('seals every item with the SHA-256 of its content: any change of a field shows, expiresAt aside', async () => {
+    await auditLog(30).recordWrite(write({ eventId: 'evt-sealed' }));
+    const item = toAuditItem({ kind: 'WRITE', ...write({ eventId: 'evt-sealed' }) }, { retentionDays: 30 });
+    const stored = await get(String(item.pk), String(item.sk));
+    expect(stored.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(auditContentHash(stored)).toBe(stored.contentHash);
+    expect(auditContentHash({ ...stored, expiresAt: 1 })).toBe(stored.contentHash);
+    expect(auditContentHash({ ...stored, actor: 'someone-else' })).not.toBe(stored.contentHash);
+    expect(auditContentHash({ ...stored, actor: `${String(stored.actor)} ` })).not.toBe(stored.contentHash);
+    // Attribute order does not matter; the content does.
+    expect(auditContentHash(Object.fromEntries(Object.entries(stored).reverse()))).toBe(stored.contentHash);
+    expect(fromAuditItem(stored)).not.toHaveProperty('contentHash');
+  });
 });
