@@ -22,11 +22,16 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** JSON with sorted keys, so equal items compare equal whatever order their attributes came in. */
+/**
+ * JSON with sorted keys, so equal items compare equal whatever order their attributes came in. A
+ * DynamoDB set (a Set once read) is written as its sorted members, marked as a set: JSON alone
+ * would write every Set as {} and hash none of its content.
+ */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner instanceof Set) return { $set: [...(inner as Set<unknown>)].map((member) => canonical(member)).sort() };
+    return inner !== null && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
+      : inner;
+  });
 }

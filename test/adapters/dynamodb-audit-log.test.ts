@@ -290,5 +290,9 @@ describe('DynamoDbAuditLog: a person, and each record sealed with its content ha
     // Attribute order does not matter; the content does.
     expect(auditContentHash(Object.fromEntries(Object.entries(stored).reverse()))).toBe(stored.contentHash);
     expect(fromAuditItem(stored)).not.toHaveProperty('contentHash');
+    // A DynamoDB set (none is written today) is hashed by its members, in any order.
+    expect(auditContentHash({ ...stored, tags: new Set(['a', 'b']) })).not.toBe(auditContentHash({ ...stored, tags: new Set(['a', 'c']) }));
+    expect(auditContentHash({ ...stored, tags: new Set(['a', 'b']) })).toBe(auditContentHash({ ...stored, tags: new Set(['b', 'a']) }));
+    expect(auditContentHash({ ...stored, tags: new Set(['a']) })).not.toBe(auditContentHash({ ...stored, tags: ['a'] }));
   });
 });
