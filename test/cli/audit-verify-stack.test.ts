@@ -15,7 +15,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { verifyMain } from '../../cli/audit-verify';
 import { DynamoDbAuditItemSource } from '../../lambdas/adapters/audit-item-source';
-import { DynamoDbAuditLog, toAuditItem } from '../../lambdas/adapters/dynamodb-audit-log';
+import { DynamoDbAuditLog, toAuditItem, type AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
 import { S3DigestStore } from '../../lambdas/adapters/s3-digest-store';
 import { writeDueDigests } from '../../lambdas/domain/audit-digest';
 import { auditTrail } from '../audit/fixtures';
@@ -30,6 +30,20 @@ const REGION = 'eu-west-1';
 const ENV_NAMES = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_PROFILE'] as const;
 
 let bucket: MockVersionedBucket;
+
+/** The fixture's trail spans 2024-05-01 to 2024-05-05 (UTC): moved by whole days, its last day ends at today's midnight. */
+const DAY_MS = 86_400_000;
+const FIXTURE_START = Date.parse('2024-05-01T00:00:00.000Z');
+const SHIFT_MS = (Math.floor(Date.now() / DAY_MS) - 4) * DAY_MS - FIXTURE_START;
+const day = (n: number) => new Date(FIXTURE_START + SHIFT_MS + n * DAY_MS);
+const shifted = (time: string) => new Date(Date.parse(time) + SHIFT_MS).toISOString();
+function trail(): AuditRecord[] {
+  return auditTrail().map((record) => ({
+    ...record,
+    at: shifted(record.at),
+    ...('receivedAt' in record && record.receivedAt !== undefined && { receivedAt: shifted(record.receivedAt) }),
+  })) as AuditRecord[];
+}
 const cloudFormation = mockClient(CloudFormationClient);
 const savedEnv: Partial<Record<(typeof ENV_NAMES)[number], string>> = {};
 let home: string;
@@ -59,13 +73,14 @@ beforeAll(async () => {
     ],
   }));
 
-  // The trail as the functions write it, and its digests as the digester writes them (a day each here).
+  // The trail as the functions write it, and its digests as the digester writes them (a day each
+  // here), moved by whole days to end today: verify reads every day from the first digest to now.
   const log = new DynamoDbAuditLog({ client: dynamo.current.client, tableName: dynamo.current.tables.audit, retentionDays: 0 });
-  for (const record of auditTrail()) await log.append(record);
+  for (const record of trail()) await log.append(record);
   bucket = new MockVersionedBucket(BUCKET);
   await writeDueDigests(
     { source: new DynamoDbAuditItemSource({ client: dynamo.current.client, tableName: dynamo.current.tables.audit }), store: new S3DigestStore({ client: new S3Client({ region: REGION }), bucketName: BUCKET }) },
-    { genesis: new Date('2024-05-01T00:00:00.000Z'), until: new Date('2024-05-05T00:00:00.000Z'), maxWindowMs: 86_400_000, now: new Date('2024-05-05T00:20:00.000Z') },
+    { genesis: day(0), until: day(4), maxWindowMs: 86_400_000, now: new Date(day(4).getTime() + 20 * 60_000) },
   );
   expect(bucket.puts).toHaveLength(4);
 });
@@ -97,7 +112,7 @@ it('--stack: reads the table and the digest bucket the stack names, and passes o
   const result = await verify('--stack', STACK, '--region', REGION);
   expect(result.stderr).toBe('');
   expect(result.stdout).toContain(`digests in s3://${BUCKET}/audit-digests/`);
-  expect(result.stdout).toContain('Checked 4 digests covering 2024-05-01T00:00:00.000Z to 2024-05-05T00:00:00.000Z: 67 digested records, 67 records read.');
+  expect(result.stdout).toContain(`Checked 4 digests covering ${day(0).toISOString()} to ${day(4).toISOString()}: 67 digested records, 67 records read.`);
   expect(result.code).toBe(0);
   expect(cloudFormation.commandCalls(DescribeStacksCommand).map((call) => call.args[0].input.StackName)).toContain(STACK);
 });
@@ -110,13 +125,13 @@ it('a stack without the AuditDigestBucketName output: says so, exit 1; --digest-
 });
 
 it('--table with --digest-bucket: names a record deleted from the table, with the S3 object of its digest', async () => {
-  const deleted = toAuditItem(auditTrail()[3]!);
+  const deleted = toAuditItem(trail()[3]!);
   await dynamo.current.documentClient.send(new DeleteCommand({ TableName: dynamo.current.tables.audit, Key: { pk: deleted.pk, sk: deleted.sk } }));
   const result = await verify('--table', dynamo.current.tables.audit, '--region', REGION, '--digest-bucket', BUCKET, '--format', 'json');
   expect(result.code).toBe(1);
   const report = JSON.parse(result.stdout) as { ok: boolean; digests: string; findings: { type: string; pk: string; sk: string; digest: string }[] };
   expect(report.digests).toBe(`s3://${BUCKET}/audit-digests/`);
   expect(report.findings).toEqual([
-    expect.objectContaining({ type: 'removed', pk: deleted.pk, sk: deleted.sk, digest: expect.stringMatching(new RegExp(`^s3://${BUCKET}/audit-digests/2024-05-0[23]T00-00-00.000Z.json\\?versionId=`)) }),
+    expect.objectContaining({ type: 'removed', pk: deleted.pk, sk: deleted.sk, digest: expect.stringMatching(new RegExp(`^s3://${BUCKET}/audit-digests/(${day(1).toISOString().slice(0, 10)}|${day(2).toISOString().slice(0, 10)})T00-00-00.000Z.json\\?versionId=`)) }),
   ]);
 });
