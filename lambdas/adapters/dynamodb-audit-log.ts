@@ -272,7 +272,7 @@ export class DynamoDbAuditLog implements AuditLogPort, DriftAuditPort {
 
   /** Its LINK items first: the OUTCOME marks the event's records complete (a retry puts the same items). */
   async recordOutcome(record: OutcomeRecord): Promise<void> {
-    for (const link of toLinkItems(record, { retentionDays: this.retentionDays })) await this.put(link);
+    await Promise.all(toLinkItems(record, { retentionDays: this.retentionDays }).map((link) => this.put(link)));
     await this.append({ kind: 'OUTCOME', ...record });
   }
 
