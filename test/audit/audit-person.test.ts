@@ -9,8 +9,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { main, UsageError } from '../../cli/audit';
-import { EXIT } from '../../cli/conventions';
+import { main } from '../../cli/audit';
+import { runCaptured } from '../support/captured-command';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/dynamodb-audit-log';
 import { DynamoDbProcessingState } from '../../lambdas/adapters/dynamodb-processing-state';
 import { IdentityStoreAdapter } from '../../lambdas/adapters/identity-store';
@@ -106,21 +106,8 @@ function auditProcess(...args: string[]): Promise<Run> {
 }
 
 /** The same command's main, in this process (a child process costs seconds; a few tests above use one). */
-async function audit(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0);
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => err.push(String(chunk)) > 0);
-  try {
-    const code = await main([...args, ...target()]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    return { code: EXIT.usage, stdout: out.join(''), stderr: `audit: ${error.message}\n` };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
+function audit(...args: string[]): Promise<Run> {
+  return runCaptured(() => main([...args, ...target()]));
 }
 
 async function historyJson(...args: string[]): Promise<Record<string, unknown>[]> {

@@ -14,6 +14,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { verifyMain } from '../../cli/audit-verify';
+import { runCaptured, type CommandRun } from '../support/captured-command';
 import { DynamoDbAuditItemSource } from '../../lambdas/adapters/audit-item-source';
 import { DynamoDbAuditLog, toAuditItem, type AuditRecord } from '../../lambdas/adapters/dynamodb-audit-log';
 import { S3DigestStore } from '../../lambdas/adapters/s3-digest-store';
@@ -95,17 +96,8 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function verify(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await verifyMain(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+function verify(...args: string[]): Promise<CommandRun> {
+  return runCaptured(() => verifyMain(args));
 }
 
 it('--stack: reads the table and the digest bucket the stack names, and passes on the untouched trail', async () => {

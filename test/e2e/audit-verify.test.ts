@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { verifyMain } from '../../cli/audit-verify';
+import { runCaptured, type CommandRun } from '../support/captured-command';
 import { auditContentHash } from '../../lambdas/adapters/dynamodb-audit-log';
 import { localDynamoDbClient, startDynalite } from '../../local/dynalite';
 import { LOCAL_NAMES } from '../../local/pipeline/pipeline';
@@ -45,18 +46,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 /** verifyMain as `npm run audit -- verify ...` calls it, with what it printed. */
-async function verify(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await verifyMain(['--local-dir', stateDir, ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+function verify(...args: string[]): Promise<CommandRun> {
+  return runCaptured(() => verifyMain(['--local-dir', stateDir, ...args]));
 }
 
 /** The state dir's DynamoDB files, opened as another process would: the real SDK client over dynalite. */
