@@ -43,7 +43,6 @@ Commands:
   actor <name> --since T [--until T]
                                   everything events claiming this actor caused in a window
                                   (the actor is what the sender wrote: a claim, not a proof)
-
   verify [--since T]              recompute the trail against its digests: every record
                                   changed, removed or added after its digest (exit 1)
                                   (npm run audit -- verify --help)
