@@ -214,22 +214,20 @@ async function answer(query: DynamoDbAuditQuery, request: AuditRequest, context:
     case 'members':
       return membersAnswer(query, request.subject!, request.at ?? context.generatedAt, context);
     default: {
-      const result = await runQuery(query, request);
+      const result = await recordsOf(query, request.command, request);
       const title = `Audit records: ${request.command}${request.subject === undefined ? '' : ` ${request.subject}`}`;
       return { text: formatRecords(result.records, request.format, context.width, { title, generatedAt: context.generatedAt, source: context.source }), truncated: result.truncated };
     }
   }
 }
 
-/** The records of a record command (every command but user, members and groups-of, which answer about persons). */
-export function runQuery(query: DynamoDbAuditQuery, request: AuditRequest): Promise<AuditQueryResult> {
+/** The commands that answer with the records of one key or window, as the trail keeps them. */
+type RecordCommand = Exclude<Command, 'user' | 'groups-of' | 'members'>;
+
+function recordsOf(query: DynamoDbAuditQuery, command: RecordCommand, request: AuditRequest): Promise<AuditQueryResult> {
   const limit = { limit: request.limit };
   const window = { since: request.since!, until: request.until, limit: request.limit };
-  switch (request.command) {
-    case 'user':
-    case 'groups-of':
-      return query.userTimeline(request.subject!, limit);
-    case 'members':
+  switch (command) {
     case 'group':
       return query.groupHistory(request.subject!, limit);
     case 'event':
