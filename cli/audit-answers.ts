@@ -3,7 +3,7 @@
  * as a header and the record table, memberships as a table of who, since when, by which event,
  * producer and actor. JSON and CSV carry the same facts for tools.
  */
-import { findPersons, groupsOfAt, membersAt, nameAt, type GroupAt, type HistoryReader, type MembershipAt, type Person, type PersonAnswer, type PersonQuery } from './audit-history';
+import { findPersons, groupsOfAt, membersAt, nameAt, readOnce, type GroupAt, type HistoryReader, type MembershipAt, type Person, type PersonAnswer, type PersonQuery } from './audit-history';
 import { formatRecords, wrap, type OutputFormat } from './format';
 import { renderHtmlPage } from './format-html';
 
@@ -23,7 +23,8 @@ export interface AnswerContext {
 }
 
 /** `user`: the person or persons, each with their whole history. */
-export async function personAnswer(reader: HistoryReader, query: PersonQuery, context: AnswerContext): Promise<Printed> {
+export async function personAnswer(store: HistoryReader, query: PersonQuery, context: AnswerContext): Promise<Printed> {
+  const reader = readOnce(store);
   const answer = await findPersons(reader, query);
   const limited = answer.persons.map((person) => ({ ...person, records: person.records.slice(-context.limit) }));
   const truncated = answer.persons.some((person) => person.records.length > context.limit);
@@ -56,7 +57,8 @@ export async function personAnswer(reader: HistoryReader, query: PersonQuery, co
 }
 
 /** `groups-of`: the groups each person the query names was in at `at`. */
-export async function groupsOfAnswer(reader: HistoryReader, query: PersonQuery, at: Date, context: AnswerContext): Promise<Printed> {
+export async function groupsOfAnswer(store: HistoryReader, query: PersonQuery, at: Date, context: AnswerContext): Promise<Printed> {
+  const reader = readOnce(store);
   const { persons } = await findPersons(reader, query);
   const answers: { person: Person; groups: MembershipAt[] }[] = [];
   for (const person of persons) answers.push({ person, groups: await groupsOfAt(person, reader, at) });
@@ -73,7 +75,8 @@ export async function groupsOfAnswer(reader: HistoryReader, query: PersonQuery, 
 }
 
 /** `members`: who was in the group (each group that had the name then) at `at`. */
-export async function membersAnswer(reader: HistoryReader, displayName: string, at: Date, context: AnswerContext): Promise<Printed> {
+export async function membersAnswer(store: HistoryReader, displayName: string, at: Date, context: AnswerContext): Promise<Printed> {
+  const reader = readOnce(store);
   const groups: GroupAt[] = await membersAt(reader, displayName, at);
   const when = utc(at);
   const sections = groups.map((group) => ({

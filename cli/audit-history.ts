@@ -25,6 +25,25 @@ export interface HistoryReader {
   linksOfExternalId(issuer: string, id: string): Promise<PersonLink[]>;
 }
 
+/**
+ * The reader, each partition read once: one answer reads the same partitions again and again (the
+ * name asked for while following a person's names, a member's records for each group under the
+ * name, a group's records for each of a person's memberships).
+ */
+export function readOnce(reader: HistoryReader): HistoryReader {
+  const read = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    if (!read.has(key)) read.set(key, load());
+    return read.get(key) as Promise<T>;
+  };
+  return {
+    recordsOfUserId: (userId) => once(`userId\u0000${userId}`, () => reader.recordsOfUserId(userId)),
+    recordsOfUserName: (userName) => once(`userName\u0000${userName}`, () => reader.recordsOfUserName(userName)),
+    recordsOfGroupName: (displayName) => once(`group\u0000${displayName}`, () => reader.recordsOfGroupName(displayName)),
+    linksOfExternalId: (issuer, id) => once(`externalId\u0000${issuer}\u0000${id}`, () => reader.linksOfExternalId(issuer, id)),
+  };
+}
+
 /** How the person was asked for. */
 export type PersonQuery = { kind: 'user'; text: string } | { kind: 'external-id'; text: string };
 
@@ -51,18 +70,16 @@ export async function findPersons(reader: HistoryReader, query: PersonQuery): Pr
     if (userId !== undefined && !userIds.includes(userId)) userIds.push(userId);
   };
   let unattributed: AuditRecord[] = [];
-  const nameRecords = new Map<string, AuditRecord[]>();
   if (query.kind === 'external-id') {
     for (const link of await linksOf(reader, query.text)) add(link.userId);
   } else {
     if ((await reader.recordsOfUserId(query.text)).length > 0) add(query.text);
     const filed = await reader.recordsOfUserName(query.text);
-    nameRecords.set(nameKey(query.text), filed);
     for (const record of filed) add(record.userId);
     if (userIds.length === 0) unattributed = filed;
   }
   const persons: Person[] = [];
-  for (const userId of userIds) persons.push(await gatherPerson(reader, userId, nameRecords));
+  for (const userId of userIds) persons.push(await gatherPerson(reader, userId));
   return { persons, unattributed };
 }
 
@@ -79,7 +96,7 @@ async function linksOf(reader: HistoryReader, text: string): Promise<PersonLink[
 }
 
 /** Everything about one UserId: its byPerson records, and what each of its names has on file for it. */
-async function gatherPerson(reader: HistoryReader, userId: string, nameRecords: Map<string, AuditRecord[]>): Promise<Person> {
+async function gatherPerson(reader: HistoryReader, userId: string): Promise<Person> {
   const byKey = new Map<string, AuditRecord>();
   const keep = (record: AuditRecord) => byKey.set(recordKey(record), record);
   (await reader.recordsOfUserId(userId)).forEach(keep);
@@ -89,8 +106,7 @@ async function gatherPerson(reader: HistoryReader, userId: string, nameRecords: 
     const next = namesIn([...byKey.values()]).find((name) => !read.has(nameKey(name)));
     if (next === undefined) break;
     read.add(nameKey(next));
-    const filed = nameRecords.get(nameKey(next)) ?? (await reader.recordsOfUserName(next));
-    nameRecords.set(nameKey(next), filed);
+    const filed = await reader.recordsOfUserName(next);
     const owners = attributeByTime(filed);
     filed.forEach((record, i) => {
       if (owners[i] === userId) keep(record);
@@ -246,14 +262,14 @@ async function gatherGroups(reader: HistoryReader, displayName: string): Promise
   const groups = new Map<string, AuditRecord[]>();
   for (const record of filed) {
     if (record.groupId !== undefined && !groups.has(record.groupId)) {
-      groups.set(record.groupId, await recordsOfGroupId(reader, record.groupId, displayName, filed));
+      groups.set(record.groupId, await recordsOfGroupId(reader, record.groupId, displayName));
     }
   }
   return groups;
 }
 
 /** Everything filed under the group's name about that GroupId (another group may have had the name before or after). */
-async function recordsOfGroupId(reader: HistoryReader, groupId: string, displayName: string | undefined, first?: AuditRecord[]): Promise<AuditRecord[]> {
+async function recordsOfGroupId(reader: HistoryReader, groupId: string, displayName: string | undefined): Promise<AuditRecord[]> {
   const byKey = new Map<string, AuditRecord>();
   const pending = displayName === undefined ? [] : [displayName];
   const read = new Set<string>();
@@ -261,7 +277,7 @@ async function recordsOfGroupId(reader: HistoryReader, groupId: string, displayN
     const name = pending.shift()!;
     if (read.has(nameKey(name))) continue;
     read.add(nameKey(name));
-    const filed = read.size === 1 && first ? first : await reader.recordsOfGroupName(name);
+    const filed = await reader.recordsOfGroupName(name);
     for (const record of filed) {
       if (record.groupId !== groupId) continue;
       byKey.set(recordKey(record), record);
