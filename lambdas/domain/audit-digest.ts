@@ -132,9 +132,16 @@ export function buildDigest(
  */
 export async function writeDueDigests(
   ports: { source: AuditItemSourcePort; store: DigestStorePort },
-  options: { until: Date; genesis: Date; maxWindowMs: number; now: Date },
-): Promise<{ written: AuditDigest[] }> {
-  const { until, genesis, maxWindowMs, now } = options;
+  options: {
+    until: Date;
+    genesis: Date;
+    maxWindowMs: number;
+    now: Date;
+    /** Asked before each window: true stops here (a Lambda low on time); the next call continues the chain. */
+    stopBefore?: () => boolean;
+  },
+): Promise<{ written: AuditDigest[]; caughtUp: boolean }> {
+  const { until, genesis, maxWindowMs, now, stopBefore = () => false } = options;
   if (!Number.isInteger(maxWindowMs) || maxWindowMs <= 0) throw new Error(`maxWindowMs must be a whole number > 0, got ${maxWindowMs}`);
   for (const [name, date] of [['until', until], ['genesis', genesis], ['now', now]] as const) {
     if (Number.isNaN(date.getTime())) throw new Error(`${name} is not a valid date`);
@@ -143,6 +150,7 @@ export async function writeDueDigests(
   let from = previous ? new Date(previous.to) : genesis;
   const written: AuditDigest[] = [];
   while (from.getTime() < until.getTime()) {
+    if (stopBefore()) return { written, caughtUp: false };
     const boundary = (Math.floor(from.getTime() / maxWindowMs) + 1) * maxWindowMs;
     const to = new Date(Math.min(boundary, until.getTime()));
     const digest = buildDigest(await ports.source.itemsBetween(from, to), { from, to }, previous, now);
@@ -151,7 +159,7 @@ export async function writeDueDigests(
     previous = digest;
     from = to;
   }
-  return { written };
+  return { written, caughtUp: true };
 }
 
 /** What a digest must look like; a stored one that does not cannot be checked against. */

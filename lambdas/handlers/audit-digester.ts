@@ -67,8 +67,8 @@ export function settledUntil(now: Date, settleMs: number, windowMs: number): Dat
 }
 
 /**
- * Writes the due digests one window at a time, so that it can stop between two windows when the
- * invocation's time runs low. The chain starts, when there is none yet, at the window before `until`.
+ * Writes the due digests, and stops between two windows when the invocation's time runs low. The
+ * chain starts, when there is none yet, at the window before `until`.
  */
 export async function runDigester(
   ports: { source: AuditItemSourcePort; store: DigestStorePort },
@@ -76,32 +76,19 @@ export async function runDigester(
 ): Promise<DigesterRunSummary> {
   const { settleMs, windowMs } = options;
   const until = settledUntil(options.now, settleMs, windowMs);
-  const genesis = new Date(until.getTime() - windowMs);
-  const latest = await ports.store.latest();
-  let cursor = latest === undefined ? genesis : new Date(latest.to);
-  const written: string[] = [];
-  let lastTo: string | undefined;
-  while (cursor.getTime() < until.getTime()) {
-    if (options.remainingMs() < MIN_REMAINING_MS) break;
-    const windowEnd = Math.min(until.getTime(), (Math.floor(cursor.getTime() / windowMs) + 1) * windowMs);
-    const step = await writeDueDigests(ports, {
-      until: new Date(windowEnd),
-      genesis,
-      maxWindowMs: windowMs,
-      now: options.clock.now(),
-    });
-    const newest = step.written.at(-1);
-    // Nothing written means the store's newest digest is already past this window: nothing is due.
-    if (newest === undefined) break;
-    written.push(...step.written.map((digest) => digestObjectKey(digest)));
-    lastTo = newest.to;
-    cursor = new Date(newest.to);
-  }
+  const { written, caughtUp } = await writeDueDigests(ports, {
+    until,
+    genesis: new Date(until.getTime() - windowMs),
+    maxWindowMs: windowMs,
+    now: options.clock.now(),
+    stopBefore: () => options.remainingMs() < MIN_REMAINING_MS,
+  });
+  const keys = written.map((digest) => digestObjectKey(digest));
   return {
     until: until.toISOString(),
     written: written.length,
-    ...(written.length > 0 && { firstKey: written[0], lastKey: written.at(-1), lastTo }),
-    caughtUp: cursor.getTime() >= until.getTime(),
+    ...(written.length > 0 && { firstKey: keys[0], lastKey: keys.at(-1), lastTo: written.at(-1)!.to }),
+    caughtUp,
   };
 }
 
