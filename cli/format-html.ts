@@ -4,6 +4,7 @@
  * time in UTC. Records hold whatever events sent (names, reasons, actors), so every piece of text
  * is escaped, and a Content-Security-Policy forbids script even if an escape were ever missed.
  */
+import { driftHeadline, membershipGroup, outcomeHeadline, shortUtc, withoutConfirmedIntents } from './record-wording';
 import type { AuditRecord, DriftAuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
 import type { IntentRecord, OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
 import { projectVersion } from './conventions';
@@ -160,8 +161,7 @@ export const RECORD_COLUMNS = ['Time (UTC)', 'Event', 'Record', 'Subject', 'What
 
 /** The records as a section; an intent its WRITE confirms is left out, as in the table format. */
 export function recordsSection(all: AuditRecord[], heading = 'Records'): HtmlSection {
-  const confirmed = new Set(all.filter((r) => r.kind === 'WRITE').map((r) => writeKey(r as WriteRecord)));
-  const records = all.filter((r) => r.kind !== 'INTENT' || !confirmed.has(writeKey(r)));
+  const records = withoutConfirmedIntents(all);
   if (records.length === 0) return { heading, columns: RECORD_COLUMNS, rows: [], note: 'No records were found.' };
   const hidden = all.length - records.length;
   const note = hidden === 0 ? undefined : `${hidden} write intent${hidden === 1 ? '' : 's'} not shown: each is confirmed by the WRITE record listed with it.`;
@@ -172,7 +172,7 @@ function recordRow(record: AuditRecord): string[] {
   const time = shortUtc(record.at);
   switch (record.kind) {
     case 'OUTCOME':
-      return [time, record.eventId, 'Outcome', subject(record), outcomeWhat(record), who(record), outcomeDetails(record)];
+      return [time, record.eventId, 'Outcome', subject(record), outcomeHeadline(record), who(record), outcomeDetails(record)];
     case 'WRITE':
       return [time, record.eventId, 'Write', subject(record), writeWhat(record), who(record), writeDetails(record)];
     case 'INTENT':
@@ -203,19 +203,6 @@ function who(record: OutcomeRecord | WriteRecord | IntentRecord): string {
   return lines.length === 0 ? '-' : lines.join('\n');
 }
 
-/** A membership's group is named next to the action (the subject names it too). */
-function membershipGroup(record: OutcomeRecord | WriteRecord): string | undefined {
-  const user = record.userName ?? record.userId;
-  return user === undefined ? undefined : (record.groupDisplayName ?? record.groupId);
-}
-
-function outcomeWhat(record: OutcomeRecord): string {
-  const parts = [record.type ?? 'event', membershipGroup(record) ?? '', record.outcome].filter(Boolean);
-  if (record.attempt > 1) parts.push(`(attempt ${record.attempt})`);
-  if (record.outcome === 'APPLIED') parts.push(`(${record.writes} write${record.writes === 1 ? '' : 's'})`);
-  return parts.join(' ');
-}
-
 function outcomeDetails(record: OutcomeRecord): string {
   const lines: string[] = [];
   const reason = [record.errorCode, record.errorMessage].filter(Boolean).join(': ');
@@ -241,24 +228,7 @@ function writeDetails(record: WriteRecord): string {
 }
 
 function driftWhat(record: DriftAuditRecord): string {
-  const group = record.groupDisplayName ?? record.groupId;
-  switch (record.drift) {
-    case 'attribute-differs':
-    case 'description-differs':
-      return `DRIFT ${record.path ?? 'attribute'} differs from what this service applied`;
-    case 'user-missing':
-      return 'DRIFT user missing: deleted outside this service';
-    case 'unexpected-member':
-      return `DRIFT member of ${group}: this service's last change left them out`;
-    case 'unexplained-member':
-      return `DRIFT member of ${group}: not put there by this service`;
-    case 'member-missing':
-      return `DRIFT not a member of ${group}: this service put them there`;
-    case 'group-missing':
-      return 'DRIFT group missing: deleted outside this service';
-    default:
-      return `DRIFT ${String(record.drift)}`;
-  }
+  return driftHeadline(record, `DRIFT ${record.path ?? 'attribute'} differs from what this service applied`);
 }
 
 function driftDetails(record: DriftAuditRecord): string {
@@ -275,16 +245,6 @@ function driftDetails(record: DriftAuditRecord): string {
 
 function shownValue(value: unknown): string {
   return value === undefined ? '(not set)' : (JSON.stringify(value) ?? String(value));
-}
-
-function writeKey(record: { eventId: string; attempt: number; sequence: number }): string {
-  return `${record.eventId}|${record.attempt}|${record.sequence}`;
-}
-
-/** As the table prints times: UTC, to the second. */
-function shortUtc(time: string): string {
-  const parsed = Date.parse(time);
-  return Number.isNaN(parsed) ? time : new Date(parsed).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function utcText(date: Date): string {

@@ -5,6 +5,7 @@
  */
 import type { AuditRecord, DriftAuditRecord } from '../lambdas/adapters/dynamodb-audit-log';
 import type { DriftRecord } from '../lambdas/domain/drift';
+import { driftHeadline, membershipGroup, outcomeHeadline, shortUtc, withoutConfirmedIntents } from './record-wording';
 import type { IntentRecord, OutcomeRecord, WriteRecord } from '../lambdas/domain/ports';
 import { recordsToHtml, type HtmlContext } from './format-html';
 
@@ -84,8 +85,7 @@ const LAST = TABLE_COLUMNS.length - 1;
 
 function toTable(all: AuditRecord[], width: number): string {
   // An intent its WRITE confirms says nothing the WRITE does not: the table shows only the others.
-  const confirmed = new Set(all.filter((r) => r.kind === 'WRITE').map((r) => writeKey(r as WriteRecord)));
-  const records = all.filter((r) => r.kind !== 'INTENT' || !confirmed.has(writeKey(r)));
+  const records = withoutConfirmedIntents(all);
   if (records.length === 0) return '(no records)\n';
   const rows = records.map(tableRow);
   const widths = fitWidths(
@@ -157,7 +157,7 @@ function fitWidths(natural: number[], width: number): number[] {
 }
 
 function tableRow(record: AuditRecord): TableRow {
-  const time = utcIso(record.at).replace(/\.\d{3}Z$/, 'Z');
+  const time = shortUtc(record.at);
   if (record.kind === 'DRIFT') return driftRow(record, time);
   const what = record.kind === 'WRITE' ? writeSummary(record) : record.kind === 'INTENT' ? intentSummary(record) : outcomeSummary(record);
   // The verified producer of an outcome, where it fits (records from before producers were
@@ -173,31 +173,8 @@ function tableRow(record: AuditRecord): TableRow {
 function driftRow(record: DriftAuditRecord, time: string): TableRow {
   const group = record.groupDisplayName ?? record.groupId;
   const subject = record.userName ?? record.userId ?? group ?? '-';
-  let what: string;
-  switch (record.drift) {
-    case 'attribute-differs':
-    case 'description-differs':
-      what = `DRIFT ${record.path ?? 'attribute'}: ${shortValue(record.expected)} applied, ${shortValue(record.actual)} found`;
-      break;
-    case 'user-missing':
-      what = 'DRIFT user missing: deleted outside this service';
-      break;
-    case 'unexpected-member':
-      what = `DRIFT member of ${group}: this service's last change left them out`;
-      break;
-    case 'unexplained-member':
-      what = `DRIFT member of ${group}: not put there by this service`;
-      break;
-    case 'member-missing':
-      what = `DRIFT not a member of ${group}: this service put them there`;
-      break;
-    case 'group-missing':
-      what = 'DRIFT group missing: deleted outside this service';
-      break;
-    default:
-      what = `DRIFT ${String(record.drift)}`;
-  }
-  const firstSeen = record.firstSeen === undefined ? '' : ` (first seen ${utcIso(record.firstSeen).replace(/\.\d{3}Z$/, 'Z')})`;
+  const what = driftHeadline(record, `DRIFT ${record.path ?? 'attribute'}: ${shortValue(record.expected)} applied, ${shortValue(record.actual)} found`);
+  const firstSeen = record.firstSeen === undefined ? '' : ` (first seen ${shortUtc(record.firstSeen)})`;
   const repair = record.repairEventId ? `; repair sent: ${record.repairEventId}` : record.notRepaired ? `; not repaired: ${record.notRepaired}` : '';
   return { cells: [time, record.eventId ?? '-', subject, `${what}${firstSeen}${repair}`], tail: '' };
 }
@@ -207,23 +184,9 @@ function subjectOf(record: AuditRecord): string {
   return record.userName ?? record.userId ?? record.groupDisplayName ?? record.groupId ?? '-';
 }
 
-/** For a record about both a user and a group (a membership): the group, shown after the action. */
-function membershipGroup(record: OutcomeRecord | WriteRecord): string | undefined {
-  const user = record.userName ?? record.userId;
-  return user === undefined ? undefined : (record.groupDisplayName ?? record.groupId);
-}
-
 function outcomeSummary(record: OutcomeRecord): string {
-  const parts: string[] = [record.type ?? 'event', membershipGroup(record) ?? '', record.outcome].filter(Boolean);
-  if (record.attempt > 1) parts.push(`(attempt ${record.attempt})`);
-  if (record.outcome === 'APPLIED') parts.push(`(${record.writes} write${record.writes === 1 ? '' : 's'})`);
   const reason = [record.errorCode, record.errorMessage].filter(Boolean).join(': ');
-  if (reason) parts.push(reason);
-  return parts.join(' ');
-}
-
-function writeKey(record: { eventId: string; attempt: number; sequence: number }): string {
-  return `${record.eventId}|${record.attempt}|${record.sequence}`;
+  return reason ? `${outcomeHeadline(record)} ${reason}` : outcomeHeadline(record);
 }
 
 /** Shown only when no WRITE confirms it (see toTable): the write was tried, and may have been made. */
