@@ -174,6 +174,19 @@ export class DynamoDbAuditQuery {
     return items.reverse().map(fromLinkItem);
   }
 
+  /**
+   * Every item dated in [from, to), as stored (contentHash and expiresAt included), oldest day
+   * first and each day in sort-key order: what the digests list and verify recomputes. Empty when
+   * the window is.
+   */
+  async itemsBetween(from: Date, to: Date): Promise<AuditItem[]> {
+    if (from.getTime() >= to.getTime()) return [];
+    const days = this.perDay({ since: from, until: to }, (day, skBetween) => [{ index: 'byDay', partitionValue: day, skBetween }]);
+    const items: AuditItem[] = [];
+    for (const [day] of days.reverse()) items.push(...(await this.newestIn(day!, Infinity)).reverse());
+    return items;
+  }
+
   /** The window's partitions, one group per UTC day, newest day first. */
   private perDay(
     options: WindowOptions,
