@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { localDynamoDbClient, startDynalite } from '../local/dynalite';
 import { isPidAlive, LOCK, readLock } from '../local/state-dir';
 import { userDirectory } from '../local/cli/event-file';
-import { UsageError } from './conventions';
+import { EXIT, UsageError } from './conventions';
 import { stackOutputs } from './stack';
 
 export const DEFAULT_AUDIT_TABLE = 'identity-provisioner-audit';
@@ -142,4 +142,23 @@ export async function localTarget(localDir: string, command = 'audit'): Promise<
       await dynalite.stop();
     },
   };
+}
+
+/**
+ * What a failure reading the target means, in words, and its exit code: a missing table or an
+ * unreachable endpoint fails (1); npm start's endpoints.json naming a pipeline that has stopped
+ * means nothing is running (2, as when there is no local pipeline at all).
+ */
+export function targetFailure(error: unknown, target: OpenTarget | undefined): { message: string; exitCode: number } {
+  const err = error as Error & { code?: string; cause?: { code?: string } };
+  const refused = err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED';
+  if (err.name === 'ResourceNotFoundException') return { message: `Audit table not found: ${target?.description ?? ''}`, exitCode: EXIT.failed };
+  if (refused && target?.endpointsFile) {
+    const message = new NoLocalPipelineError(`${target.endpointsFile} names ${target.description}, which does not answer: the npm start that wrote it has stopped`).message;
+    return { message, exitCode: EXIT.usage };
+  }
+  if (refused) {
+    return { message: `Cannot reach ${target?.description ?? 'DynamoDB'}: is it running? (a stale endpoints.json is left by an npm start that has stopped)`, exitCode: EXIT.failed };
+  }
+  return { message: `${err.name}: ${err.message}`, exitCode: EXIT.failed };
 }

@@ -12,7 +12,7 @@ import { DynamoDbAuditItemSource } from '../lambdas/adapters/audit-item-source';
 import { LOCAL_DIGEST_DIR, LocalDigestStore } from '../lambdas/adapters/local-digest-store';
 import { S3DigestStore } from '../lambdas/adapters/s3-digest-store';
 import { verifyTrail, type DigestStorePort, type FindingType, type VerifyFinding, type VerifyReport } from '../lambdas/domain/audit-digest';
-import { chooseTarget, NoLocalPipelineError, openTarget, type OpenTarget, type TargetChoice } from './audit-target';
+import { chooseTarget, NoLocalPipelineError, openTarget, targetFailure, type OpenTarget, type TargetChoice } from './audit-target';
 import { parseTime } from './conventions';
 import { closest, EXIT, exitCodesHelp, parseCommandLine, projectVersion, runCommand, UsageError } from './conventions';
 import { stackOutputs } from './stack';
@@ -182,20 +182,15 @@ export async function verifyMain(argv: string[]): Promise<number> {
       process.stderr.write(`audit verify: ${error.message}\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`audit verify: ${explain(error, target)}\n`);
-    return EXIT.failed;
+    const failure = targetFailure(error, target);
+    process.stderr.write(`audit verify: ${failure.message}\n`);
+    return failure.exitCode;
   } finally {
     digests?.close();
     await target?.close();
   }
 }
 
-function explain(error: unknown, target: OpenTarget | undefined): string {
-  const err = error as Error & { code?: string; cause?: { code?: string } };
-  if (err.name === 'ResourceNotFoundException') return `Audit table not found: ${target?.description ?? ''}`;
-  if (err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') return `Cannot reach ${target?.description ?? 'DynamoDB'}: is it running?`;
-  return `${err.name}: ${err.message}`;
-}
 
 const LABEL: Record<FindingType, string> = { changed: 'CHANGED', removed: 'REMOVED', added: 'ADDED', chain: 'CHAIN' };
 

@@ -11,7 +11,7 @@ import {
   type AuditQueryResult,
 } from '../lambdas/adapters/dynamodb-audit-query';
 import { closest, EXIT, exitCodesHelp, parseCommandLine, parseTime, projectVersion, runCommand, UsageError } from './conventions';
-import { chooseTarget, NoLocalPipelineError, openTarget, type OpenTarget, type TargetChoice } from './audit-target';
+import { chooseTarget, NoLocalPipelineError, openTarget, targetFailure, type OpenTarget, type TargetChoice } from './audit-target';
 import { verifyMain } from './audit-verify';
 import { groupsOfAnswer, membersAnswer, personAnswer, type AnswerContext, type Printed } from './audit-answers';
 import type { PersonQuery } from './audit-history';
@@ -243,17 +243,6 @@ function recordsOf(query: DynamoDbAuditQuery, command: RecordCommand, request: A
   }
 }
 
-function explain(error: unknown, target: OpenTarget | undefined): string {
-  const err = error as Error & { code?: string; cause?: { code?: string } };
-  if (err.name === 'ResourceNotFoundException') return `Audit table not found: ${target?.description ?? ''}`;
-  if ((err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') && target?.endpointsFile) {
-    return new NoLocalPipelineError(`${target.endpointsFile} names ${target.description}, which does not answer: the npm start that wrote it has stopped`).message;
-  }
-  if (err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') {
-    return `Cannot reach ${target?.description ?? 'DynamoDB'}: is it running? (a stale endpoints.json is left by an npm start that has stopped)`;
-  }
-  return `${err.name}: ${err.message}`;
-}
 
 export async function main(argv: string[]): Promise<number> {
   // `verify` checks the trail against its digests: its own options and report (cli/audit-verify.ts).
@@ -285,11 +274,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`audit: ${error.message}\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`audit: ${explain(error, target)}\n`);
-    const cause = error as { code?: string; cause?: { code?: string } };
-    // npm start's endpoints.json named a pipeline that is gone: nothing is running (exit 2).
-    if (target?.endpointsFile && (cause.code === 'ECONNREFUSED' || cause.cause?.code === 'ECONNREFUSED')) return EXIT.usage;
-    return EXIT.failed;
+    const failure = targetFailure(error, target);
+    process.stderr.write(`audit: ${failure.message}\n`);
+    return failure.exitCode;
   } finally {
     await target?.close();
   }
